@@ -1,0 +1,79 @@
+# convoc — every command a developer or CI needs. `make help` lists them.
+# Only python3 (3.11+) and make are needed: uv is bootstrapped into .tools/, the lock into .venv/.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+export CONVOC_HOME ?= $(CURDIR)/var
+export AIRFLOW_HOME ?= $(CONVOC_HOME)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+RESIDENTS ?= 20000
+SEED ?= 42
+START ?= 2021-01-29
+DAYS ?= 3
+DEFECTS ?= 0.002
+
+.PHONY: help install lock demo test check format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: requirements.lock pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync -q --compile-bytecode requirements.lock
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps --compile-bytecode -e .
+	touch $@
+
+install: $(VENV)/.synced  ## create .venv from the lock (uv pip sync)
+
+lock: | $(UV)  ## re-resolve requirements.in into requirements.lock
+	$(UV) pip compile -q requirements.in -o requirements.lock --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28
+
+demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run every DAG on them
+	@mkdir -p "$(CONVOC_HOME)/logs"
+	$(BIN)/convoc generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
+		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
+	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1
+	@$(BIN)/airflow pools set warehouse 1 "one DuckDB writer at a time" > /dev/null
+	@for i in $$(seq 0 $$(($(DAYS) - 1))); do \
+		day=$$(date -u -d "$(START) + $$i day" +%F); \
+		log="$(CONVOC_HOME)/logs/register_ingest_$$day.log"; \
+		echo "airflow dags test register_ingest $$day  (log: $$log)"; \
+		$(BIN)/airflow dags test register_ingest "$$day" > "$$log" 2>&1 \
+			|| { tail -n 40 "$$log"; exit 1; }; \
+	done
+	@$(BIN)/convoc status
+
+test: install check  ## lint, type-check and run the whole test suite
+	$(BIN)/python -m pytest -q
+
+check: install  ## ruff (with Airflow AIR rules), ruff format --check, mypy on include/convoc
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## run the benchmarks (see bench/RESULTS.md)
+	$(BIN)/python bench/bench_generate.py
+	$(BIN)/python bench/bench_ingest.py
+
+clean:  ## remove generated data (var/); keeps .venv
+	rm -rf "$(CONVOC_HOME)"

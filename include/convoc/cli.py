@@ -1,0 +1,144 @@
+"""``convoc`` command line: synthetic data, running a stage without Airflow, and where things stand.
+
+convoc generate --residents N --seed S --out DIR [--start-date D] [--days K] [--defects RATE]
+convoc ingest --day YYYY-MM-DD [--accept-row-count-change]
+convoc status
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from convoc.config import Settings
+from convoc.errors import ConvocError
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"defect rate must lie in [0, 0.5), not {value}")
+    return value
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from convoc.synth import generate
+
+    result = generate(
+        residents=args.residents,
+        seed=args.seed,
+        out=args.out,
+        start_date=args.start_date,
+        days=args.days,
+        defects=args.defects,
+    )
+    print(
+        f"wrote {len(result.files)} landing files to {args.out} ({result.residents} residents"
+        + (f", {result.defect_rows} damaged rows, truth in {args.out / '_truth'}" if result.defect_rows else "")
+        + ")"
+    )
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from convoc.sources.ingest import extract_day, load_day, validate_day
+
+    settings = Settings.from_env()
+    extracted = extract_day(settings, args.day)
+    verdicts = validate_day(settings, extracted, args.day, accept_row_count_change=args.accept_row_count_change)
+    for item in load_day(settings, extracted, verdicts, args.day):
+        print(
+            f"{item.file_name}: {item.rows} rows, {item.staged_rows} staged, {item.rejected_rows} quarantined"
+            + (" (already loaded)" if item.already_loaded else "")
+        )
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from convoc import warehouse
+
+    settings = Settings.from_env()
+    print(f"landing files   {settings.landing}")
+    print(f"warehouse       {settings.warehouse}")
+    if not settings.warehouse.exists():
+        print("                (none yet: run `make demo`)")
+        return 0
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        counts = con.execute(
+            """
+            select 'raw.load_log (files loaded)', count(*) from raw.load_log
+            union all select 'staging.register (rows, all days)', count(*) from staging.register
+            union all select 'core.dim_resident (versions)', count(*) from core.dim_resident
+            union all select 'core.dim_resident (current)', count(*) from core.dim_resident where is_current
+            union all select 'core.fct_priority_group (rows, all days)', count(*) from core.fct_priority_group
+            union all select 'quarantine.register_rejects', count(*) from quarantine.register_rejects
+            """
+        ).fetchall()
+        for name, n in counts:
+            print(f"  {name:<42} {n:>10,}")
+        rules = con.execute(
+            "select rule, count(*) from quarantine.register_rejects group by rule order by 2 desc, 1"
+        ).fetchall()
+        if rules:
+            print("  quarantined register rows by rule:")
+            for rule, n in rules:
+                print(f"    {rule:<40} {n:>10,}")
+    docs = sorted(settings.quality_docs.glob("*/*/index.html"))
+    if docs:
+        print(f"data docs       {docs[-1]}")
+    print(
+        f'query it        {sys.executable.rsplit("/", 1)[0]}/python -c "import duckdb; '
+        f"print(duckdb.connect('{settings.warehouse}', read_only=True).sql('from core.dim_resident limit 5'))\""
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convoc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic register extract (landing files)")
+    g.add_argument("--residents", type=int, default=20_000)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--out", type=Path, required=True, help="landing folder to write into")
+    g.add_argument("--start-date", type=_day, default=date(2021, 1, 29))
+    g.add_argument("--days", type=int, default=1, help="daily snapshots to write (default 1)")
+    g.add_argument("--defects", type=_rate, default=0.0, help="share of register rows to damage")
+    g.set_defaults(func=_cmd_generate)
+
+    i = sub.add_parser("ingest", help="run the register_ingest stage for one day, without Airflow")
+    i.add_argument("--day", type=_day, required=True)
+    i.add_argument("--accept-row-count-change", action="store_true")
+    i.set_defaults(func=_cmd_ingest)
+
+    s = sub.add_parser("status", help="where the outputs are, and what the warehouse holds")
+    s.set_defaults(func=_cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except ConvocError as exc:
+        print(f"convoc: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

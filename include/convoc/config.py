@@ -1,0 +1,62 @@
+"""Settings, read once from the environment. Nothing else in convoc reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _default_home() -> Path:
+    # In a checkout (editable install) data lives in the repository's var/; elsewhere in ./var.
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "dags").is_dir() and (repo / "include" / "convoc").is_dir():
+        return repo / "var"
+    return Path.cwd() / "var"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where convoc reads and writes, and the knobs of validation.
+
+    Environment:
+        CONVOC_HOME            root of all data (default: the checkout's var/)
+        CONVOC_WAREHOUSE       DuckDB file (default: $CONVOC_HOME/warehouse/convoc.duckdb)
+        CONVOC_MAX_ROW_CHANGE  largest share by which a source's row count may change from the
+                               previous snapshot before the file is refused (default 0.05)
+    """
+
+    home: Path
+    warehouse: Path
+    max_row_change: float = 0.05
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def work(self) -> Path:
+        """Scratch files between tasks (Parquet extracts, reject lists), per DAG and day."""
+        return self.home / "work"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def quality_docs(self) -> Path:
+        return self.reports / "quality"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("CONVOC_HOME") or _default_home()).resolve()
+        warehouse = Path(env.get("CONVOC_WAREHOUSE") or home / "warehouse" / "convoc.duckdb")
+        raw_change = env.get("CONVOC_MAX_ROW_CHANGE", "0.05")
+        try:
+            max_row_change = float(raw_change)
+        except ValueError:
+            raise ValueError(f"CONVOC_MAX_ROW_CHANGE must be a number such as 0.05, not {raw_change!r}") from None
+        if not 0 <= max_row_change <= 1:
+            raise ValueError(f"CONVOC_MAX_ROW_CHANGE must lie between 0 and 1, not {max_row_change}")
+        return cls(home=home, warehouse=warehouse, max_row_change=max_row_change)

@@ -1,0 +1,22 @@
+"""Errors a person can act on. Each names the file, and where it can, the row, the column and the rule."""
+
+from __future__ import annotations
+
+
+class ConvocError(Exception):
+    """Base of convoc's own errors: their message is meant for the person running the pipeline."""
+
+
+class FileRefused(ConvocError):
+    """Whole landing files refused by validation; nothing of the day was published."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(
+            "refused, nothing published, the previous snapshot stays current:\n"
+            + "\n".join(f"  - {r}" for r in reasons)
+        )
+
+
+class NoLandingFiles(ConvocError):
+    """No landing file for the day."""

@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites per source, convoc's own expectations, validation runs."""

@@ -1,0 +1,51 @@
+"""What a task needs to know about the run it belongs to, without importing Airflow.
+
+Every stage works on one day. Under a partitioned schedule the day is the run's partition key; under
+``dag.test(logical_date=…)``, ``airflow dags test`` or a time-scheduled run it is the logical date; a
+manual trigger has neither, and then the ``day`` param names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from convoc.errors import ConvocError
+
+# Asset URIs shared by producer and consumer DAGs.
+REGISTER_ASSET = "convoc://warehouse/core/dim_resident"
+
+
+def _as_day(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ConvocError(f"cannot read a day from {text!r}: expected YYYY-MM-DD") from None
+
+
+def resolve_day(context: Mapping[str, Any]) -> date:
+    """The day a task works on: the ``day`` param if set, else partition key, else logical date."""
+    params = context.get("params") or {}
+    dag_run = context.get("dag_run")
+    candidates = (
+        params.get("day"),
+        context.get("partition_key"),
+        getattr(dag_run, "partition_key", None),
+        context.get("logical_date"),
+    )
+    for value in candidates:
+        day = _as_day(value)
+        if day is not None:
+            return day
+    raise ConvocError(
+        "this run has no day: trigger it with the param day=YYYY-MM-DD "
+        "(a manual trigger has no logical date), or run it on its daily schedule"
+    )

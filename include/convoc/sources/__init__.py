@@ -1,0 +1,1 @@
+"""Landing files: what they look like (specs), extraction to Parquet, and the ingest stage."""

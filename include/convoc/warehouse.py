@@ -1,0 +1,120 @@
+"""The DuckDB warehouse: one connection helper and the runner for the SQL files under ``sql/``.
+
+The warehouse takes one writer process at a time; in Airflow every task that opens it runs in the
+``warehouse`` pool (one slot). Files are created owner-only (0700 folder, 0600 database).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convoc import reference
+from convoc.sources.specs import SOURCES
+
+if TYPE_CHECKING:
+    import duckdb
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
+
+
+def sql_dir() -> Path:
+    """``sql/`` of the checkout (override with CONVOC_SQL_DIR, e.g. in an image that copies it elsewhere)."""
+    env = os.environ.get("CONVOC_SQL_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "sql"
+
+
+def read_sql(relpath: str) -> str:
+    path = sql_dir() / relpath
+    if not path.is_file():
+        raise FileNotFoundError(f"SQL file {relpath} not found under {sql_dir()}")
+    return path.read_text(encoding="utf-8")
+
+
+def statements(script: str) -> list[str]:
+    """Split a script on ``;`` at line ends; comment-only pieces are dropped."""
+    parts = _STATEMENT_END.split(script + "\n")
+    out = []
+    for part in parts:
+        code = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
+        if code:
+            out.append(part.strip())
+    return out
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute one statement, binding only the ``$name`` parameters it uses."""
+    used = set(_PARAM.findall(sql))
+    bound = {k: v for k, v in (params or {}).items() if k in used}
+    missing = used - bound.keys()
+    if missing:
+        raise ValueError(f"SQL parameter(s) {', '.join(sorted(missing))} not given")
+    return con.execute(sql, bound) if bound else con.execute(sql)
+
+
+def run_script(con: duckdb.DuckDBPyConnection, relpath: str, params: dict[str, Any] | None = None) -> None:
+    """Run every statement of ``sql/<relpath>`` in order (inside the caller's transaction, if any)."""
+    for statement in statements(read_sql(relpath)):
+        execute(con, statement, params)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: a crash half-way leaves the warehouse as it was."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def select(relpath: str) -> str:
+    """The text of a model file (one ``select``), to be wrapped by the caller (insert into …)."""
+    return read_sql(relpath).strip().rstrip(";")
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    import duckdb
+
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run the register_ingest DAG (or make demo) first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            os.chmod(path, 0o600)
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table convoc writes (idempotent) and refresh the reference tables."""
+    run_script(con, "ddl/001_schemas.sql")
+    for spec in SOURCES:
+        cols = ", ".join(f'"{c}" varchar' for c in spec.columns)
+        con.execute(
+            f"create table if not exists {spec.raw_table} (_file varchar not null, _line bigint not null, {cols})"
+        )
+        con.execute(
+            f"create table if not exists {spec.rejects_table} ("
+            "snapshot_date date not null, source_file varchar not null, line_number bigint not null, "
+            "column_name varchar not null, rule varchar not null, value_masked varchar)"
+        )
+    run_script(con, "ddl/002_staging_core.sql")
+    communes = reference.communes()  # noqa: F841 - read by DuckDB's replacement scan below
+    postcodes = reference.postcodes()  # noqa: F841
+    con.execute("create or replace table core.ref_commune as select * from communes")
+    con.execute(
+        "create or replace table core.ref_postcode as "
+        "select 'L-' || postcode as postcode, postal_locality, commune_2021 as commune, canton from postcodes"
+    )

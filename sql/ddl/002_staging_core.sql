@@ -1,0 +1,63 @@
+-- Staging: valid rows only, typed; one partition per snapshot_date, replaced on re-run.
+create table if not exists staging.register (
+    snapshot_date date not null,
+    source_file varchar not null,
+    line_number bigint not null,
+    matricule varchar not null,
+    family_name varchar not null,
+    given_name varchar not null,
+    birth_date date not null,
+    sex varchar not null,
+    street varchar not null,
+    house_number varchar,
+    postcode varchar not null,
+    locality varchar not null,
+    commune varchar not null,
+    nationality varchar not null,
+    language varchar,
+    status varchar not null
+);
+
+-- One row per snapshot day × resident × priority group (all four priority lists, unioned).
+create table if not exists staging.priority_group (
+    snapshot_date date not null,
+    source_file varchar not null,
+    line_number bigint not null,
+    matricule varchar not null,
+    group_code varchar not null,
+    detail varchar,
+    registered_on date
+);
+
+-- One row per version of a resident: a new version when any attribute changes between snapshots.
+-- resident_id is a pseudonymous key (assigned on first sight, in matricule order), used by marts.
+create table if not exists core.dim_resident (
+    resident_id bigint not null,
+    matricule varchar not null,
+    family_name varchar not null,
+    given_name varchar not null,
+    birth_date date not null,
+    sex varchar not null,
+    street varchar not null,
+    house_number varchar,
+    postcode varchar not null,
+    locality varchar not null,
+    commune varchar not null,
+    canton varchar,
+    nationality varchar not null,
+    language varchar,
+    status varchar not null,
+    row_hash varchar not null,
+    valid_from date not null,
+    valid_to date,
+    is_current boolean not null
+);
+
+-- One row per snapshot day × resident × priority group, keyed by resident_id.
+create table if not exists core.fct_priority_group (
+    snapshot_date date not null,
+    resident_id bigint not null,
+    group_code varchar not null,
+    detail varchar,
+    registered_on date
+);

@@ -1,0 +1,24 @@
+-- grain: one row per valid row of one priority_conditions file (snapshot day × resident × group)
+-- Rows quarantined by validation (including unknown residents) are left out.
+with source as (
+    select * from raw.priority_conditions where _file = $file_name
+),
+
+rejected as (
+    select distinct line_number from quarantine.priority_conditions_rejects where source_file = $file_name
+),
+
+final as (
+    select
+        cast($snapshot_date as date) as snapshot_date,
+        _file as source_file,
+        _line as line_number,
+        matricule,
+        condition as group_code,
+        cast(null as varchar) as detail,
+        cast(registered_on as date) as registered_on
+    from source
+    where _line not in (select line_number from rejected)
+)
+
+select * from final
