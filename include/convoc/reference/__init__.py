@@ -45,7 +45,7 @@ def communes() -> pl.DataFrame:
 
 @cache
 def postcodes() -> pl.DataFrame:
-    """One row per postcode (4,165): postcode ('1234', no prefix), postal_locality, commune_2021 (may be null), canton."""
+    """One row per postcode (4,165): postcode ('1234'), postal_locality, commune_2021 (may be null), canton."""
     return _read("postcodes_lu.csv")
 
 

@@ -129,7 +129,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict)
     if ex.spec is not REGISTER and "matricule" in ex.spec.columns:
         # A priority row must name a resident known to the register on that day.
         con.execute(
-            f"create or replace temp view _priority_raw as select * from {ex.spec.raw_table} "
+            f"create or replace temp table _priority_raw as select * from {ex.spec.raw_table} "
             f"where _file = $f and _line not in (select line_number from {table} where source_file = $f)",
             {"f": ex.file_name},
         )

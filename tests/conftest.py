@@ -1,0 +1,120 @@
+"""Test environment: a private AIRFLOW_HOME and CONVOC_HOME, never the developer's own.
+
+Set before anything imports Airflow, which reads its configuration once at import.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="convoc-airflow-"))
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+    AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__UNIT_TEST_MODE="True",
+)
+os.environ.pop("CONVOC_HOME", None)
+os.environ.pop("CONVOC_WAREHOUSE", None)
+
+REGISTER_HEADER = [
+    "matricule",
+    "family_name",
+    "given_name",
+    "birth_date",
+    "sex",
+    "street",
+    "house_number",
+    "postcode",
+    "locality",
+    "commune",
+    "nationality",
+    "language",
+    "status",
+]
+
+
+def matricule(birth: str, serial: int) -> str:
+    """A valid matricule for birth date YYYYMMDD and a serial, check digits by python-stdnum."""
+    from stdnum import luhn, verhoeff
+
+    head = f"{birth}{serial:03d}"
+    return head + luhn.calc_check_digit(head) + verhoeff.calc_check_digit(head)
+
+
+def person(serial: int, **overrides: str) -> dict[str, str]:
+    """A valid register row; ``overrides`` damage or change single fields."""
+    row = {
+        "matricule": matricule("19500314", serial),
+        "family_name": "Gonçalves",
+        "given_name": "Inês",
+        "birth_date": "1950-03-14",
+        "sex": "F",
+        "street": "rue de la Gare",
+        "house_number": str(serial),
+        "postcode": "L-1009",
+        "locality": "Luxembourg",
+        "commune": "Luxembourg",
+        "nationality": "PT",
+        "language": "pt",
+        "status": "resident",
+    }
+    row.update(overrides)
+    return row
+
+
+def write_register(
+    path: Path,
+    rows: list[dict[str, str]],
+    *,
+    encoding: str = "utf-8",
+    newline: str = "\n",
+    header: list[str] | None = None,
+    delimiter: str = ",",
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = header or REGISTER_HEADER
+    with path.open("w", encoding=encoding, newline="") as f:
+        writer = csv.DictWriter(
+            f, fieldnames=header, lineterminator=newline, delimiter=delimiter, extrasaction="ignore"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def convoc_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "var"
+    monkeypatch.setenv("CONVOC_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def settings(convoc_home: Path):  # type: ignore[no-untyped-def]
+    from convoc.config import Settings
+
+    return Settings.from_env()
+
+
+DAY = date(2021, 1, 29)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[Path]:
+    """A migrated SQLite metadata database with the pools the DAGs use."""
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], check=True, capture_output=True)
+    subprocess.run([*airflow, "pools", "set", "warehouse", "1", "one DuckDB writer"], check=True, capture_output=True)
+    yield _AIRFLOW_HOME

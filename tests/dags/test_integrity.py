@@ -1,0 +1,64 @@
+"""Every DAG file loads, follows the house rules, and imports nothing heavy at parse time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
+HEAVY = ("polars", "duckdb", "great_expectations", "reportlab", "pandas", "qrcode")
+
+
+@pytest.fixture(scope="module")
+def dagbag():  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
+    assert dagbag.import_errors == {}
+    assert sorted(dagbag.dags) == sorted(p.stem for p in DAG_FILES)  # one DAG per file, file name = dag_id
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_house_rules(dagbag, dag_file: Path) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags[dag_file.stem]
+    assert dag.tags and "convoc" in dag.tags
+    assert dag.doc_md and dag.doc_md.strip().startswith(f"## {dag.dag_id}")
+    assert dag.max_active_runs == 1
+    for task in dag.tasks:
+        assert task.owner == "convoc", task.task_id
+        assert task.retries >= 1, task.task_id
+
+
+def test_register_ingest_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["register_ingest"]
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "extract_files": ["load_files", "validate_files"],
+        "validate_files": ["load_files"],
+        "load_files": [],
+    }
+    # Only the tasks that open the warehouse hold its single slot.
+    assert {t.task_id: t.pool for t in dag.tasks} == {
+        "extract_files": "default_pool",
+        "validate_files": "warehouse",
+        "load_files": "warehouse",
+    }
+    assert [o.uri for o in dag.get_task("load_files").outlets] == ["convoc://warehouse/core/dim_resident"]
+    assert set(dag.params.keys()) == {"day", "accept_row_count_change"}
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_nothing_heavy_at_parse_time(dag_file: Path) -> None:
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(dag_file)], capture_output=True, text=True, check=True)
+    [heavy] = [line for line in out.stdout.splitlines() if line.startswith("HEAVY=")]
+    assert heavy == "HEAVY=", f"imported at parse time: {heavy}"

@@ -1,0 +1,166 @@
+"""The ingest stage against a real DuckDB file: publish, quarantine, refuse, and re-run idempotently."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REGISTER_HEADER, person, write_register
+from convoc.config import Settings
+from convoc.errors import FileRefused, NoLandingFiles
+from convoc.sources import ingest
+
+DAY = date(2021, 1, 29)
+
+
+def _run(settings: Settings, day: date = DAY, accept: bool = False) -> list[ingest.Loaded]:
+    extracted = ingest.extract_day(settings, day)
+    verdicts = ingest.validate_day(settings, extracted, day, accept_row_count_change=accept)
+    return ingest.load_day(settings, extracted, verdicts, day)
+
+
+def _register(settings: Settings, rows: list[dict[str, str]], day: date = DAY, **kw: object) -> Path:
+    return write_register(settings.landing / f"register_{day:%Y%m%d}.csv", rows, **kw)  # type: ignore[arg-type]
+
+
+def _snapshot(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
+    tables = [
+        "raw.register",
+        "raw.load_log",
+        "staging.register",
+        "core.dim_resident",
+        "quarantine.register_rejects",
+        "core.fct_priority_group",
+        "staging.priority_group",
+        "quarantine.priority_vulnerable_rejects",
+    ]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in tables}
+
+
+def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_valid_rows_published_and_bad_rows_quarantined(settings: Settings) -> None:
+    _register(settings, [person(1), person(2, postcode="L-0000"), person(3)])
+    [loaded] = _run(settings)
+    assert (loaded.rows, loaded.staged_rows, loaded.rejected_rows) == (3, 2, 1)
+    assert _query(settings, "select line_number, rule from quarantine.register_rejects") == [(3, "unknown_postcode")]
+    assert _query(settings, "select count(*) from staging.register") == [(2,)]
+    assert _query(settings, "select resident_id, canton, is_current from core.dim_resident order by 1") == [
+        (1, "Luxembourg", True),
+        (2, "Luxembourg", True),
+    ]
+    assert _query(settings, "select file_name, rows, rejected_rows, encoding from raw.load_log") == [
+        ("register_20210129.csv", 3, 1, "utf-8")
+    ]
+
+
+def test_loading_the_same_file_again_changes_nothing(settings: Settings) -> None:
+    _register(settings, [person(1), person(2, birth_date="2030-01-01"), person(3)])
+    _run(settings)
+    before = _snapshot(settings)
+    [loaded] = _run(settings)
+    assert loaded.already_loaded
+    assert _snapshot(settings) == before
+
+
+def test_warehouse_is_private(settings: Settings) -> None:
+    _register(settings, [person(1)])
+    _run(settings)
+    assert stat.S_IMODE(os.stat(settings.warehouse).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(settings.warehouse.parent).st_mode) == 0o700
+
+
+def test_no_files_for_the_day(settings: Settings) -> None:
+    with pytest.raises(NoLandingFiles, match=r"no landing file for 2021-01-29 .*register_20210129\.csv"):
+        ingest.extract_day(settings, DAY)
+
+
+def test_refused_file_publishes_nothing_and_previous_snapshot_stays_current(settings: Settings) -> None:
+    _register(settings, [person(i) for i in range(1, 21)])
+    _run(settings)
+    before = _snapshot(settings)
+    next_day = DAY + timedelta(days=1)
+    # The next day's extract lost a column and most rows: both are named, nothing is written.
+    _register(
+        settings, [person(i) for i in range(1, 5)], day=next_day, header=[c for c in REGISTER_HEADER if c != "commune"]
+    )
+    with pytest.raises(FileRefused) as err:
+        _run(settings, next_day)
+    assert "register_20210130.csv: column(s) commune missing" in str(err.value)
+    assert "Data Docs:" in str(err.value)
+    assert _snapshot(settings) == before
+
+
+def test_row_count_change_accepted_once_by_param(settings: Settings) -> None:
+    _register(settings, [person(i) for i in range(1, 21)])
+    _run(settings)
+    next_day = DAY + timedelta(days=1)
+    _register(settings, [person(i) for i in range(1, 11)], day=next_day)
+    with pytest.raises(FileRefused, match=r"10 rows, -50.0% against the previous snapshot register_20210129.csv"):
+        _run(settings, next_day)
+    _run(settings, next_day, accept=True)
+    assert _query(settings, "select count(*) from staging.register where snapshot_date = '2021-01-30'") == [(10,)]
+
+
+def test_address_change_opens_a_new_version(settings: Settings) -> None:
+    _register(settings, [person(1), person(2)])
+    _run(settings)
+    next_day = DAY + timedelta(days=1)
+    _register(
+        settings,
+        [person(1), person(2, street="route d'Arlon", postcode="L-8209", locality="Mamer", commune="Mamer")],
+        day=next_day,
+    )
+    _run(settings, next_day)
+    rows = _query(
+        settings,
+        "select resident_id, street, canton, valid_from, valid_to, is_current "
+        "from core.dim_resident order by resident_id, valid_from",
+    )
+    assert rows == [
+        (1, "rue de la Gare", "Luxembourg", DAY, None, True),
+        (2, "rue de la Gare", "Luxembourg", DAY, next_day, False),
+        (2, "route d'Arlon", "Capellen", next_day, None, True),
+    ]
+
+
+def test_quarantined_resident_keeps_current_version(settings: Settings) -> None:
+    _register(settings, [person(1), person(2)])
+    _run(settings)
+    next_day = DAY + timedelta(days=1)
+    _register(settings, [person(1), person(2, street="route d'Arlon", postcode="L-0000")], day=next_day)
+    _run(settings, next_day)
+    assert _query(settings, "select resident_id, street, is_current from core.dim_resident order by 1") == [
+        (1, "rue de la Gare", True),
+        (2, "rue de la Gare", True),
+    ]
+
+
+def test_priority_list_checked_against_the_register(settings: Settings) -> None:
+    _register(settings, [person(1), person(2)])
+    known, unknown = person(1)["matricule"], person(9)["matricule"]
+    (settings.landing / "priority_vulnerable_20210129.csv").write_text(
+        "matricule,level,condition,registered_on,doctor_code\n"
+        f"{known},high,dialysis,2021-01-10,D123456\n"
+        f"{unknown},significant,copd,2021-01-11,D123456\n"
+        f"{known},extreme,copd,2021-01-11,D123456\n"
+    )
+    loaded = _run(settings)
+    assert [(x.source, x.staged_rows, x.rejected_rows) for x in loaded] == [
+        ("register", 2, 0),
+        ("priority_vulnerable", 1, 2),
+    ]
+    assert _query(
+        settings, "select line_number, rule, value_masked from quarantine.priority_vulnerable_rejects order by 1"
+    ) == [(3, "unknown_resident", "9999999999999"), (4, "invalid_value", "extreme")]
+    assert _query(settings, "select resident_id, group_code, detail from core.fct_priority_group") == [
+        (1, "vulnerable_high", "dialysis")
+    ]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from convoc.config import Settings
+from convoc.errors import ConvocError
+from convoc.privacy import mask_value
+from convoc.runtime import resolve_day
+
+
+@pytest.mark.parametrize(
+    ("value", "personal", "expected"),
+    [
+        ("Jo\x07ão", True, "Xx\\x07xx"),
+        ("31/02/1985", True, "99/99/9999"),
+        ("Luxemburg-Stadt", False, "Luxemburg-Stadt"),
+        ("L-00\x1b0", False, "L-00\\x1b0"),
+        (None, True, None),
+        (float("nan"), False, None),
+        ("x" * 100, False, "x" * 64 + "…"),
+    ],
+)
+def test_mask_value(value: object, personal: bool, expected: str | None) -> None:
+    assert mask_value(value, personal) == expected
+
+
+def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
+    s = Settings.from_env({"CONVOC_HOME": str(tmp_path)})
+    assert s.warehouse == tmp_path / "warehouse" / "convoc.duckdb"
+    assert s.landing == tmp_path / "landing"
+    assert s.quality_docs == tmp_path / "reports" / "quality"
+    assert s.max_row_change == 0.05
+    s = Settings.from_env(
+        {"CONVOC_HOME": str(tmp_path), "CONVOC_WAREHOUSE": "/w.duckdb", "CONVOC_MAX_ROW_CHANGE": "0.2"}
+    )
+    assert (s.warehouse, s.max_row_change) == (Path("/w.duckdb"), 0.2)
+
+
+def test_default_home_is_the_checkout_var() -> None:
+    assert Settings.from_env({}).home == Path(__file__).resolve().parents[2] / "var"
+
+
+@pytest.mark.parametrize("bad", ["five", "1.5", "-0.1"])
+def test_settings_reject_bad_row_change(bad: str) -> None:
+    with pytest.raises(ValueError, match="CONVOC_MAX_ROW_CHANGE"):
+        Settings.from_env({"CONVOC_MAX_ROW_CHANGE": bad})
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"partition_key": "2021-02-03"}, date(2021, 2, 3)),
+        ({"partition_key": "2021-02-03T00:00:00"}, date(2021, 2, 3)),
+        ({"dag_run": SimpleNamespace(partition_key="2021-02-04")}, date(2021, 2, 4)),
+        ({"logical_date": datetime(2021, 2, 5, 0, 0)}, date(2021, 2, 5)),
+        ({"params": {"day": "2021-02-06"}, "logical_date": datetime(2021, 2, 5)}, date(2021, 2, 6)),
+        ({"params": {"day": None}, "partition_key": None, "logical_date": datetime(2021, 2, 5)}, date(2021, 2, 5)),
+    ],
+)
+def test_resolve_day(context: dict[str, object], expected: date) -> None:
+    assert resolve_day(context) == expected
+
+
+def test_resolve_day_without_any_day_says_what_to_do() -> None:
+    with pytest.raises(ConvocError, match="trigger it with the param day=YYYY-MM-DD"):
+        resolve_day({"params": {"day": None}, "logical_date": None})
+    with pytest.raises(ConvocError, match="cannot read a day from 'soon'"):
+        resolve_day({"params": {"day": "soon"}})
