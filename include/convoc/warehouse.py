@@ -19,6 +19,7 @@ from convoc.sources.specs import SOURCES
 if TYPE_CHECKING:
     import duckdb
 
+MEMORY_LIMIT = os.environ.get("CONVOC_DUCKDB_MEMORY", "512MB")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _STATEMENT_END = re.compile(r";\s*(?:--[^\n]*)?\n")
 
@@ -88,7 +89,12 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         raise FileNotFoundError(f"no warehouse at {path}: run the register_ingest DAG (or make demo) first")
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    con = duckdb.connect(str(path), read_only=read_only)
+    # Bounded memory: DuckDB spills to disk past the limit; nothing relies on insertion order.
+    con = duckdb.connect(
+        str(path),
+        read_only=read_only,
+        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
+    )
     try:
         if not read_only:
             os.chmod(path, 0o600)
