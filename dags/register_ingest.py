@@ -50,6 +50,8 @@ def register_ingest() -> None:
             return [e.as_dict() for e in extract_day(Settings.from_env(), resolve_day(get_current_context()))]
         except NoLandingFiles as exc:
             raise AirflowSkipException(str(exc)) from exc
+        except ConvocError as exc:  # a malformed file: retrying will not mend it
+            raise AirflowFailException(str(exc)) from exc
 
     @task(pool="warehouse")
     def validate_files(extracted: list[dict]) -> list[dict]:

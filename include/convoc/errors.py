@@ -20,3 +20,7 @@ class FileRefused(ConvocError):
 
 class NoLandingFiles(ConvocError):
     """No landing file for the day."""
+
+
+class MalformedFile(ConvocError):
+    """A landing file that is not CSV of the expected shape (ragged or unbalanced lines)."""

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, person, write_register
+from convoc.errors import MalformedFile
 from convoc.sources.extract import Extracted, decode, extract, find_landing_files, read_csv, sniff_delimiter
 
 NAMES = ["Łukasz", "Gonçalves", "Strauß", "Søren", "Zoë"]
@@ -101,3 +102,18 @@ def test_extract_parks_parquet_and_round_trips(tmp_path: Path) -> None:
     assert pl.read_parquet(ex.parquet)["matricule"].to_list() == [person(1)["matricule"], person(2)["matricule"]]
     assert Extracted.from_dict(ex.as_dict()) == ex
     assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"a,b\n1,2\n3,4,5\n", "register_20210129.csv: not a readable CSV file: line 3 has 3 fields, the header has 2"),
+        (b'a,b\n1,2\n3,"4\n', "register_20210129.csv: not a readable CSV file: line 3: unexpected end of data"),
+    ],
+)
+def test_malformed_file_names_the_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "register_20210129.csv"
+    path.write_bytes(content)
+    with pytest.raises(MalformedFile) as err:
+        read_csv(path)
+    assert str(err.value) == message

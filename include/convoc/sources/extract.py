@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoc.errors import MalformedFile
 from convoc.sources.specs import SOURCES, SourceSpec, source_named
 
 if TYPE_CHECKING:
@@ -127,19 +128,38 @@ def read_csv(path: Path) -> tuple[pl.DataFrame, str, str]:
     delimiter = sniff_delimiter(first_line)
     if not data.strip():
         return pl.DataFrame({"_line": pl.Series([], dtype=pl.Int64)}), encoding, delimiter
-    frame = pl.read_csv(
-        data,
-        separator=delimiter,
-        infer_schema=False,
-        empty_string_is_null=False,
-        truncate_ragged_lines=False,
-    )
+    try:
+        frame = pl.read_csv(
+            data,
+            separator=delimiter,
+            infer_schema=False,
+            empty_string_is_null=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise MalformedFile(f"{path.name}: not a readable CSV file: {_first_bad_line(data, delimiter)}") from exc
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
     stripped = [pl.col(c).str.strip_chars(" \t") for c in frame.columns]
     frame = frame.with_columns(pl.when(s == "").then(None).otherwise(s).name.keep() for s in stripped).with_row_index(
         "_line", offset=2
     )
     return frame.with_columns(pl.col("_line").cast(pl.Int64)), encoding, delimiter
+
+
+def _first_bad_line(data: bytes, delimiter: str) -> str:
+    """Name the first line that breaks the CSV shape (polars' own message has no line number)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter, strict=True)
+    try:
+        width = len(next(reader))
+        for record in reader:
+            if len(record) != width:
+                return f"line {reader.line_num} has {len(record)} fields, the header has {width}"
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc}"
+    return "unbalanced quotes"
 
 
 def extract(landing_file: LandingFile, work_dir: Path) -> Extracted:
