@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronPartitionTimetable, Param, dag, get_current_context, task
+
 from convoc.runtime import REGISTER_ASSET
 
 
@@ -40,9 +41,10 @@ from convoc.runtime import REGISTER_ASSET
 def register_ingest() -> None:
     @task
     def extract_files() -> list[dict]:
-        from airflow.sdk.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
         from convoc.config import Settings
-        from convoc.errors import NoLandingFiles
+        from convoc.errors import ConvocError, NoLandingFiles
         from convoc.runtime import resolve_day
         from convoc.sources.ingest import extract_day
 
@@ -56,6 +58,7 @@ def register_ingest() -> None:
     @task(pool="warehouse")
     def validate_files(extracted: list[dict]) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
+
         from convoc.config import Settings
         from convoc.errors import FileRefused
         from convoc.runtime import resolve_day

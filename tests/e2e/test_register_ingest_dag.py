@@ -12,6 +12,7 @@ import duckdb
 import pendulum
 import polars as pl
 import pytest
+
 from convoc.config import Settings
 from convoc.synth import generate
 

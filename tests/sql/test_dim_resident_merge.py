@@ -7,6 +7,7 @@ from datetime import date
 
 import duckdb
 import pytest
+
 from convoc import warehouse
 
 D1, D2, D3 = date(2021, 2, 1), date(2021, 2, 2), date(2021, 2, 3)

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, person, write_register
+
 from convoc.errors import MalformedFile
 from convoc.sources.extract import Extracted, decode, extract, find_landing_files, read_csv, sniff_delimiter
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import REGISTER_HEADER, person, write_register
+
 from convoc.config import Settings
 from convoc.errors import FileRefused, NoLandingFiles
 from convoc.sources import ingest

@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from convoc.config import Settings
 from convoc.errors import ConvocError
 from convoc.privacy import mask_value

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, matricule, person, write_register
+
 from convoc.quality.validate import Previous, Verdict, validate_files
 from convoc.sources.extract import extract, find_landing_files
 
