@@ -32,6 +32,14 @@ CLASSES = (
 MISSABLE = ("family_name", "given_name", "birth_date", "sex", "street", "postcode", "locality", "commune",
             "nationality", "status")  # fmt: skip
 CONTROL = [chr(c) for c in [*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]
+CLASS_COLUMN = {
+    "matricule_check_digit": "matricule",
+    "duplicate_matricule": "matricule",
+    "birth_date_unparseable": "birth_date",
+    "birth_date_future": "birth_date",
+    "unknown_postcode": "postcode",
+    "unknown_commune": "commune",
+}
 TRUTH_SCHEMA = {"file": pl.String, "line": pl.Int64, "column": pl.String, "rule": pl.String}
 
 
@@ -62,50 +70,50 @@ def damage(
         raise ValueError(f"defect rate {rate} needs {needed} rows, the file has {rows}")
     chosen = rng.choice(rows, size=needed, replace=False)
 
-    columns = {c: register[c].to_numpy().astype(object) for c in register.columns}
+    updates: dict[str, dict[int, str | None]] = {c: {} for c in register.columns}
     unknown = _unknown_postcodes()
     truth: list[tuple[str, int, str, str]] = []
+
+    def value(column: str, i: int) -> str:
+        return str(register[column][i])
+
     at = 0
     for cls, count in zip(CLASSES, per_class.tolist(), strict=True):
         idx = chosen[at : at + count]
         at += count
         for i in idx.tolist():
-            line = i + 2
+            column = CLASS_COLUMN.get(cls, "")
             if cls == "matricule_check_digit":
-                m = columns["matricule"][i]
+                m = value(column, i)
                 pos = 11 + int(rng.integers(0, 2))
                 digit = (int(m[pos]) + int(rng.integers(1, 10))) % 10
-                columns["matricule"][i] = m[:pos] + str(digit) + m[pos + 1 :]
-                truth.append((file_name, line, "matricule", cls))
+                new: str | None = m[:pos] + str(digit) + m[pos + 1 :]
             elif cls == "duplicate_matricule":
                 source = int(chosen[at])
                 at += 1
-                columns["matricule"][i] = columns["matricule"][source]
-                truth.append((file_name, line, "matricule", cls))
-                truth.append((file_name, source + 2, "matricule", cls))
+                new = value(column, source)
+                truth.append((file_name, source + 2, column, cls))
             elif cls == "birth_date_unparseable":
-                y, m, d = str(columns["birth_date"][i]).split("-")
+                y, m, d = value(column, i).split("-")
                 bad = [f"{d}/{m}/{y}", f"{y}{m}{d}", f"{y}-13-{d}", f"{y}-02-31", "n/a", f"{d}.{m}.{y}"]
-                columns["birth_date"][i] = bad[int(rng.integers(0, len(bad)))]
-                truth.append((file_name, line, "birth_date", cls))
+                new = bad[int(rng.integers(0, len(bad)))]
             elif cls == "birth_date_future":
-                columns["birth_date"][i] = (day + timedelta(days=int(rng.integers(1, 3001)))).isoformat()
-                truth.append((file_name, line, "birth_date", cls))
+                new = (day + timedelta(days=int(rng.integers(1, 3001)))).isoformat()
             elif cls == "unknown_postcode":
-                columns["postcode"][i] = unknown[int(rng.integers(0, len(unknown)))]
-                truth.append((file_name, line, "postcode", cls))
+                new = unknown[int(rng.integers(0, len(unknown)))]
             elif cls == "unknown_commune":
-                columns["commune"][i] = pools.UNKNOWN_COMMUNES[int(rng.integers(0, len(pools.UNKNOWN_COMMUNES)))]
-                truth.append((file_name, line, "commune", cls))
+                new = pools.UNKNOWN_COMMUNES[int(rng.integers(0, len(pools.UNKNOWN_COMMUNES)))]
             elif cls == "missing_required":
                 column = MISSABLE[int(rng.integers(0, len(MISSABLE)))]
-                columns[column][i] = None
-                truth.append((file_name, line, column, cls))
+                new = None
             else:
                 column = ("family_name", "given_name")[int(rng.integers(0, 2))]
-                name = str(columns[column][i])
+                name = value(column, i)
                 pos = int(rng.integers(1, max(2, len(name))))
-                columns[column][i] = name[:pos] + CONTROL[int(rng.integers(0, len(CONTROL)))] + name[pos:]
-                truth.append((file_name, line, column, cls))
-    damaged = pl.DataFrame({c: pl.Series(c, v.tolist(), dtype=pl.String) for c, v in columns.items()})
+                new = name[:pos] + CONTROL[int(rng.integers(0, len(CONTROL)))] + name[pos:]
+            updates[column][i] = new
+            truth.append((file_name, i + 2, column, cls))
+    damaged = register.with_columns(
+        register[c].scatter(list(changes), list(changes.values())) for c, changes in updates.items() if changes
+    )
     return damaged, pl.DataFrame(truth, schema=TRUTH_SCHEMA, orient="row").sort("line", "column")

@@ -309,8 +309,10 @@ def assign_matricules(frame: pl.DataFrame, rng: Generator, first_serial: int = 0
     )["serial"]
     if serial.max() is not None and int(serial.max()) > 999:  # type: ignore[arg-type]
         raise ValueError("more than 1,000 residents born on one day: the matricule serial has 3 digits")
-    births = [date.fromordinal(int(o)).strftime("%Y%m%d") for o in frame["birth_ordinal"].to_list()]
-    heads = [f"{b}{s:03d}" for b, s in zip(births, serial.to_list(), strict=True)]
+    epoch = date(1970, 1, 1).toordinal()
+    heads = (
+        (frame["birth_ordinal"] - epoch).cast(pl.Date).dt.strftime("%Y%m%d") + serial.cast(pl.String).str.zfill(3)
+    ).to_list()
     matricules = [h + luhn.calc_check_digit(h) + verhoeff.calc_check_digit(h) for h in heads]
     return frame.with_columns(_text("matricule", np.asarray(matricules, dtype=object)))
 
