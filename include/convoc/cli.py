@@ -75,16 +75,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print("                (none yet: run `make demo`)")
         return 0
     with warehouse.connect(settings.warehouse, read_only=True) as con:
-        counts = con.execute(
-            """
-            select 'raw.load_log (files loaded)', count(*) from raw.load_log
-            union all select 'staging.register (rows, all days)', count(*) from staging.register
-            union all select 'core.dim_resident (versions)', count(*) from core.dim_resident
-            union all select 'core.dim_resident (current)', count(*) from core.dim_resident where is_current
-            union all select 'core.fct_priority_group (rows, all days)', count(*) from core.fct_priority_group
-            union all select 'quarantine.register_rejects', count(*) from quarantine.register_rejects
-            """
-        ).fetchall()
+        tables = [
+            ("raw.load_log (files loaded)", "raw.load_log"),
+            ("staging.register (rows, all days)", "staging.register"),
+            ("core.dim_resident (versions)", "core.dim_resident"),
+            ("core.dim_resident (current)", "core.dim_resident where is_current"),
+            ("core.fct_priority_group (rows, all days)", "core.fct_priority_group"),
+            ("quarantine.register_rejects", "quarantine.register_rejects"),
+        ]
+        counts = [(name, con.execute(f"select count(*) from {source}").fetchone()[0]) for name, source in tables]  # type: ignore[index]
         for name, n in counts:
             print(f"  {name:<42} {n:>10,}")
         rules = con.execute(
