@@ -165,3 +165,17 @@ def test_priority_list_checked_against_the_register(settings: Settings) -> None:
     assert _query(settings, "select resident_id, group_code, detail from core.fct_priority_group") == [
         (1, "vulnerable_high", "dialysis")
     ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"), [("latin-1", "\n"), ("utf-8-sig", "\r\n"), ("cp1252", "\r\n")], ids=str
+)
+def test_other_encodings_are_loaded_not_rejected(settings: Settings, encoding: str, newline: str) -> None:
+    names = ["Gonçalves", "Müller", "Lefèvre", "Ibáñez"]
+    _register(settings, [person(i, family_name=n) for i, n in enumerate(names, start=1)], encoding=encoding,
+              newline=newline)
+    [loaded] = _run(settings)
+    assert (loaded.staged_rows, loaded.rejected_rows) == (4, 0)
+    assert _query(settings, "select family_name, status from staging.register order by line_number") == [
+        (n, "resident") for n in names]
+    assert _query(settings, "select encoding from raw.load_log") == [(encoding.replace("latin-1", "cp1252"),)]
