@@ -45,7 +45,12 @@ lock: | $(UV)  ## re-resolve requirements.in into requirements.lock
 		--python-platform x86_64-manylinux_2_28
 
 demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run every DAG on them
-	@mkdir -p "$(CONVOC_HOME)/logs"
+	@if [ -d "$(CONVOC_HOME)" ] && [ ! -f "$(CONVOC_HOME)/.convoc-demo" ] \
+		&& [ -n "$$(ls -A "$(CONVOC_HOME)" | grep -v '^airflow$$')" ]; then \
+		echo "make demo: $(CONVOC_HOME) holds data make demo did not write; set CONVOC_HOME elsewhere"; exit 1; fi
+	@# Each demo starts from fresh data (Airflow's metadata is kept).
+	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs}
+	@mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
 	$(BIN)/convoc generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
 	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1

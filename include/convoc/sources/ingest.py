@@ -43,10 +43,12 @@ def extract_day(settings: Settings, day: date) -> list[Extracted]:
 
 
 def previous_snapshots(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Previous]:
-    """Per source, the last file loaded for a day before ``day`` (what row counts are compared to)."""
+    """Per source, the file last loaded for the latest day before ``day`` (what row counts are compared to)."""
     rows = con.execute(
         """
-        select source, arg_max(file_name, snapshot_date), arg_max(rows, snapshot_date)
+        select source,
+            arg_max(file_name, (snapshot_date, loaded_at)),
+            arg_max(rows, (snapshot_date, loaded_at))
         from raw.load_log
         where snapshot_date < $day
         group by source
