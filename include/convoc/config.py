@@ -24,11 +24,14 @@ class Settings:
         CONVOC_WAREHOUSE       DuckDB file (default: $CONVOC_HOME/warehouse/convoc.duckdb)
         CONVOC_MAX_ROW_CHANGE  largest share by which a source's row count may change from the
                                previous snapshot before the file is refused (default 0.05)
+        CONVOC_CAPACITY_SCALE  factor on every centre's capacity, e.g. residents / 634,730 for a
+                               synthetic population smaller than the country (default 1)
     """
 
     home: Path
     warehouse: Path
     max_row_change: float = 0.05
+    capacity_scale: float = 1.0
 
     @property
     def landing(self) -> Path:
@@ -59,4 +62,11 @@ class Settings:
             raise ValueError(f"CONVOC_MAX_ROW_CHANGE must be a number such as 0.05, not {raw_change!r}") from None
         if not 0 <= max_row_change <= 1:
             raise ValueError(f"CONVOC_MAX_ROW_CHANGE must lie between 0 and 1, not {max_row_change}")
-        return cls(home=home, warehouse=warehouse, max_row_change=max_row_change)
+        raw_scale = env.get("CONVOC_CAPACITY_SCALE", "1")
+        try:
+            capacity_scale = float(raw_scale)
+        except ValueError:
+            raise ValueError(f"CONVOC_CAPACITY_SCALE must be a number such as 0.05, not {raw_scale!r}") from None
+        if capacity_scale <= 0:
+            raise ValueError(f"CONVOC_CAPACITY_SCALE must be greater than 0, not {capacity_scale}")
+        return cls(home=home, warehouse=warehouse, max_row_change=max_row_change, capacity_scale=capacity_scale)
