@@ -102,5 +102,5 @@ def test_duplicate_campaign_names(tmp_path: Path) -> None:
 
 def test_invalid_yaml(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("campaign: [unclosed\n")
-    with pytest.raises(CampaignError, match="x.yaml: not valid YAML"):
+    with pytest.raises(CampaignError, match=r"x\.yaml: not valid YAML"):
         load_campaigns(tmp_path)

@@ -7,6 +7,7 @@ which commune books where. Every error names the file and the field.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -153,7 +154,7 @@ def _phases(raw: Any, where: str) -> tuple[Phase, ...]:
         (p for p in phases if p.min_age is not None or p.max_age is not None),
         key=lambda p: p.min_age if p.min_age is not None else 0,
     )
-    for a, b in zip(ranged, ranged[1:], strict=False):
+    for a, b in itertools.pairwise(ranged):
         a_max = a.max_age if a.max_age is not None else MAX_AGE
         if (b.min_age or 0) <= a_max:
             raise CampaignError(f"{where}: the age ranges of phases {a.phase} and {b.phase} overlap")
