@@ -83,7 +83,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("core.fct_priority_group (rows, all days)", "core.fct_priority_group"),
             ("quarantine.register_rejects", "quarantine.register_rejects"),
         ]
-        counts = [(name, con.execute(f"select count(*) from {source}").fetchone()[0]) for name, source in tables]  # type: ignore[index]
+        counts = [(name, con.execute(f"select count(*) from {source}").fetchall()[0][0]) for name, source in tables]  # type: ignore[index]
         for name, n in counts:
             print(f"  {name:<42} {n:>10,}")
         rules = con.execute(

@@ -18,6 +18,7 @@ from convoc.sources.specs import SOURCES
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
 MEMORY_LIMIT = os.environ.get("CONVOC_DUCKDB_MEMORY", "512MB")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -48,14 +49,25 @@ def statements(script: str) -> list[str]:
     return out
 
 
-def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    """Execute one statement, binding only the ``$name`` parameters it uses."""
+def _bind(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
     used = set(_PARAM.findall(sql))
     bound = {k: v for k, v in (params or {}).items() if k in used}
     missing = used - bound.keys()
     if missing:
         raise ValueError(f"SQL parameter(s) {', '.join(sorted(missing))} not given")
+    return bound
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute one statement, binding only the ``$name`` parameters it uses."""
+    bound = _bind(sql, params)
     return con.execute(sql, bound) if bound else con.execute(sql)
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """A ``select`` as a polars frame (parameters bound as in ``execute``)."""
+    frame: pl.DataFrame = con.sql(sql, params=_bind(sql, params)).pl()
+    return frame
 
 
 def run_script(con: duckdb.DuckDBPyConnection, relpath: str, params: dict[str, Any] | None = None) -> None:

@@ -61,3 +61,32 @@ create table if not exists core.fct_priority_group (
     detail varchar,
     registered_on date
 );
+
+-- One row per invitation letter: a resident × campaign × dose × attempt, planned on wave_date.
+-- invitation_id = campaign:dose:resident_id:attempt; booking_code = HMAC of it (convoc.codes).
+create table if not exists core.fct_invitation (
+    invitation_id varchar not null,
+    resident_id bigint not null,
+    campaign varchar not null,
+    dose integer not null,
+    attempt integer not null,
+    wave_date date not null,
+    phase varchar not null,
+    booking_code varchar not null,
+    valid_from date not null,
+    valid_until date not null,
+    centre varchar not null,
+    language varchar,
+    status varchar not null
+);
+
+-- One row per booking made with an invitation's code (bookings feed).
+create table if not exists core.fct_booking (
+    booking_code varchar not null,
+    invitation_id varchar not null,
+    booked_at timestamp not null,
+    centre varchar not null,
+    slot timestamp not null,
+    administered_at timestamp,
+    source_file varchar not null
+);

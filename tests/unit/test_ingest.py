@@ -172,10 +172,12 @@ def test_priority_list_checked_against_the_register(settings: Settings) -> None:
 )
 def test_other_encodings_are_loaded_not_rejected(settings: Settings, encoding: str, newline: str) -> None:
     names = ["Gonçalves", "Müller", "Lefèvre", "Ibáñez"]
-    _register(settings, [person(i, family_name=n) for i, n in enumerate(names, start=1)], encoding=encoding,
-              newline=newline)
+    _register(
+        settings, [person(i, family_name=n) for i, n in enumerate(names, start=1)], encoding=encoding, newline=newline
+    )
     [loaded] = _run(settings)
     assert (loaded.staged_rows, loaded.rejected_rows) == (4, 0)
     assert _query(settings, "select family_name, status from staging.register order by line_number") == [
-        (n, "resident") for n in names]
+        (n, "resident") for n in names
+    ]
     assert _query(settings, "select encoding from raw.load_log") == [(encoding.replace("latin-1", "cp1252"),)]

@@ -106,7 +106,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, ex: Extracted) -> bool:
     seen = con.execute(
         "select count(*) from raw.load_log where file_name = $f and sha256 = $s",
         {"f": ex.file_name, "s": ex.sha256},
-    ).fetchone()
+    ).fetchall()[0]
     if seen and seen[0]:
         log.info("%s (sha256 %s…) already loaded: raw left as it is", ex.file_name, ex.sha256[:12])
         return False
@@ -162,7 +162,7 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
     staged = con.execute(
         f"select count(*) from {table} where snapshot_date = $d and source_file = $f",
         {"d": ex.day, "f": ex.file_name},
-    ).fetchone()
+    ).fetchall()[0]
     return int(staged[0]) if staged else 0
 
 

@@ -1,0 +1,158 @@
+"""Plan one day's wave of a campaign into ``core.fct_invitation``.
+
+Per centre, the wave is as large as the capacity over the booking window (less the slots already booked,
+times the campaign's share) divided by the expected uptake, less the letters still open. Residents are
+chosen by ``sql/intermediate/int_wave__selected.sql``: second doses first, then by phase, oldest first.
+Idempotent per campaign × day: the day's rows are replaced, and only what happened before the day counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from convoc import warehouse
+from convoc.campaigns import Campaign, Centres
+from convoc.codes import make_code
+from convoc.errors import ConvocError
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+
+class NoSnapshot(ConvocError):
+    """No register snapshot is valid on the wave day."""
+
+
+@dataclass(frozen=True)
+class WaveResult:
+    campaign: str
+    wave_date: date
+    invitations: int
+    by_centre: dict[str, int]
+    quota: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "wave_date": self.wave_date.isoformat(),
+            "invitations": self.invitations,
+            "by_centre": self.by_centre,
+            "quota": self.quota,
+        }
+
+
+def window_capacity(centres: Centres, day: date, days: int, scale: float) -> dict[str, int]:
+    """People each centre can take over ``days`` days from ``day`` (a centre opening later counts from then)."""
+    total: dict[str, int] = {}
+    for k in range(days):
+        for centre, people in centres.daily_capacity(day + timedelta(days=k), scale).items():
+            total[centre] = total.get(centre, 0) + people
+    return total
+
+
+def quotas(campaign: Campaign, capacity: dict[str, int], load: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Letters each centre may send: (capacity × share − booked) ÷ uptake − open letters, never below 0."""
+    out = {}
+    for centre, people in capacity.items():
+        open_letters, booked = load.get(centre, (0, 0))
+        free = people * campaign.capacity_share - booked
+        out[centre] = max(0, math.floor(free / campaign.expected_uptake) - open_letters)
+    return out
+
+
+def _register_tables(con: duckdb.DuckDBPyConnection, campaign: Campaign, centres: Centres, day: date,
+                     quota: dict[str, int]) -> None:  # fmt: skip
+    import polars as pl
+
+    phase = pl.DataFrame(
+        [(p.phase, p.rank, p.min_age, p.max_age, list(p.groups)) for p in campaign.phases],
+        schema={"phase": pl.String, "phase_rank": pl.Int32, "min_age": pl.Int32, "max_age": pl.Int32,
+                "groups": pl.List(pl.String)},
+        orient="row",
+    )  # fmt: skip
+    catchment = pl.DataFrame(
+        [(commune, centres.centre_for(commune, day)) for commune in sorted(centres.catchment)],
+        schema={"commune": pl.String, "centre": pl.String},
+        orient="row",
+    ).drop_nulls()
+    quota_frame = pl.DataFrame(sorted(quota.items()), schema={"centre": pl.String, "quota": pl.Int64}, orient="row")
+    con.register("_phase", phase)
+    con.register("_catchment", catchment)
+    con.register("_quota", quota_frame)
+
+
+def plan_wave(
+    con: duckdb.DuckDBPyConnection,
+    campaign: Campaign,
+    centres: Centres,
+    day: date,
+    key: bytes,
+    capacity_scale: float = 1.0,
+) -> WaveResult:
+    """Replace ``campaign``'s wave of ``day`` in core.fct_invitation; the caller holds the transaction."""
+    import polars as pl
+
+    snapshot = con.execute(
+        "select count(*) from core.dim_resident where valid_from <= $d and (valid_to is null or valid_to > $d)",
+        {"d": day},
+    ).fetchall()[0]
+    if not snapshot or not snapshot[0]:
+        raise NoSnapshot(
+            f"no register snapshot is valid on {day:%Y-%m-%d}: run register_ingest for that day or an earlier one"
+        )
+    params = {
+        "campaign": campaign.campaign,
+        "wave_date": day,
+        "booking_window_days": campaign.booking_window_days,
+        "doses": campaign.doses,
+        "dose_interval_days": campaign.dose_interval_days,
+        "reinvite_wait_days": campaign.reinvite_wait_days,
+        "max_attempts": campaign.max_attempts,
+    }
+    load_rows = warehouse.execute(con, warehouse.select("intermediate/int_wave__centre_load.sql"), params).fetchall()
+    load = {centre: (int(o), int(b)) for centre, o, b in load_rows}
+    capacity = window_capacity(centres, day, campaign.booking_window_days, capacity_scale)
+    quota = quotas(campaign, capacity, load)
+
+    con.execute("delete from core.fct_invitation where campaign = $c and wave_date = $d",
+                {"c": campaign.campaign, "d": day})  # fmt: skip
+    _register_tables(con, campaign, centres, day, quota)
+    selected = warehouse.query(con, warehouse.select("intermediate/int_wave__selected.sql"), params)
+    ids = [
+        f"{campaign.campaign}:{dose}:{resident}:{attempt}"
+        for dose, resident, attempt in selected.select("dose", "resident_id", "attempt").iter_rows()
+    ]
+    valid_from = day + timedelta(days=1)
+    wave = selected.with_columns(
+        pl.Series("invitation_id", ids, dtype=pl.String),
+        pl.lit(campaign.campaign).alias("campaign"),
+        pl.lit(day).alias("wave_date"),
+        pl.Series("booking_code", [make_code(i, key, campaign.code_suffix) for i in ids], dtype=pl.String),
+        pl.lit(valid_from).alias("valid_from"),
+        pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
+        pl.lit("issued").alias("status"),
+    )
+    con.register("_wave", wave)
+    con.execute("insert into core.fct_invitation by name select * from _wave")
+    # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
+    duplicates = con.execute(
+        """select count(*) from (
+               select dose, resident_id from core.fct_invitation
+               anti join core.fct_booking using (invitation_id)
+               where campaign = $c and valid_until >= $d
+               group by all having count(*) > 1)""",
+        {"c": campaign.campaign, "d": day},
+    ).fetchall()[0]
+    if duplicates and duplicates[0]:
+        raise ConvocError(f"{campaign.campaign} {day}: {duplicates[0]} residents would hold two open invitations")
+    for name in ("_wave", "_phase", "_catchment", "_quota"):
+        con.unregister(name)
+    by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
+    log.info("%s wave %s: %d invitations %s (quota %s)", campaign.campaign, day, wave.height, by_centre, quota)
+    return WaveResult(campaign.campaign, day, wave.height, by_centre, quota)

@@ -1,0 +1,23 @@
+"""The invitation_waves stage: plan every active campaign's wave of a day, in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from convoc import warehouse
+from convoc.campaigns import load_campaigns, load_centres
+from convoc.config import Settings
+from convoc.waves.plan import WaveResult, plan_wave
+
+
+def run_waves(settings: Settings, day: date, key: bytes) -> list[WaveResult]:
+    """Plan the day's waves of all campaigns active on ``day``; configuration is validated first."""
+    campaigns = [c for c in load_campaigns() if c.active_on(day)]
+    centres = load_centres()
+    results = []
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        with warehouse.transaction(con):
+            for campaign in campaigns:
+                results.append(plan_wave(con, campaign, centres, day, key, settings.capacity_scale))
+    return results

@@ -1,0 +1,134 @@
+-- grain: one row per invitation to send on $wave_date for campaign $campaign (codes are added in Python).
+-- Inputs besides the warehouse: temp tables _phase (the campaign's phases), _catchment (commune → the
+-- centre open on the day) and _quota (letters each centre may still send).
+-- Only what happened before $wave_date counts, so re-running a day gives the same rows.
+with residents as (
+    select
+        resident_id,
+        birth_date,
+        commune,
+        language,
+        cast(date_part('year', age(cast($wave_date as timestamp), cast(birth_date as timestamp))) as integer) as age
+    from core.dim_resident
+    where valid_from <= $wave_date
+      and (valid_to is null or valid_to > $wave_date)
+      and status = 'resident'
+),
+
+groups as (
+    select resident_id, list(distinct group_code order by group_code) as groups
+    from core.fct_priority_group
+    where snapshot_date = (select max(snapshot_date) from core.fct_priority_group where snapshot_date <= $wave_date)
+    group by resident_id
+),
+
+phases as (
+    select * from _phase
+),
+
+earlier as (
+    select * from core.fct_invitation where campaign = $campaign and wave_date < $wave_date
+),
+
+bookings as (
+    select * from core.fct_booking where booked_at < $wave_date
+),
+
+-- what has happened so far per resident × dose
+history as (
+    select
+        earlier.resident_id,
+        earlier.dose,
+        max(earlier.attempt) as attempts,
+        max(earlier.valid_until) as last_valid_until,
+        count(bookings.booking_code) > 0 as booked,
+        min(bookings.administered_at) as administered_at
+    from earlier
+    left join bookings using (invitation_id)
+    group by earlier.resident_id, earlier.dose
+),
+
+first_doses as (
+    select
+        residents.resident_id,
+        residents.birth_date,
+        residents.commune,
+        residents.language,
+        1 as dose,
+        min(phases.phase_rank) as phase_rank,
+        arg_min(phases.phase, phases.phase_rank) as phase
+    from residents
+    left join groups using (resident_id)
+    inner join phases
+        on (
+            (phases.min_age is not null or phases.max_age is not null)
+            and residents.age >= coalesce(phases.min_age, 0)
+            and residents.age <= coalesce(phases.max_age, 200)
+        )
+        or list_has_any(coalesce(groups.groups, []), phases.groups)
+    group by all
+),
+
+-- second doses come before any new first dose
+later_doses as (
+    select
+        residents.resident_id,
+        residents.birth_date,
+        residents.commune,
+        residents.language,
+        history.dose + 1 as dose,
+        0 as phase_rank,
+        'dose ' || (history.dose + 1) as phase
+    from residents
+    inner join history using (resident_id)
+    where history.administered_at is not null
+      and history.dose < $doses
+      and cast(history.administered_at as date) + $dose_interval_days <= $wave_date
+),
+
+candidates as (
+    select * from first_doses
+    union all by name
+    select * from later_doses
+),
+
+eligible as (
+    select candidates.*, coalesce(history.attempts, 0) + 1 as attempt
+    from candidates
+    left join history
+        on history.resident_id = candidates.resident_id and history.dose = candidates.dose
+    where history.resident_id is null
+       or (
+           not history.booked
+           and history.last_valid_until < $wave_date
+           and history.last_valid_until + $reinvite_wait_days < $wave_date
+           and history.attempts < $max_attempts
+       )
+),
+
+ranked as (
+    select
+        eligible.*,
+        _catchment.centre,
+        row_number() over (
+            partition by _catchment.centre
+            order by eligible.dose desc, eligible.phase_rank, eligible.birth_date, eligible.resident_id
+        ) as rank_in_centre
+    from eligible
+    inner join _catchment using (commune)
+),
+
+final as (
+    select
+        ranked.resident_id,
+        ranked.dose,
+        ranked.attempt,
+        ranked.phase,
+        ranked.centre,
+        ranked.language
+    from ranked
+    inner join _quota using (centre)
+    where ranked.rank_in_centre <= _quota.quota
+)
+
+select * from final

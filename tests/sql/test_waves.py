@@ -1,0 +1,203 @@
+"""Wave planning on an in-memory DuckDB: given residents, bookings and capacity, the expected letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pytest
+
+from convoc import reference, warehouse
+from convoc.campaigns import Campaign, Centres, parse_campaign, parse_centres
+from convoc.codes import parse
+from convoc.waves.plan import NoSnapshot, plan_wave, quotas
+
+D = date(2021, 2, 1)
+KEY = b"k" * 32
+CANTONS = dict(reference.communes().select("commune", "canton").iter_rows())
+
+
+def centres(lines: int = 1, hours: str = "08:00-09:00") -> Centres:
+    """One centre for the whole country: lines × hours × 12 people a day."""
+    return parse_centres(
+        {"people_per_line_hour": 12,
+         "centres": [{"centre": "c1", "name": "C1", "address": ["1", "rue X", "L-1009", "Luxembourg"],
+                      "commune": "Luxembourg", "lines": lines, "hours": hours, "opens": "2021-01-01"}],
+         "catchment": {"cantons": {c: "c1" for c in set(CANTONS.values())}}},
+        "test-centres", CANTONS,
+    )  # fmt: skip
+
+
+def campaign(**overrides: Any) -> Campaign:
+    data = {
+        "campaign": "vaccination",
+        "title": {"en": "Vaccination"},
+        "active_from": "2021-01-01",
+        "doses": 2,
+        "dose_interval_days": 21,
+        "booking_window_days": 1,
+        "validity_days": 7,
+        "expected_uptake": 1.0,
+        "reinvite": {"wait_days": 3, "max_attempts": 2},
+        "phases": [
+            {"phase": "1", "groups": ["carehome_resident"]},
+            {"phase": "2a", "min_age": 75},
+            {"phase": "3", "min_age": 70, "max_age": 74, "groups": ["vulnerable_significant"]},
+            {"phase": "6", "min_age": 16, "max_age": 69},
+        ],
+    }
+    data.update(overrides)
+    return parse_campaign(data, "test")
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect()
+    warehouse.ensure_schema(c)
+    yield c
+    c.close()
+
+
+def add_resident(con: duckdb.DuckDBPyConnection, rid: int, born: str, *, status: str = "resident",
+                 groups: tuple[str, ...] = (), commune: str = "Luxembourg") -> None:  # fmt: skip
+    con.execute(
+        "insert into core.dim_resident values ($id, $m, 'X', 'Y', $b, 'F', 'rue', '1', 'L-1009', 'Luxembourg', "
+        "$commune, 'Luxembourg', 'LU', 'fr', $status, 'h', date '2021-01-01', null, true)",
+        {"id": rid, "m": f"m{rid}", "b": date.fromisoformat(born), "status": status, "commune": commune},
+    )
+    for g in groups:
+        con.execute("insert into core.fct_priority_group values (date '2021-01-01', $id, $g, null, null)",
+                    {"id": rid, "g": g})  # fmt: skip
+
+
+def invited(con: duckdb.DuckDBPyConnection, day: date | None = None) -> list[tuple[Any, ...]]:
+    where = "" if day is None else f"where wave_date = date '{day}'"
+    return con.execute(
+        f"select resident_id, dose, attempt, phase from core.fct_invitation {where} order by wave_date, resident_id"
+    ).fetchall()
+
+
+def book(con: duckdb.DuckDBPyConnection, rid: int, booked: date, administered: date | None = None,
+         dose: int = 1) -> None:  # fmt: skip
+    inv = con.execute(
+        "select invitation_id, booking_code from core.fct_invitation where resident_id = $r and dose = $d "
+        "order by attempt desc limit 1",
+        {"r": rid, "d": dose},
+    ).fetchone()
+    assert inv is not None
+    con.execute(
+        "insert into core.fct_booking values ($code, $id, $b, 'c1', $slot, $adm, 'bookings.csv')",
+        {"code": inv[1], "id": inv[0], "b": booked, "slot": booked + timedelta(days=1), "adm": administered},
+    )
+
+
+def plan(con: duckdb.DuckDBPyConnection, day: date, c: Campaign | None = None, scale: float = 1.0,
+         **centre_kw: Any) -> int:  # fmt: skip
+    return plan_wave(con, c or campaign(), centres(**centre_kw), day, KEY, scale).invitations
+
+
+def test_phase_order_then_oldest_first(con: duckdb.DuckDBPyConnection) -> None:
+    add_resident(con, 1, "1990-05-01")  # 30: phase 6
+    add_resident(con, 2, "1946-03-01")  # 74: phase 3
+    add_resident(con, 3, "1940-01-01")  # 81: phase 2a
+    add_resident(con, 4, "1930-01-01")  # 91: phase 2a, older
+    add_resident(con, 5, "1985-01-01", groups=("carehome_resident",))  # phase 1 although young
+    add_resident(con, 6, "1980-01-01", groups=("vulnerable_significant",))  # phase 3 by group
+    add_resident(con, 7, "2010-01-01")  # 11: in no phase
+    add_resident(con, 8, "1920-01-01", status="deceased")
+    # capacity 12 a day, window 1 day, uptake 1: 12 letters
+    assert plan(con, D) == 6
+    assert invited(con) == [(1, 1, 1, "6"), (2, 1, 1, "3"), (3, 1, 1, "2a"), (4, 1, 1, "2a"), (5, 1, 1, "1"),
+                            (6, 1, 1, "3")]  # fmt: skip
+    order = con.execute("select resident_id from core.fct_invitation").fetchall()
+    assert len(order) == 6
+    # with room for three, the three first by phase then age
+    con.execute("delete from core.fct_invitation")
+    assert plan(con, D, scale=0.25) == 3
+    assert [r[0] for r in invited(con)] == [3, 4, 5]
+
+
+def test_capacity_respected_and_open_letters_count(con: duckdb.DuckDBPyConnection) -> None:
+    for rid in range(1, 41):
+        add_resident(con, rid, f"19{40 + rid:02d}-01-01")
+    c = campaign(expected_uptake=0.5, booking_window_days=2)
+    # 12 a day × 2 days ÷ 0.5 = 48 letters allowed; 40 residents
+    assert plan(con, D, c, scale=0.5) == 24  # 6 a day × 2 ÷ 0.5
+    # next day: the 24 letters are still open and nothing was booked
+    assert plan(con, D + timedelta(days=1), c, scale=0.5) == 0
+    # a booking frees nothing (it takes a slot) but closes its open letter: (12 − 1) ÷ 0.5 − 23 = −1 → 0
+    book(con, 1, D + timedelta(days=1))
+    assert plan(con, D + timedelta(days=2), c, scale=0.5) == 0
+    # after the codes expire (valid 7 days from D+1), the same capacity goes to the next residents
+    assert plan(con, D + timedelta(days=9), c, scale=0.5) == 16  # 24 − 8 still waiting out reinvite.wait_days
+
+
+def test_quotas_formula() -> None:
+    c = campaign(expected_uptake=0.8, capacity_share=0.5)
+    assert quotas(c, {"a": 1000, "b": 100}, {"a": (100, 200), "b": (0, 60)}) == {"a": 275, "b": 0}
+
+
+def test_rerun_same_day_yields_same_rows(con: duckdb.DuckDBPyConnection) -> None:
+    for rid in range(1, 30):
+        add_resident(con, rid, f"19{30 + rid:02d}-06-01")
+    plan(con, D)
+    plan(con, D + timedelta(days=8))
+    before = con.execute("select * from core.fct_invitation order by all").fetchall()
+    plan(con, D)  # re-run an earlier day after a later one
+    plan(con, D + timedelta(days=8))
+    assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
+
+
+def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnection,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    for rid in range(1, 10):
+        add_resident(con, rid, "1950-01-01")
+    plan(con, D)
+    before = con.execute("select * from core.fct_invitation order by all").fetchall()
+
+    def crash(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr("convoc.waves.plan.make_code", crash)
+    with pytest.raises(RuntimeError), warehouse.transaction(con):
+        plan(con, D)
+    assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
+
+
+def test_expired_unbooked_reinvited_after_wait_up_to_max_attempts(con: duckdb.DuckDBPyConnection) -> None:
+    add_resident(con, 1, "1950-01-01")
+    assert plan(con, D) == 1  # valid D+1 … D+7
+    assert plan(con, D + timedelta(days=7)) == 0  # still valid
+    assert plan(con, D + timedelta(days=10)) == 0  # expired after D+7, waiting D+8 … D+10
+    assert plan(con, D + timedelta(days=11)) == 1
+    assert invited(con)[-1] == (1, 1, 2, "3")  # 71 by now
+    assert plan(con, D + timedelta(days=30)) == 0  # max_attempts 2 reached
+
+
+def test_booked_residents_drop_out_and_second_dose_follows(con: duckdb.DuckDBPyConnection) -> None:
+    add_resident(con, 1, "1950-01-01")
+    add_resident(con, 2, "1951-01-01")
+    plan(con, D)
+    book(con, 1, D + timedelta(days=2), administered=D + timedelta(days=3))
+    assert plan(con, D + timedelta(days=12)) == 1  # only resident 2, re-invited
+    assert invited(con, D + timedelta(days=12)) == [(2, 1, 2, "3")]  # 70 by now
+    # dose 2: 21 days after dose 1 was administered, and before any first dose
+    assert plan(con, D + timedelta(days=24)) == 1
+    assert invited(con, D + timedelta(days=24)) == [(1, 2, 1, "dose 2")]
+
+
+def test_codes_are_well_formed_and_unique(con: duckdb.DuckDBPyConnection) -> None:
+    for rid in range(1, 13):
+        add_resident(con, rid, "1950-01-01")
+    plan(con, D)
+    codes = [r[0] for r in con.execute("select booking_code from core.fct_invitation").fetchall()]
+    assert len(set(codes)) == 12
+    for code in codes:
+        parse(code)
+
+
+def test_no_snapshot_on_the_day(con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(NoSnapshot, match="no register snapshot is valid on 2021-02-01"):
+        plan(con, D)
