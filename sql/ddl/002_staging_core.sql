@@ -29,6 +29,18 @@ create table if not exists staging.priority_group (
     registered_on date
 );
 
+-- Bookings feed: one row per valid booking row, partitioned by snapshot_date (the file's day).
+create table if not exists staging.booking (
+    snapshot_date date not null,
+    source_file varchar not null,
+    line_number bigint not null,
+    booking_code varchar not null,
+    booked_at timestamp not null,
+    centre varchar not null,
+    slot timestamp not null,
+    administered_at timestamp
+);
+
 -- One row per version of a resident: a new version when any attribute changes between snapshots.
 -- resident_id is a pseudonymous key (assigned on first sight, in matricule order), used by marts.
 create table if not exists core.dim_resident (

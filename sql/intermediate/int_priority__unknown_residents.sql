@@ -1,7 +1,7 @@
--- grain: one row per row of a priority file (raw.$source, given as the table `_priority_raw`) whose
+-- grain: one row per row of a priority file (its valid raw rows, given as the table `_raw_rows`) whose
 -- matricule names no resident of the register valid on $snapshot_date; they are quarantined.
 with source as (
-    select * from _priority_raw
+    select * from _raw_rows
 ),
 
 residents as (

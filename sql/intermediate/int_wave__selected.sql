@@ -42,7 +42,7 @@ history as (
         max(earlier.attempt) as attempts,
         max(earlier.valid_until) as last_valid_until,
         count(bookings.booking_code) > 0 as booked,
-        min(bookings.administered_at) as administered_at
+        min(case when bookings.administered_at < $wave_date then bookings.administered_at end) as administered_at
     from earlier
     left join bookings using (invitation_id)
     group by earlier.resident_id, earlier.dose

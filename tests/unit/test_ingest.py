@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -181,3 +181,53 @@ def test_other_encodings_are_loaded_not_rejected(settings: Settings, encoding: s
         (n, "resident") for n in names
     ]
     assert _query(settings, "select encoding from raw.load_log") == [(encoding.replace("latin-1", "cp1252"),)]
+
+
+def test_bookings_feed_loads_known_codes_and_quarantines_the_rest(settings: Settings) -> None:
+    from convoc.codes import make_code
+
+    _register(settings, [person(1)])
+    _run(settings)
+    key = b"k" * 32
+    known, forged = make_code("vaccination:1:1:1", key), make_code("vaccination:1:999:1", key)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
+            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'issued')",
+            {"c": known},
+        )
+    day = DAY + timedelta(days=1)
+    mistyped = known[:-1] + ("0" if known[-1] != "0" else "1")
+    (settings.landing / "bookings_20210130.csv").write_text(
+        "booking_code,booked_at,centre,slot,administered_at\n"
+        f"{known},2021-01-29 10:15,victor_hugo,2021-02-02 09:30,\n"
+        f"{forged},2021-01-29 11:00,victor_hugo,2021-02-02 10:00,\n"
+        f"{mistyped},2021-01-29 11:00,victor_hugo,2021-02-02 10:00,\n"
+        f"{known.lower()},2021-01-29 11:00,victor_hugo,2021-02-02 10:00,\n"
+        f"{make_code('x', key)},29/01/2021,nowhere,2021-02-02 10:00,\n"
+    )
+    _register(settings, [person(1)], day=day)
+    loaded = {x.source: x for x in _run(settings, day)}
+    assert (loaded["bookings"].staged_rows, loaded["bookings"].rejected_rows) == (1, 4)
+    assert _query(settings, "select line_number, rule from quarantine.bookings_rejects order by 1, 2") == [
+        (3, "unknown_code"), (4, "invalid_code"), (5, "invalid_code"), (6, "booked_at_unparseable"),
+        (6, "unknown_centre")]  # fmt: skip
+    assert _query(settings, "select invitation_id, booked_at, administered_at from core.fct_booking") == [
+        ("vaccination:1:1:1", datetime(2021, 1, 29, 10, 15), None)
+    ]
+    # the same booking seen again with its dose administered replaces the first row
+    (settings.landing / "bookings_20210203.csv").write_text(
+        "booking_code,booked_at,centre,slot,administered_at\n"
+        f"{known},2021-01-29 10:15,victor_hugo,2021-02-02 09:30,2021-02-02 09:41\n"
+    )
+    _run(settings, date(2021, 2, 3))
+    assert _query(settings, "select count(*), max(administered_at) from core.fct_booking") == [
+        (1, datetime(2021, 2, 2, 9, 41))
+    ]
+
+
+def test_empty_bookings_file_is_normal(settings: Settings) -> None:
+    _register(settings, [person(1)])
+    (settings.landing / "bookings_20210129.csv").write_text("booking_code,booked_at,centre,slot,administered_at\n")
+    loaded = {x.source: x for x in _run(settings)}
+    assert loaded["bookings"].rows == 0

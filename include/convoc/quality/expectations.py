@@ -66,3 +66,30 @@ class ExpectColumnValuesToBeIsoDateNotAfter(ColumnMapExpectation):  # type: igno
     max_date: str | SuiteParameterDict  # type: ignore[type-arg]
     map_metric = "column_values.iso_date_not_after"
     success_keys: ClassVar[tuple[str, ...]] = ("max_date", "mostly")
+
+
+def is_canonical_code(value: object) -> bool:
+    """A booking code exactly as convoc prints it (groups, upper case, check symbol valid)."""
+    from convoc.codes import InvalidCode, parse
+
+    if not isinstance(value, str):
+        return False
+    try:
+        return parse(value).formatted() == value
+    except InvalidCode:
+        return False
+
+
+class ColumnValuesBookingCode(ColumnMapMetricProvider):  # type: ignore[misc]
+    condition_metric_name = "column_values.booking_code"
+
+    @column_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(cls, column: Any, **kwargs: Any) -> Any:
+        return column.map(is_canonical_code)
+
+
+class ExpectColumnValuesToBeBookingCode(ColumnMapExpectation):  # type: ignore[misc]
+    """Expect each value to be a booking code in canonical form whose check symbol holds."""
+
+    map_metric = "column_values.booking_code"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)

@@ -35,6 +35,14 @@ ROW_RULES = {
     "unknown_postcode": "not a Luxembourg postcode (L-####)",
     "unknown_commune": "not one of the country's communes",
     "invalid_value": "not one of the allowed values",
+    "invalid_code": "not a booking code in its canonical form (XXXX-XXXX-XXXC, check symbol valid)",
+    "duplicate_code": "the booking code occurs on more than one row of the file",
+    "booked_at_unparseable": "not a YYYY-MM-DD HH:MM timestamp",
+    "slot_unparseable": "not a YYYY-MM-DD HH:MM timestamp",
+    "administered_at_unparseable": "not a YYYY-MM-DD HH:MM timestamp",
+    "unknown_centre": "not one of the centres in campaigns/centres.yaml",
+    "unknown_code": "a well-formed code that no invitation carries (mistyped or forged)",
+    "unknown_resident": "a matricule that no resident of the register carries on that day",
     "control_character": "control character in a text field",
 }
 
@@ -50,7 +58,8 @@ def file_suite(spec: SourceSpec) -> gx.ExpectationSuite:
             column_set=["_line", *spec.columns], exact_match=False, meta={"rule": "missing_column"}
         )
     )
-    suite.add_expectation(e.ExpectTableRowCountToBeBetween(min_value=1, meta={"rule": "empty_file"}))
+    if not spec.may_be_empty:
+        suite.add_expectation(e.ExpectTableRowCountToBeBetween(min_value=1, meta={"rule": "empty_file"}))
     if spec.snapshot:
         suite.add_expectation(
             e.ExpectTableRowCountToBeBetween(
@@ -79,8 +88,11 @@ def row_suite(spec: SourceSpec) -> gx.ExpectationSuite:
         add(e.ExpectColumnValuesToNotBeNull(column=column), "missing_required")
     if "matricule" in spec.columns:
         add(ce.ExpectColumnValuesToBeValidLuMatricule(column="matricule"), "matricule_check_digit")
-        if spec.snapshot:
-            add(e.ExpectColumnValuesToBeUnique(column="matricule"), "duplicate_matricule")
+    if "booking_code" in spec.columns:
+        add(ce.ExpectColumnValuesToBeBookingCode(column="booking_code"), "invalid_code")
+    if spec.unique:
+        column, rule = spec.unique
+        add(e.ExpectColumnValuesToBeUnique(column=column), rule)
     for column in spec.past_dates:
         add(
             e.ExpectColumnValuesToMatchStrftimeFormat(column=column, strftime_format="%Y-%m-%d"),
@@ -90,6 +102,16 @@ def row_suite(spec: SourceSpec) -> gx.ExpectationSuite:
             ce.ExpectColumnValuesToBeIsoDateNotAfter(column=column, max_date={"$PARAMETER": "day"}),
             f"{column}_future",
         )
+    for column in spec.timestamps:
+        add(
+            e.ExpectColumnValuesToMatchStrftimeFormat(column=column, strftime_format="%Y-%m-%d %H:%M"),
+            f"{column}_unparseable",
+        )
+    if "centre" in spec.columns:
+        from convoc.campaigns import load_centres
+
+        centres = sorted(c.centre for c in load_centres().centres)
+        add(e.ExpectColumnValuesToBeInSet(column="centre", value_set=centres), "unknown_centre")
     if "postcode" in spec.columns:
         add(
             e.ExpectColumnValuesToBeInSet(column="postcode", value_set=sorted(reference.postcode_set())),

@@ -17,7 +17,7 @@ from convoc.config import Settings
 from convoc.errors import FileRefused, NoLandingFiles
 from convoc.quality.validate import Previous, Verdict, run_label, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
-from convoc.sources.specs import REGISTER
+from convoc.sources.specs import BOOKINGS, REGISTER
 
 if TYPE_CHECKING:
     import duckdb
@@ -128,17 +128,17 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict)
         "from read_parquet($p)",
         {"d": ex.day, "p": str(verdict.rejects)},
     )
-    if ex.spec is not REGISTER and "matricule" in ex.spec.columns:
-        # A priority row must name a resident known to the register on that day.
+    if ex.spec.reference_check:
+        # Rows must name something the warehouse knows (a resident on that day, an issued code).
         con.execute(
-            f"create or replace temp table _priority_raw as select * from {ex.spec.raw_table} "
+            f"create or replace temp table _raw_rows as select * from {ex.spec.raw_table} "
             f"where _file = $f and _line not in (select line_number from {table} where source_file = $f)",
             {"f": ex.file_name},
         )
-        unknown = warehouse.select("intermediate/int_priority__unknown_residents.sql")
+        unknown = warehouse.select(f"intermediate/{ex.spec.reference_check}")
         con.execute(
             f"insert into {table} select snapshot_date, source_file, line_number, column_name, rule, "
-            "regexp_replace(value, '[0-9]', '9', 'g') from (" + unknown + ")",
+            "regexp_replace(value, '[0-9A-Z]', '9', 'g') from (" + unknown + ")",
             {"snapshot_date": ex.day},
         )
 
@@ -150,6 +150,11 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
         sql = warehouse.select("staging/stg_register__residents.sql")
         warehouse.execute(con, "insert into staging.register " + sql, params)
         table = "staging.register"
+    elif ex.spec is BOOKINGS:
+        con.execute("delete from staging.booking where source_file = $f", {"f": ex.file_name})
+        sql = warehouse.select("staging/stg_bookings__bookings.sql")
+        warehouse.execute(con, "insert into staging.booking " + sql, params)
+        table = "staging.booking"
     else:
         con.execute(
             "delete from staging.priority_group where snapshot_date = $d and source_file = $f",
@@ -196,6 +201,8 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
                     )
                 if ex.spec is REGISTER:
                     warehouse.run_script(con, "core/dim_resident__merge.sql", {"snapshot_date": day})
+                elif ex.spec is BOOKINGS:
+                    warehouse.run_script(con, "core/fct_booking__load.sql", {"file_name": ex.file_name})
                 loaded.append(Loaded(ex.source, ex.file_name, ex.rows, rejected, staged, not fresh))
                 log.info("%s: %d rows, %d staged, %d quarantined", ex.file_name, ex.rows, staged, rejected)
             warehouse.run_script(con, "core/fct_priority_group__load.sql", {"snapshot_date": day})

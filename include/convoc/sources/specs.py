@@ -28,8 +28,16 @@ class SourceSpec:
     past_dates: tuple[str, ...] = ()
     # Columns whose text may not contain control characters.
     text: tuple[str, ...] = ()
+    # Columns holding "YYYY-MM-DD HH:MM" timestamps.
+    timestamps: tuple[str, ...] = ()
+    # A column whose values may occur once per file, and the rule that quarantines every repeat.
+    unique: tuple[str, str] | None = None
     # Whether the file holds a whole population, so that its row count is compared to the last one.
     snapshot: bool = True
+    # Whether a file with no data rows is normal (a day without bookings) rather than refused.
+    may_be_empty: bool = False
+    # The SQL file (under sql/intermediate) listing rows that name nothing known in the warehouse.
+    reference_check: str | None = None
 
     @property
     def file_pattern(self) -> re.Pattern[str]:
@@ -85,6 +93,7 @@ REGISTER = SourceSpec(
     ),
     past_dates=("birth_date",),
     text=("family_name", "given_name", "street", "locality"),
+    unique=("matricule", "duplicate_matricule"),
 )
 
 PRIORITY_CAREHOMES = SourceSpec(
@@ -95,6 +104,7 @@ PRIORITY_CAREHOMES = SourceSpec(
     value_sets=(("role", ("resident", "staff")),),
     text=("facility",),
     snapshot=False,
+    reference_check="int_priority__unknown_residents.sql",
 )
 
 PRIORITY_HEALTHWORKERS = SourceSpec(
@@ -110,6 +120,7 @@ PRIORITY_HEALTHWORKERS = SourceSpec(
         ("sector", ("hospital", "practice", "care_home", "pharmacy", "rescue")),
     ),
     snapshot=False,
+    reference_check="int_priority__unknown_residents.sql",
 )
 
 PRIORITY_VULNERABLE = SourceSpec(
@@ -120,6 +131,7 @@ PRIORITY_VULNERABLE = SourceSpec(
     value_sets=(("level", ("high", "significant", "moderate")),),
     past_dates=("registered_on",),
     snapshot=False,
+    reference_check="int_priority__unknown_residents.sql",
 )
 
 PRIORITY_CONDITIONS = SourceSpec(
@@ -130,6 +142,21 @@ PRIORITY_CONDITIONS = SourceSpec(
     value_sets=(("condition", ("pregnancy", "bmi_30_40", "diabetes", "hypertension")),),
     past_dates=("registered_on",),
     snapshot=False,
+    reference_check="int_priority__unknown_residents.sql",
+)
+
+# Bookings made with invitation codes (from the booking system), one row per booking made or updated
+# (e.g. the dose administered) on the day before the file's date.
+BOOKINGS = SourceSpec(
+    name="bookings",
+    columns=("booking_code", "booked_at", "centre", "slot", "administered_at"),
+    required=("booking_code", "booked_at", "centre", "slot"),
+    personal=("booking_code",),
+    timestamps=("booked_at", "slot", "administered_at"),
+    unique=("booking_code", "duplicate_code"),
+    snapshot=False,
+    may_be_empty=True,
+    reference_check="int_booking__unknown_codes.sql",
 )
 
 SOURCES: tuple[SourceSpec, ...] = (
@@ -138,6 +165,7 @@ SOURCES: tuple[SourceSpec, ...] = (
     PRIORITY_HEALTHWORKERS,
     PRIORITY_VULNERABLE,
     PRIORITY_CONDITIONS,
+    BOOKINGS,
 )
 
 

@@ -1,8 +1,10 @@
 """Synthetic landing files: what a real register extract and the priority-group lists would hold.
 
-``generate`` writes, for each day, a full register snapshot and four priority lists (see
-``convoc.sources.specs`` for the columns), optionally with damaged rows and a truth file naming each.
-Same arguments, same bytes.
+``generate`` writes, for each day, a full register snapshot (one row per person ever registered:
+residents, the deceased and the emigrated) and the four priority-group lists, as CSV (UTF-8, comma,
+``\\n``, header first, dates YYYY-MM-DD, empty field = missing). With a defect rate, each day's register
+carries damaged rows and ``_truth/defects_YYYYMMDD.csv`` names them (file, line, column, rule).
+Same arguments, same bytes: every draw comes from ``numpy.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -14,153 +16,38 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from convoc.sources.specs import (
-    PRIORITY_CAREHOMES,
-    PRIORITY_CONDITIONS,
-    PRIORITY_HEALTHWORKERS,
-    PRIORITY_VULNERABLE,
-    REGISTER,
-)
-from convoc.synth import population
-from convoc.synth.damage import damage
+from convoc.sources.specs import REGISTER
+from convoc.synth import changes, population, priority
+from convoc.synth.defects import damage
+
+__all__ = ["GenerateResult", "generate"]
 
 
 @dataclass(frozen=True)
 class GenerateResult:
+    """What ``generate`` wrote.
+
+    ``files``: every landing file, day by day (register, then the four lists); ``truth_files``: one defect
+    truth per day when damaging; ``residents``: rows of the first register snapshot; ``defect_rows``:
+    damaged rows over all days (a duplicate pair counts as two).
+    """
+
     files: list[Path]
     truth_files: list[Path]
     residents: int
     defect_rows: int
 
 
-def _register(people: pl.DataFrame) -> pl.DataFrame:
+def _register_text(people: pl.DataFrame) -> pl.DataFrame:
+    """The register file's columns, as text, in file order."""
     return people.select(
-        "matricule",
-        "family_name",
-        "given_name",
-        population.birth_date_text(people).alias("birth_date"),
-        "sex",
-        "street",
-        "house_number",
-        "postcode",
-        "locality",
-        "commune",
-        "nationality",
-        "language",
-        "status",
-    ).sort("matricule")
-
-
-def _priority_lists(people: pl.DataFrame, day: date) -> dict[str, pl.DataFrame]:
-    alive = people.filter(pl.col("status") == "resident")
-    registered = (pl.lit(day.toordinal()) - pl.col("registered_ago") - date(1970, 1, 1).toordinal()).cast(pl.Date)
-    carehomes = pl.concat(
-        [
-            alive.filter(pl.col("facility").is_not_null()).select(
-                "matricule", pl.lit("resident").alias("role"), "facility", pl.col("facility_commune").alias("commune")
-            ),
-            alive.filter(pl.col("staff_facility").is_not_null()).select(
-                "matricule",
-                pl.lit("staff").alias("role"),
-                pl.col("staff_facility").alias("facility"),
-                pl.col("staff_commune").alias("commune"),
-            ),
-        ]
-    )
-    conditions = pl.concat(
-        [
-            alive.filter(pl.col(flag)).select(
-                "matricule", pl.lit(name).alias("condition"), registered.dt.strftime("%Y-%m-%d").alias("registered_on")
-            )
-            for flag, name in [("pregnant", "pregnancy"), ("bmi_30_40", "bmi_30_40"), ("diabetes", "diabetes"),
-                               ("hypertension", "hypertension")]
-        ]
-    )  # fmt: skip
-    return {
-        PRIORITY_CAREHOMES.name: carehomes.sort("matricule", "role"),
-        PRIORITY_HEALTHWORKERS.name: alive.filter(pl.col("profession").is_not_null())
-        .select("matricule", "profession", "sector")
-        .sort("matricule"),
-        PRIORITY_VULNERABLE.name: alive.filter(pl.col("vulnerable_level").is_not_null())
-        .select(
-            "matricule",
-            pl.col("vulnerable_level").alias("level"),
-            pl.col("vulnerable_condition").alias("condition"),
-            registered.dt.strftime("%Y-%m-%d").alias("registered_on"),
-            "doctor_code",
-        )
-        .sort("matricule"),
-        PRIORITY_CONDITIONS.name: conditions.sort("matricule", "condition"),
-    }
-
-
-def _next_day(people: pl.DataFrame, rng: np.random.Generator, day: date, serial_base: int) -> pl.DataFrame:
-    """Yesterday's population with a day of moves, deaths, emigrations, births and arrivals."""
-    n = people.height
-    resident = (people["status"] == "resident").to_numpy()
-    ages = (day.toordinal() - people["birth_ordinal"].to_numpy()) / 365.25
-    person = people["person"].to_numpy()
-
-    movers = person[resident & (rng.random(n) < 0.0005)]
-    deaths = person[resident & (rng.random(n) < np.where(ages >= 75, 0.0003, 0.00001))]
-    leavers = person[resident & (ages >= 20) & (ages <= 60) & (rng.random(n) < 0.00005)]
-    moved = population.random_addresses(rng, len(movers)).with_columns(pl.Series("person", movers))
-    people = people.update(moved, on="person", include_nulls=True)
-    people = people.with_columns(
-        pl.when(pl.col("person").is_in(deaths.tolist()))
-        .then(pl.lit("deceased"))
-        .when(pl.col("person").is_in(leavers.tolist()))
-        .then(pl.lit("emigrated"))
-        .otherwise(pl.col("status"))
-        .alias("status")
+        pl.col(c).dt.strftime("%Y-%m-%d") if c == "birth_date" else pl.col(c) for c in REGISTER.columns
     )
 
-    # Newborns join a household of a resident aged 25–40; arrivals are adults at a new address.
-    age_days = pl.lit(day.toordinal()) - pl.col("birth_ordinal")
-    parents = people.filter(pl.col("status") == "resident", age_days >= 25 * 365, age_days <= 40 * 365)
-    n_births = int(rng.binomial(n, 0.00003)) if parents.height else 0
-    n_arrivals = int(rng.binomial(n, 0.00004))
-    next_id = int(people["person"].max()) + 1  # type: ignore[arg-type]
-    new = []
-    if n_births:
-        babies = parents[rng.integers(0, parents.height, n_births).tolist()].with_columns(
-            pl.lit(day.toordinal() - 1, dtype=pl.Int64).alias("birth_ordinal"),
-            pl.lit("child").alias("role"),
-        )
-        sex = np.where(rng.random(n_births) < 0.5, "F", "M")
-        given = population.names(rng, babies["nationality"].to_numpy(), sex).tolist()
-        new.append(babies.with_columns(pl.Series("sex", sex), pl.Series("given_name", given, dtype=pl.String)))
-    if n_arrivals:
-        template = people[rng.integers(0, n, n_arrivals).tolist()]
-        address = population.random_addresses(rng, n_arrivals)
-        ages_new = rng.integers(20, 46, n_arrivals)
-        sex = np.where(rng.random(n_arrivals) < 0.5, "F", "M")
-        nationality = np.array(["PT", "FR", "IT", "BE", "DE", "ES", "PL", "RO", "IN"], dtype=object)[
-            rng.integers(0, 9, n_arrivals)
-        ]
-        born = day.toordinal() - (ages_new * 365.25).astype(np.int64) - rng.integers(0, 365, n_arrivals)
-        new.append(template.with_columns(
-            *[address[c] for c in address.columns],
-            pl.Series("birth_ordinal", born),
-            pl.lit("head").alias("role"),
-            pl.lit("resident").alias("status"),
-            pl.Series("sex", sex),
-            pl.Series("nationality", nationality.tolist(), dtype=pl.String),
-            pl.Series("family_name", population.names(rng, nationality, None).tolist(), dtype=pl.String),
-            pl.Series("given_name", population.names(rng, nationality, sex).tolist(), dtype=pl.String),
-            pl.Series("language", population.language_for(rng, nationality).tolist(), dtype=pl.String),
-        ))  # fmt: skip
-    if not new:
-        return people
-    arrivals = pl.concat(new).with_columns(
-        pl.Series("person", np.arange(next_id, next_id + sum(f.height for f in new), dtype=np.int64)),
-        *[pl.lit(None, dtype=pl.String).alias(c) for c in ("facility", "facility_commune", "staff_facility",
-          "staff_commune", "profession", "sector", "vulnerable_level", "vulnerable_condition", "doctor_code")],
-        *[pl.lit(False).alias(c) for c in ("pregnant", "bmi_30_40", "diabetes", "hypertension")],
-    )  # fmt: skip
-    # Late serials (500+) cannot collide with the first snapshot's, which rank from 0.
-    arrivals = population.assign_matricules(arrivals.drop("matricule"), rng, first_serial=serial_base)
-    return pl.concat([people, arrivals.select(people.columns)])
+
+def _write(frame: pl.DataFrame, path: Path) -> Path:
+    frame.write_csv(path, line_terminator="\n", null_value="")
+    return path
 
 
 def generate(
@@ -171,34 +58,39 @@ def generate(
     days: int = 1,
     defects: float = 0.0,
 ) -> GenerateResult:
-    """Write ``days`` daily snapshots of ``residents`` synthetic residents (and their changes) to ``out``."""
+    """Write ``days`` daily snapshots, starting with ``residents`` people on ``start_date``, to ``out``.
+
+    ``defects`` is the share of each day's register rows to damage (0 ≤ rate < 0.5); 0 writes no truth.
+    """
     if residents < 1 or days < 1:
-        raise ValueError("residents and days must be at least 1")
-    rng = np.random.default_rng(seed)
+        raise ValueError(f"residents and days must be at least 1, not {residents} and {days}")
+    if not 0 <= defects < 0.5:
+        raise ValueError(f"the defect rate must lie in [0, 0.5), not {defects}")
+    # Separate streams, so the population and its days do not depend on the defect rate.
+    build_rng, change_rng, defect_rng = np.random.default_rng(seed).spawn(3)
+    book = population.AddressBook.draw(build_rng)
+    people, homes = population.build(build_rng, residents, start_date, book)
+    memberships = priority.draw(build_rng, people, homes, start_date)
+    listed = priority.member_pids(memberships)
+
     out.mkdir(parents=True, exist_ok=True)
-    people = population.assign_matricules(population.build(residents, rng, start_date), rng)
     files: list[Path] = []
     truth_files: list[Path] = []
-    first_rows = 0
+    first_rows = people.height
     defect_rows = 0
     for k in range(days):
         day = start_date + timedelta(days=k)
         if k:
-            people = _next_day(people, rng, day, serial_base=500 + 10 * k)
-        register = _register(people)
-        first_rows = first_rows or register.height
-        register_name = REGISTER.file_name(day)
+            people = changes.next_day(change_rng, people, book, day)
+        register = _register_text(people)
+        name = REGISTER.file_name(day)
         if defects > 0:
-            register, truth = damage(register, defects, rng, day, register_name)
-            truth_path = out / "_truth" / f"defects_{day:%Y%m%d}.csv"
-            truth_path.parent.mkdir(exist_ok=True)
-            truth.write_csv(truth_path)
-            truth_files.append(truth_path)
+            eligible = (~people["pid"].is_in(listed.implode())).to_numpy()
+            register, truth = damage(defect_rng, register, eligible, defects, day, name)
+            (out / "_truth").mkdir(exist_ok=True)
+            truth_files.append(_write(truth, out / "_truth" / f"defects_{day:%Y%m%d}.csv"))
             defect_rows += truth.height
-        register.write_csv(out / register_name)
-        files.append(out / register_name)
-        for name, frame in _priority_lists(people, day).items():
-            path = out / f"{name}_{day:%Y%m%d}.csv"
-            frame.write_csv(path)
-            files.append(path)
+        files.append(_write(register, out / name))
+        for list_name, frame in priority.lists(memberships, people).items():
+            files.append(_write(frame, out / f"{list_name}_{day:%Y%m%d}.csv"))
     return GenerateResult(files=files, truth_files=truth_files, residents=first_rows, defect_rows=defect_rows)
