@@ -20,8 +20,9 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 RESIDENTS ?= 20000
 SEED ?= 42
 START ?= 2021-01-29
-DAYS ?= 3
+DAYS ?= 7
 DEFECTS ?= 0.002
+UPTAKE ?= 0.8
 
 .PHONY: help install lock demo test check format bench clean
 
@@ -55,12 +56,18 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
 	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1
 	@$(BIN)/airflow pools set warehouse 1 "one DuckDB writer at a time" > /dev/null
-	@for i in $$(seq 0 $$(($(DAYS) - 1))); do \
+	@$(BIN)/convoc key init "$(CONVOC_HOME)/secrets/signing.key"
+	@# Centres' capacity scaled to the synthetic population (the country had 634,730 residents).
+	@export CONVOC_SIGNING_KEY_FILE="$(CONVOC_HOME)/secrets/signing.key" \
+		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
+	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \
-		log="$(CONVOC_HOME)/logs/register_ingest_$$day.log"; \
-		echo "airflow dags test register_ingest $$day  (log: $$log)"; \
-		$(BIN)/airflow dags test register_ingest "$$day" > "$$log" 2>&1 \
-			|| { tail -n 40 "$$log"; exit 1; }; \
+		for dag in register_ingest invitation_waves; do \
+			log="$(CONVOC_HOME)/logs/$${dag}_$$day.log"; \
+			echo "airflow dags test $$dag $$day  (log: $$log)"; \
+			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \
+		done; \
+		$(BIN)/convoc simulate-bookings --day "$$day" --uptake $(UPTAKE) --seed $(SEED); \
 	done
 	@$(BIN)/convoc status
 

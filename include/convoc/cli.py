@@ -65,6 +65,66 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_waves(args: argparse.Namespace) -> int:
+    from convoc.codes import load_key
+    from convoc.waves.run import run_waves
+
+    for result in run_waves(Settings.from_env(), args.day, load_key()):
+        print(f"{result.campaign} {result.wave_date}: {result.invitations} invitations {result.by_centre}")
+    return 0
+
+
+def _cmd_simulate_bookings(args: argparse.Namespace) -> int:
+    from convoc import warehouse
+    from convoc.synth.bookings import write_day
+
+    settings = Settings.from_env()
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        path = write_day(con, args.day, settings.landing, seed=args.seed, uptake=args.uptake,
+                         mean_delay_days=args.mean_delay)  # fmt: skip
+    rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
+    print(f"{path}: {rows} booking events of {args.day}")
+    return 0
+
+
+def _cmd_code_check(args: argparse.Namespace) -> int:
+    from convoc import warehouse
+    from convoc.codes import InvalidCode, parse
+
+    try:
+        code = parse(args.code).formatted()
+    except InvalidCode as exc:
+        print(f"{args.code}: not a valid code: {exc}")
+        return 1
+    print(f"{code}: well-formed (check symbol holds)")
+    settings = Settings.from_env()
+    if not settings.warehouse.exists():
+        print("no warehouse to look the code up in")
+        return 0
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        found = con.execute(
+            "select invitation_id, campaign, dose, attempt, wave_date, valid_from, valid_until, centre, "
+            "exists (select 1 from core.fct_booking b where b.booking_code = i.booking_code) as booked "
+            "from core.fct_invitation i where booking_code = $c",
+            {"c": code},
+        ).fetchall()
+    if not found:
+        print("no invitation carries this code (mistyped, forged, or from another warehouse)")
+        return 1
+    inv, campaign, dose, attempt, wave, start, until, centre, booked = found[0]
+    print(f"invitation {inv}: campaign {campaign}, dose {dose}, attempt {attempt}, wave {wave}, "
+          f"valid {start} – {until}, centre {centre}, {'booked' if booked else 'not booked'}")  # fmt: skip
+    return 0
+
+
+def _cmd_key_init(args: argparse.Namespace) -> int:
+    from convoc.codes import create_key_file
+
+    path = create_key_file(args.path)
+    print(f"signing key: {path} (mode 0600); export CONVOC_SIGNING_KEY_FILE={path}")
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from convoc import warehouse
 
@@ -82,6 +142,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("core.dim_resident (current)", "core.dim_resident where is_current"),
             ("core.fct_priority_group (rows, all days)", "core.fct_priority_group"),
             ("quarantine.register_rejects", "quarantine.register_rejects"),
+            ("core.fct_invitation (letters)", "core.fct_invitation"),
+            ("core.fct_booking (bookings)", "core.fct_booking"),
+            ("core.fct_booking (doses given)", "core.fct_booking where administered_at is not null"),
         ]
         counts = [(name, con.execute(f"select count(*) from {source}").fetchall()[0][0]) for name, source in tables]  # type: ignore[index]
         for name, n in counts:
@@ -93,6 +156,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print("  quarantined register rows by rule:")
             for rule, n in rules:
                 print(f"    {rule:<40} {n:>10,}")
+        waves = con.execute(
+            "select wave_date, campaign, count(*), count(distinct centre) from core.fct_invitation "
+            "group by all order by all"
+        ).fetchall()
+        if waves:
+            print("  invitation waves:")
+            for wave_date, campaign, n, centres in waves:
+                print(f"    {wave_date} {campaign:<14} {n:>8,} letters, {centres} centres")
     docs = sorted(settings.quality_docs.glob("*/*/index.html"))
     if docs:
         print(f"data docs       {docs[-1]}")
@@ -122,6 +193,29 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--day", type=_day, required=True)
     i.add_argument("--accept-row-count-change", action="store_true")
     i.set_defaults(func=_cmd_ingest)
+
+    w = sub.add_parser("waves", help="plan the day's invitation waves, without Airflow")
+    w.add_argument("--day", type=_day, required=True)
+    w.set_defaults(func=_cmd_waves)
+
+    b = sub.add_parser("simulate-bookings", help="play the booking system for a day (writes the next day's file)")
+    b.add_argument("--day", type=_day, required=True)
+    b.add_argument("--seed", type=int, default=42)
+    b.add_argument("--uptake", type=float, default=0.8, help="share of letters that get booked")
+    b.add_argument("--mean-delay", type=float, default=3.0, help="mean days from letter to booking")
+    b.set_defaults(func=_cmd_simulate_bookings)
+
+    code = sub.add_parser("code", help="booking codes")
+    code_sub = code.add_subparsers(dest="code_command", required=True)
+    check = code_sub.add_parser("check", help="is a code well-formed, and which invitation carries it")
+    check.add_argument("code")
+    check.set_defaults(func=_cmd_code_check)
+
+    key = sub.add_parser("key", help="the signing key of booking codes")
+    key_sub = key.add_subparsers(dest="key_command", required=True)
+    init = key_sub.add_parser("init", help="create a key file (mode 0600) if there is none")
+    init.add_argument("path", type=Path)
+    init.set_defaults(func=_cmd_key_init)
 
     s = sub.add_parser("status", help="where the outputs are, and what the warehouse holds")
     s.set_defaults(func=_cmd_status)
