@@ -42,7 +42,7 @@ def simulate_day(
 
     An invitation is booked with probability ``uptake``, an exponential delay (mean ``mean_delay_days``)
     after its letter becomes valid, if that is still within its validity; the slot is 1 to
-    ``booking_window_days`` days later, 08:00–19:30; the person turns up with probability ``show_rate``.
+    ``booking_window_days`` days later (early slots likelier), 08:00–19:30; the person turns up with probability ``show_rate``.
     """
     invitations = con.execute(
         "select invitation_id, booking_code, centre, valid_from, valid_until from core.fct_invitation "
@@ -60,7 +60,9 @@ def simulate_day(
         booked_at = datetime.combine(booked_on, time(8)) + timedelta(
             minutes=int(_uniform(seed, invitation_id, "hour") * 14 * 60)
         )
-        slot_day = booked_on + timedelta(days=1 + int(_uniform(seed, invitation_id, "slot") * booking_window_days))
+        # Most people take one of the first free slots.
+        slot_delay = 1 + int(_uniform(seed, invitation_id, "slot") ** 2 * booking_window_days)
+        slot_day = booked_on + timedelta(days=slot_delay)
         slot = datetime.combine(slot_day, time(8)) + timedelta(
             minutes=30 * int(_uniform(seed, invitation_id, "time") * 24)
         )

@@ -1,0 +1,117 @@
+"""register_ingest → invitation_waves → simulated bookings, day after day, with dag.test().
+
+Letters never outrun capacity, nobody holds two open invitations for a dose, booked residents drop out,
+and re-running a day's wave changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pendulum
+import pytest
+
+from convoc.campaigns import load_campaigns, load_centres
+from convoc.config import Settings
+from convoc.synth import generate
+from convoc.synth.bookings import write_day
+from convoc.waves.plan import window_capacity
+
+pytestmark = pytest.mark.slow
+
+START = date(2021, 1, 29)
+DAYS = 5
+RESIDENTS = 4_000
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    return bag.dags["register_ingest"], bag.dags["invitation_waves"]
+
+
+def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
+    return str(dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC")).state)
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    ingest, waves = dags
+    scale = RESIDENTS / 634_730
+    monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
+    monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(scale))
+    generate(residents=RESIDENTS, seed=5, out=settings.landing, start_date=START, days=DAYS)
+    [campaign] = load_campaigns()
+    centres = load_centres()
+    for k in range(DAYS):
+        day = START + timedelta(days=k)
+        assert run(ingest, day) == "success"
+        assert run(waves, day) == "success"
+        # Letters never outrun capacity: a centre sends letters only while its expected load (open letters ×
+        # uptake + booked slots in the window) stays within its capacity over the window.
+        capacity = window_capacity(centres, day, campaign.booking_window_days, scale)
+        sent_today = dict(
+            rows(
+                settings, f"select centre, count(*) from core.fct_invitation where wave_date = date '{day}' group by 1"
+            )
+        )
+        load = rows(
+            settings,
+            f"""
+            select i.centre,
+                   count(*) filter (where b.booking_code is null and i.valid_until >= date '{day}') as open,
+                   count(*) filter (where b.slot >= date '{day}'
+                                    and b.slot < date '{day}' + {campaign.booking_window_days}) as booked
+            from core.fct_invitation i left join core.fct_booking b using (invitation_id)
+            group by 1""",
+        )
+        for centre, open_letters, booked in load:
+            if sent_today.get(centre):
+                assert open_letters * campaign.expected_uptake + booked <= capacity[centre] + 1, (day, centre)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            write_day(con, day, settings.landing, seed=5)
+
+    letters = rows(settings, "select wave_date, count(*) from core.fct_invitation group by 1 order by 1")
+    assert letters[0][0] == START and letters[0][1] > 50
+    assert rows(settings, "select count(*) from core.fct_booking")[0][0] > 0
+    # nobody holds two open invitations for one dose; nobody booked is invited again for that dose
+    assert rows(
+        settings,
+        """
+        select count(*) from (select resident_id, dose from core.fct_invitation
+        anti join core.fct_booking using (invitation_id) where valid_until >= date '2021-02-02'
+        group by all having count(*) > 1)""",
+    ) == [(0,)]
+    assert rows(
+        settings,
+        """
+        select count(*) from core.fct_invitation later join core.fct_invitation first
+          on later.resident_id = first.resident_id and later.dose = first.dose and later.attempt > first.attempt
+        join core.fct_booking b on b.invitation_id = first.invitation_id""",
+    ) == [(0,)]
+    # phase 1 (care homes, health staff) and the oldest are invited first
+    assert rows(settings, "select min(phase) from core.fct_invitation where wave_date = date '2021-01-29'") == [("1",)]
+
+    before = rows(settings, "select * from core.fct_invitation order by all")
+    assert run(waves, START + timedelta(days=2)) == "success"
+    assert run(waves, START) == "success"
+    assert rows(settings, "select * from core.fct_invitation order by all") == before
+
+
+def test_waves_refuse_to_run_without_a_key(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    ingest, waves = dags
+    monkeypatch.delenv("CONVOC_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("CONVOC_SIGNING_KEY_FILE", raising=False)
+    generate(residents=500, seed=5, out=settings.landing, start_date=START)
+    assert run(ingest, START) == "success"
+    dag_run = waves.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
+    assert str(dag_run.state) == "failed"
+    assert rows(settings, "select count(*) from core.fct_invitation") == [(0,)]
