@@ -42,7 +42,8 @@ def simulate_day(
 
     An invitation is booked with probability ``uptake``, an exponential delay (mean ``mean_delay_days``)
     after its letter becomes valid, if that is still within its validity; the slot is 1 to
-    ``booking_window_days`` days later (early slots likelier), 08:00–19:30; the person turns up with probability ``show_rate``.
+    ``booking_window_days`` days later (early slots likelier), 08:00–19:30; the person turns up with
+    probability ``show_rate``.
     """
     invitations = con.execute(
         "select invitation_id, booking_code, centre, valid_from, valid_until from core.fct_invitation "
