@@ -86,6 +86,7 @@ format: install  ## apply ruff's fixes and formatting
 bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_waves.py
 
 clean:  ## remove generated data (var/); keeps .venv
 	rm -rf "$(CONVOC_HOME)"

@@ -105,7 +105,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     con = duckdb.connect(
         str(path),
         read_only=read_only,
-        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
+        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False, "enable_progress_bar": False},
     )
     try:
         if not read_only:

@@ -160,7 +160,7 @@ def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnecti
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed")
 
-    monkeypatch.setattr("convoc.waves.plan.make_code", crash)
+    monkeypatch.setattr("convoc.waves.plan.make_codes", crash)
     with pytest.raises(RuntimeError), warehouse.transaction(con):
         plan(con, D)
     assert con.execute("select * from core.fct_invitation order by all").fetchall() == before

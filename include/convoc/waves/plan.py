@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from convoc import warehouse
 from convoc.campaigns import Campaign, Centres
-from convoc.codes import make_code
+from convoc.codes import make_codes
 from convoc.errors import ConvocError
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def plan_wave(
         pl.Series("invitation_id", ids, dtype=pl.String),
         pl.lit(campaign.campaign).alias("campaign"),
         pl.lit(day).alias("wave_date"),
-        pl.Series("booking_code", [make_code(i, key, campaign.code_suffix) for i in ids], dtype=pl.String),
+        pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
         pl.lit(valid_from).alias("valid_from"),
         pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
         pl.lit("issued").alias("status"),
