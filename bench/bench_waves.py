@@ -5,8 +5,9 @@
 For each size, a warehouse is built directly in DuckDB (residents spread over the 102 communes by their
 2021 population, ages 0–99, 8 % in priority groups, one register snapshot), then each repeat runs in a
 fresh child process: the first wave of 2021-02-01 and, with that wave's letters (expired, unbooked) as
-history, the wave of 2021-02-25, which re-invites (planning both, booking codes included), measuring wall time and peak RSS. Baseline in the same
-child: a scan of the residents valid on the day with their age (what any wave must read).
+history, the wave of 2021-02-25, which re-invites (planning both, booking codes included), measuring
+wall time and peak RSS. Baseline in the same child: a scan of the residents valid on the day with their
+age (what any wave must read).
 Targets: ≤ 2 s at 650,000 and ≤ 10 s at 6,500,000; peak memory ≤ 2 GiB at 6,500,000.
 """
 
