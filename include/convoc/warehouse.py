@@ -105,8 +105,9 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     con = duckdb.connect(
         str(path),
         read_only=read_only,
-        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False, "enable_progress_bar": False},
+        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
     )
+    con.execute("set enable_progress_bar = false")
     try:
         if not read_only:
             os.chmod(path, 0o600)

@@ -2,7 +2,19 @@
 -- Inputs besides the warehouse: temp tables _phase (the campaign's phases), _catchment (commune → the
 -- centre open on the day) and _quota (letters each centre may still send).
 -- Only what happened before $wave_date counts, so re-running a day gives the same rows.
-with residents as (
+-- A booster ($requires_campaign not empty) is open to residents whose required dose was given on or
+-- before $last_dose_before.
+with prior_doses as (
+    select invitation.resident_id, max(booking.administered_at) as last_dose_at
+    from core.fct_invitation as invitation
+    inner join core.fct_booking as booking using (invitation_id)
+    where invitation.campaign = $requires_campaign
+      and invitation.dose = $requires_dose
+      and booking.administered_at < $wave_date
+    group by invitation.resident_id
+),
+
+residents as (
     select
         resident_id,
         birth_date,
@@ -13,6 +25,10 @@ with residents as (
     where valid_from <= $wave_date
       and (valid_to is null or valid_to > $wave_date)
       and status = 'resident'
+      and (
+          $requires_campaign = ''
+          or resident_id in (select resident_id from prior_doses where last_dose_at < $last_dose_before + 1)
+      )
 ),
 
 groups as (

@@ -49,7 +49,7 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(scale))
     generate(residents=RESIDENTS, seed=5, out=settings.landing, start_date=START, days=DAYS)
-    [campaign] = load_campaigns()
+    [campaign] = [c for c in load_campaigns() if c.campaign == "vaccination"]
     centres = load_centres()
     for k in range(DAYS):
         day = START + timedelta(days=k)
@@ -60,7 +60,9 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
         capacity = window_capacity(centres, day, campaign.booking_window_days, scale)
         sent_today = dict(
             rows(
-                settings, f"select centre, count(*) from core.fct_invitation where wave_date = date '{day}' group by 1"
+                settings,
+                f"select centre, count(*) from core.fct_invitation where campaign = 'vaccination' "
+                f"and wave_date = date '{day}' group by 1",
             )
         )
         load = rows(
@@ -71,7 +73,7 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
                    count(*) filter (where b.slot >= date '{day}'
                                     and b.slot < date '{day}' + {campaign.booking_window_days}) as booked
             from core.fct_invitation i left join core.fct_booking b using (invitation_id)
-            group by 1""",
+            where i.campaign = 'vaccination' group by 1""",
         )
         for centre, open_letters, booked in load:
             if sent_today.get(centre):
@@ -79,14 +81,17 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             write_day(con, day, settings.landing, seed=5)
 
-    letters = rows(settings, "select wave_date, count(*) from core.fct_invitation group by 1 order by 1")
+    letters = rows(
+        settings,
+        "select wave_date, count(*) from core.fct_invitation where campaign = 'vaccination' group by 1 order by 1",
+    )
     assert letters[0][0] == START and letters[0][1] > 50
     assert rows(settings, "select count(*) from core.fct_booking")[0][0] > 0
     # nobody holds two open invitations for one dose; nobody booked is invited again for that dose
     assert rows(
         settings,
         """
-        select count(*) from (select resident_id, dose from core.fct_invitation
+        select count(*) from (select campaign, resident_id, dose from core.fct_invitation
         anti join core.fct_booking using (invitation_id) where valid_until >= date '2021-02-02'
         group by all having count(*) > 1)""",
     ) == [(0,)]
@@ -94,11 +99,21 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
         settings,
         """
         select count(*) from core.fct_invitation later join core.fct_invitation first
-          on later.resident_id = first.resident_id and later.dose = first.dose and later.attempt > first.attempt
+          on later.resident_id = first.resident_id and later.campaign = first.campaign and later.dose = first.dose
+          and later.attempt > first.attempt
         join core.fct_booking b on b.invitation_id = first.invitation_id""",
     ) == [(0,)]
     # phase 1 (care homes, health staff) and the oldest are invited first
-    assert rows(settings, "select min(phase) from core.fct_invitation where wave_date = date '2021-01-29'") == [("1",)]
+    assert rows(
+        settings,
+        "select min(phase) from core.fct_invitation where campaign = 'vaccination' and wave_date = date '2021-01-29'",
+    ) == [("1",)]
+    # large-scale testing runs alongside: a daily sample with its own code suffix
+    testing = rows(
+        settings,
+        "select count(*), bool_and(booking_code like '%-T') from core.fct_invitation where campaign = 'testing'",
+    )
+    assert testing[0][0] > 0 and testing[0][1]
 
     before = rows(settings, "select * from core.fct_invitation order by all")
     assert run(waves, START + timedelta(days=2)) == "success"

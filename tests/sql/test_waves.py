@@ -201,3 +201,120 @@ def test_codes_are_well_formed_and_unique(con: duckdb.DuckDBPyConnection) -> Non
 def test_no_snapshot_on_the_day(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(NoSnapshot, match="no register snapshot is valid on 2021-02-01"):
         plan(con, D)
+
+
+def booster(**overrides: Any) -> Campaign:
+    data = {
+        "campaign": "booster",
+        "kind": "booster",
+        "title": {"en": "Booster"},
+        "active_from": "2021-09-01",
+        "requires": {"campaign": "vaccination", "dose": 2},
+        "intervals": [{"from": "2021-09-01", "months": 6}, {"from": "2021-11-01", "months": 4}],
+        "booking_window_days": 1,
+        "expected_uptake": 1.0,
+        "phases": [{"phase": "1", "groups": ["carehome_resident"]}, {"phase": "2", "min_age": 75},
+                   {"phase": "3", "min_age": 16, "max_age": 74}],
+    }  # fmt: skip
+    data.update(overrides)
+    return parse_campaign(data, "booster-test")
+
+
+def second_dose(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> None:
+    """Record a vaccination dose 2 given on ``given`` (invitation and booking)."""
+    inv = f"vaccination:2:{rid}:1"
+    con.execute(
+        "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', "
+        "'fr', 'issued')",
+        {"i": inv, "r": rid, "d": given - timedelta(days=10), "c": f"CODE{rid}"},
+    )
+    con.execute(
+        "insert into core.fct_booking values ($c, $i, $b, 'c1', $g, $g, 'b.csv')",
+        {"c": f"CODE{rid}", "i": inv, "b": given - timedelta(days=5), "g": given},
+    )
+
+
+def test_booster_once_the_last_dose_is_old_enough_oldest_first(con: duckdb.DuckDBPyConnection) -> None:
+    add_resident(con, 1, "1950-01-01")
+    add_resident(con, 2, "1940-01-01")
+    add_resident(con, 3, "1960-01-01", groups=("carehome_resident",))
+    add_resident(con, 4, "1930-01-01")
+    add_resident(con, 5, "1935-01-01")  # never vaccinated: no booster
+    second_dose(con, 1, date(2021, 4, 1))
+    second_dose(con, 2, date(2021, 4, 20))
+    second_dose(con, 3, date(2021, 3, 1))
+    second_dose(con, 4, date(2021, 6, 15))
+    c = booster()
+    # 15 October: six months → dose 2 on or before 15 April
+    assert plan(con, date(2021, 10, 15), c) == 2
+    assert invited(con, date(2021, 10, 15)) == [(1, 1, 1, "3"), (3, 1, 1, "1")]
+    # 2 November: four months → on or before 2 July; the two invited in October wait out their re-invitation delay
+    assert plan(con, date(2021, 11, 2), c) == 2
+    assert invited(con, date(2021, 11, 2)) == [(2, 1, 1, "2"), (4, 1, 1, "2")]
+
+
+def test_booster_months_before_handles_short_months() -> None:
+    from convoc.waves.plan import _months_before
+
+    assert _months_before(date(2021, 10, 31), 6) == date(2021, 4, 30)
+    assert _months_before(date(2022, 1, 15), 3) == date(2021, 10, 15)
+
+
+def sample(**overrides: Any) -> Campaign:
+    data = {
+        "campaign": "testing",
+        "kind": "sample",
+        "title": {"en": "Testing"},
+        "active_from": "2021-01-01",
+        "daily_invitations": 30,
+        "strata": ["canton", "age_band", "sex"],
+        "age_bands": [0, 40, 65],
+        "validity_days": 14,
+        "expected_uptake": 0.5,
+        "code_suffix": "T",
+        "reinvite": {"wait_days": 28, "max_attempts": 1},
+        "phases": [{"phase": "sample", "min_age": 12}],
+    }
+    data.update(overrides)
+    return parse_campaign(data, "testing-test")
+
+
+def add_household(con: duckdb.DuckDBPyConnection, first_id: int, members: int, commune: str, born: str) -> None:
+    for rid in range(first_id, first_id + members):
+        add_resident(con, rid, born, commune=commune)
+        con.execute("update core.dim_resident set street = $s, sex = $x where resident_id = $r",
+                    {"s": f"rue {first_id}", "x": "F" if rid % 2 else "M", "r": rid})  # fmt: skip
+
+
+def test_testing_sample_is_stratified_and_spreads_households_over_weeks(con: duckdb.DuckDBPyConnection) -> None:
+    # 100 households of 3 in Luxembourg (canton Luxembourg) and 50 of 3 in Esch (canton Esch-sur-Alzette)
+    for h in range(100):
+        add_household(con, 1 + 3 * h, 3, "Luxembourg", "1980-06-01")
+    for h in range(50):
+        add_household(con, 1001 + 3 * h, 3, "Esch-sur-Alzette", "1950-06-01")
+    add_resident(con, 5000, "2015-01-01")  # under 12: never sampled
+    monday = date(2021, 2, 1)
+    assert plan(con, monday, sample()) == 30
+    first = con.execute(
+        "select r.commune, count(*) from core.fct_invitation i join core.dim_resident r using (resident_id) "
+        "group by 1 order by 1"
+    ).fetchall()
+    assert first == [("Esch-sur-Alzette", 10), ("Luxembourg", 20)]  # 2:1, as the population
+    codes = [r[0] for r in con.execute("select booking_code from core.fct_invitation").fetchall()]
+    assert all(code.endswith("-T") for code in codes)
+    # one member per household and week: the rest of the week draws from other households
+    for k in range(1, 5):
+        plan(con, monday + timedelta(days=k), sample())
+    per_week = con.execute("""
+        select count(*) from (select r.street, count(*) from core.fct_invitation i
+        join core.dim_resident r using (resident_id) group by 1 having count(*) > 1)""").fetchall()
+    assert per_week == [(0,)]
+    # the next week, households invited before may send another member
+    plan(con, monday + timedelta(days=7), sample())
+    again = con.execute("""
+        select count(*) from (select r.street from core.fct_invitation i join core.dim_resident r using (resident_id)
+        group by 1 having count(*) > 1)""").fetchall()
+    assert again[0][0] > 0
+    assert con.execute("select count(*) from core.fct_invitation where resident_id = 5000").fetchall() == [(0,)]
+    # a resident is sampled once (max_attempts 1)
+    assert con.execute("select count(*) - count(distinct resident_id) from core.fct_invitation").fetchall() == [(0,)]

@@ -45,12 +45,25 @@ class Phase:
     groups: tuple[str, ...] = ()
 
 
+KINDS = ("priority", "booster", "sample")
+
+
 @dataclass(frozen=True)
 class Campaign:
+    """One campaign. ``kind``: ``priority`` (phases in order, doses apart), ``booster`` (once a required
+    dose is old enough: ``requires`` and ``intervals``), ``sample`` (a stratified random sample a day,
+    ``daily_invitations``, at most one member of a household a week)."""
+
     campaign: str
     title: Mapping[str, str]
     active_from: date
     phases: tuple[Phase, ...]
+    kind: str = "priority"
+    requires: tuple[str, int] | None = None  # (campaign, dose) a booster follows
+    intervals: tuple[tuple[date, int], ...] = ()  # (from, months since the required dose)
+    daily_invitations: int = 0
+    strata: tuple[str, ...] = ()
+    age_bands: tuple[int, ...] = ()
     active_until: date | None = None
     doses: int = 1
     dose_interval_days: int = 28
@@ -65,6 +78,15 @@ class Campaign:
 
     def active_on(self, day: date) -> bool:
         return self.active_from <= day and (self.active_until is None or day <= self.active_until)
+
+    def interval_months(self, day: date) -> int:
+        """Months the required dose must be old on ``day`` (booster campaigns)."""
+        current = [months for start, months in self.intervals if start <= day]
+        if not current:
+            raise CampaignError(
+                f"{self.source}: no booster interval applies on {day} (first from {self.intervals[0][0]})"
+            )
+        return current[-1]
 
 
 @dataclass(frozen=True)
@@ -173,7 +195,44 @@ def parse_campaign(data: Mapping[str, Any], where: str) -> Campaign:
         raise CampaignError(f"{where}: `expected_uptake` and `capacity_share` lie in (0, 1]")
     until = data.get("active_until")
     suffix = data.get("code_suffix")
+    kind = str(data.get("kind", "priority"))
+    if kind not in KINDS:
+        raise CampaignError(f"{where}: `kind` must be one of {', '.join(KINDS)}, not {kind!r}")
+    requires: tuple[str, int] | None = None
+    intervals: tuple[tuple[date, int], ...] = ()
+    if kind == "booster":
+        req = _require(data, "requires", where)
+        requires = (
+            str(_require(req, "campaign", f"{where}: requires")),
+            _positive(req, "dose", f"{where}: requires", 1),
+        )
+        raw_intervals = _require(data, "intervals", where)
+        intervals = tuple(
+            sorted(
+                (_date(_require(i, "from", f"{where}: intervals"), where, "intervals.from"),
+                 _positive(i, "months", f"{where}: intervals", 1))
+                for i in raw_intervals
+            )
+        )  # fmt: skip
+    daily = 0
+    strata: tuple[str, ...] = ()
+    bands: tuple[int, ...] = ()
+    if kind == "sample":
+        daily = _positive(data, "daily_invitations", where, 0)
+        strata = tuple(str(x) for x in data.get("strata") or ())
+        unknown = [x for x in strata if x not in ("canton", "age_band", "sex")]
+        if unknown:
+            raise CampaignError(f"{where}: unknown stratum {', '.join(unknown)}; known: canton, age_band, sex")
+        bands = tuple(int(b) for b in data.get("age_bands") or (0,))
+        if list(bands) != sorted(set(bands)):
+            raise CampaignError(f"{where}: `age_bands` must be increasing lower bounds, not {list(bands)}")
     return Campaign(
+        kind=kind,
+        requires=requires,
+        intervals=intervals,
+        daily_invitations=daily,
+        strata=strata,
+        age_bands=bands,
         campaign=name,
         title=dict(_require(data, "title", where)),
         active_from=_date(_require(data, "active_from", where), where, "active_from"),
@@ -214,6 +273,9 @@ def load_campaigns(folder: Path | None = None) -> list[Campaign]:
     names = [c.campaign for c in campaigns]
     if len(set(names)) != len(names):
         raise CampaignError(f"campaign names must be unique: {', '.join(names)}")
+    for c in campaigns:
+        if c.requires and c.requires[0] not in names:
+            raise CampaignError(f"{c.source}: requires the campaign {c.requires[0]!r}, which no file defines")
     return campaigns
 
 

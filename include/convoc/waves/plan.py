@@ -47,6 +47,16 @@ class WaveResult:
         }
 
 
+def _months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier (the month's last day where it has fewer days)."""
+    import calendar
+
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def window_capacity(centres: Centres, day: date, days: int, scale: float) -> dict[str, int]:
     """People each centre can take over ``days`` days from ``day`` (a centre opening later counts from then)."""
     total: dict[str, int] = {}
@@ -81,6 +91,11 @@ def _register_tables(con: duckdb.DuckDBPyConnection, campaign: Campaign, centres
         schema={"commune": pl.String, "centre": pl.String},
         orient="row",
     ).drop_nulls()
+    bounds = [*campaign.age_bands, 200] if campaign.age_bands else [0, 200]
+    band = pl.DataFrame(
+        {"lower_age": bounds[:-1], "upper_age": bounds[1:]}, schema={"lower_age": pl.Int32, "upper_age": pl.Int32}
+    )
+    con.register("_band", band)
     quota_frame = pl.DataFrame(sorted(quota.items()), schema={"centre": pl.String, "quota": pl.Int64}, orient="row")
     con.register("_phase", phase)
     con.register("_catchment", catchment)
@@ -106,7 +121,7 @@ def plan_wave(
         raise NoSnapshot(
             f"no register snapshot is valid on {day:%Y-%m-%d}: run register_ingest for that day or an earlier one"
         )
-    params = {
+    params: dict[str, Any] = {
         "campaign": campaign.campaign,
         "wave_date": day,
         "booking_window_days": campaign.booking_window_days,
@@ -114,16 +129,31 @@ def plan_wave(
         "dose_interval_days": campaign.dose_interval_days,
         "reinvite_wait_days": campaign.reinvite_wait_days,
         "max_attempts": campaign.max_attempts,
+        "requires_campaign": campaign.requires[0] if campaign.requires else "",
+        "requires_dose": campaign.requires[1] if campaign.requires else 0,
+        "last_dose_before": _months_before(day, campaign.interval_months(day)) if campaign.requires else day,
     }
-    load_rows = warehouse.execute(con, warehouse.select("intermediate/int_wave__centre_load.sql"), params).fetchall()
-    load = {centre: (int(o), int(b)) for centre, o, b in load_rows}
-    capacity = window_capacity(centres, day, campaign.booking_window_days, capacity_scale)
-    quota = quotas(campaign, capacity, load)
+    if campaign.kind == "sample":
+        quota = {"all": round(campaign.daily_invitations * capacity_scale)}
+        params.update(
+            daily=quota["all"],
+            min_age=min((p.min_age or 0) for p in campaign.phases),
+            by_canton="canton" in campaign.strata,
+            by_age_band="age_band" in campaign.strata,
+            by_sex="sex" in campaign.strata,
+        )
+        model = "intermediate/int_wave__sample.sql"
+    else:
+        load_rows = warehouse.execute(con, warehouse.select("intermediate/int_wave__centre_load.sql"), params)
+        load = {centre: (int(o), int(b)) for centre, o, b in load_rows.fetchall()}
+        capacity = window_capacity(centres, day, campaign.booking_window_days, capacity_scale)
+        quota = quotas(campaign, capacity, load)
+        model = "intermediate/int_wave__selected.sql"
 
     con.execute("delete from core.fct_invitation where campaign = $c and wave_date = $d",
                 {"c": campaign.campaign, "d": day})  # fmt: skip
     _register_tables(con, campaign, centres, day, quota)
-    selected = warehouse.query(con, warehouse.select("intermediate/int_wave__selected.sql"), params)
+    selected = warehouse.query(con, warehouse.select(model), params)
     ids = [
         f"{campaign.campaign}:{dose}:{resident}:{attempt}"
         for dose, resident, attempt in selected.select("dose", "resident_id", "attempt").iter_rows()
@@ -151,7 +181,7 @@ def plan_wave(
     ).fetchall()[0]
     if duplicates and duplicates[0]:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates[0]} residents would hold two open invitations")
-    for name in ("_wave", "_phase", "_catchment", "_quota"):
+    for name in ("_wave", "_phase", "_catchment", "_quota", "_band"):
         con.unregister(name)
     by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
     log.info("%s wave %s: %d invitations %s (quota %s)", campaign.campaign, day, wave.height, by_centre, quota)
