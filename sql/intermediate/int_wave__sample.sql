@@ -11,7 +11,9 @@ with residents as (
         sex,
         language,
         street || '|' || coalesce(house_number, '') || '|' || postcode as household,
-        cast(date_part('year', age(cast($wave_date as timestamp), cast(birth_date as timestamp))) as integer) as age
+        year(cast($wave_date as date)) - year(birth_date) - case
+            when month(birth_date) * 100 + day(birth_date) > month(cast($wave_date as date)) * 100
+                + day(cast($wave_date as date)) then 1 else 0 end as age  -- completed years
     from core.dim_resident
     where valid_from <= $wave_date
       and (valid_to is null or valid_to > $wave_date)

@@ -20,7 +20,9 @@ residents as (
         birth_date,
         commune,
         language,
-        cast(date_part('year', age(cast($wave_date as timestamp), cast(birth_date as timestamp))) as integer) as age
+        year(cast($wave_date as date)) - year(birth_date) - case
+            when month(birth_date) * 100 + day(birth_date) > month(cast($wave_date as date)) * 100
+                + day(cast($wave_date as date)) then 1 else 0 end as age  -- completed years
     from core.dim_resident
     where valid_from <= $wave_date
       and (valid_to is null or valid_to > $wave_date)
@@ -64,6 +66,29 @@ history as (
     group by earlier.resident_id, earlier.dose
 ),
 
+-- a resident's phase is the first whose age range or priority groups take them in (two equi/range joins
+-- rather than one join on "age or group", which would compare every resident with every phase)
+phase_by_age as (
+    select residents.resident_id, phases.phase_rank, phases.phase
+    from residents
+    inner join phases
+        on residents.age >= coalesce(phases.min_age, 0)
+        and residents.age <= coalesce(phases.max_age, 200)
+    where phases.min_age is not null or phases.max_age is not null
+),
+
+phase_by_group as (
+    select groups.resident_id, phases.phase_rank, phases.phase
+    from (select resident_id, unnest(groups) as group_code from groups) as groups
+    inner join (select phase_rank, phase, unnest(groups) as group_code from phases) as phases using (group_code)
+),
+
+first_phase as (
+    select resident_id, min(phase_rank) as phase_rank, arg_min(phase, phase_rank) as phase
+    from (select * from phase_by_age union all select * from phase_by_group)
+    group by resident_id
+),
+
 first_doses as (
     select
         residents.resident_id,
@@ -71,18 +96,10 @@ first_doses as (
         residents.commune,
         residents.language,
         1 as dose,
-        min(phases.phase_rank) as phase_rank,
-        arg_min(phases.phase, phases.phase_rank) as phase
+        first_phase.phase_rank,
+        first_phase.phase
     from residents
-    left join groups using (resident_id)
-    inner join phases
-        on (
-            (phases.min_age is not null or phases.max_age is not null)
-            and residents.age >= coalesce(phases.min_age, 0)
-            and residents.age <= coalesce(phases.max_age, 200)
-        )
-        or list_has_any(coalesce(groups.groups, []), phases.groups)
-    group by all
+    inner join first_phase using (resident_id)
 ),
 
 -- second doses come before any new first dose

@@ -234,3 +234,12 @@ def test_create_key_file_checks_existing_mode(tmp_path: Path) -> None:
     with pytest.raises(SigningKeyRefused):
         create_key_file(path)
     assert path.read_text() == "f" * 40
+
+
+def test_make_codes_in_batch_and_in_parallel_equal_one_by_one() -> None:
+    from convoc.codes import make_code, make_codes
+
+    ids = [f"testing:1:{i}:1" for i in range(2_000)]
+    one_by_one = [make_code(i, b"q" * 32, "T") for i in ids]
+    assert make_codes(ids, b"q" * 32, "T") == one_by_one
+    assert make_codes(ids, b"q" * 32, "T", parallel_from=100) == one_by_one
