@@ -64,10 +64,11 @@ from pathlib import Path
 from convoc import warehouse
 from convoc.campaigns import load_campaigns, load_centres
 from convoc.waves.plan import plan_wave
-[campaign] = load_campaigns()
+from convoc.waves.run import WAVES_MEMORY_LIMIT
+[campaign] = [c for c in load_campaigns() if c.campaign == "vaccination"]
 centres = load_centres()
 out = {}
-with warehouse.connect(Path(sys.argv[1])) as con:
+with warehouse.connect(Path(sys.argv[1]), memory_limit=WAVES_MEMORY_LIMIT) as con:
     t = time.perf_counter()
     con.execute('''select count(*), avg(date_part('year', age(timestamp '2021-02-01', cast(birth_date as timestamp))))
                    from core.dim_resident where valid_from <= date '2021-02-01'

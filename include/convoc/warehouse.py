@@ -94,7 +94,10 @@ def select(relpath: str) -> str:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse, DuckDB capped at ``memory_limit`` (default CONVOC_DUCKDB_MEMORY)."""
     import duckdb
 
     if read_only and not path.exists():
@@ -105,7 +108,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     con = duckdb.connect(
         str(path),
         read_only=read_only,
-        config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False},
+        config={"memory_limit": memory_limit or MEMORY_LIMIT, "preserve_insertion_order": False},
     )
     con.execute("set enable_progress_bar = false")
     try:
