@@ -156,14 +156,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print("  quarantined register rows by rule:")
             for rule, n in rules:
                 print(f"    {rule:<40} {n:>10,}")
-        waves = con.execute(
-            "select wave_date, campaign, count(*), count(distinct centre) from core.fct_invitation "
-            "group by all order by all"
-        ).fetchall()
+        waves = con.execute("select wave_date, campaign, letters, quota from core.fct_wave order by all").fetchall()
         if waves:
-            print("  invitation waves:")
-            for wave_date, campaign, n, centres in waves:
-                print(f"    {wave_date} {campaign:<14} {n:>8,} letters, {centres} centres")
+            print("  invitation waves (letters sent / allowed):")
+            for wave_date, campaign, n, quota in waves:
+                print(f"    {wave_date} {campaign:<14} {n:>8,} / {quota:,}")
     docs = sorted(settings.quality_docs.glob("*/*/index.html"))
     if docs:
         print(f"data docs       {docs[-1]}")

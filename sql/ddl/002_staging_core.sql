@@ -92,6 +92,14 @@ create table if not exists core.fct_invitation (
     status varchar not null
 );
 
+-- One row per campaign × wave day planned (also days that sent nothing): letters sent and allowed.
+create table if not exists core.fct_wave (
+    campaign varchar not null,
+    wave_date date not null,
+    letters bigint not null,
+    quota bigint not null
+);
+
 -- One row per booking made with an invitation's code (bookings feed).
 create table if not exists core.fct_booking (
     booking_code varchar not null,

@@ -225,7 +225,7 @@ def second_dose(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> None:
     inv = f"vaccination:2:{rid}:1"
     con.execute(
         "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', "
-        "'fr', 'issued')",
+        "'fr', 'open')",
         {"i": inv, "r": rid, "d": given - timedelta(days=10), "c": f"CODE{rid}"},
     )
     con.execute(
@@ -318,3 +318,20 @@ def test_testing_sample_is_stratified_and_spreads_households_over_weeks(con: duc
     assert con.execute("select count(*) from core.fct_invitation where resident_id = 5000").fetchall() == [(0,)]
     # a resident is sampled once (max_attempts 1)
     assert con.execute("select count(*) - count(distinct resident_id) from core.fct_invitation").fetchall() == [(0,)]
+
+
+def test_status_as_of_the_latest_wave(con: duckdb.DuckDBPyConnection) -> None:
+    for rid in (1, 2, 3, 4):
+        add_resident(con, rid, "1950-01-01")
+    plan(con, D)
+    book(con, 1, D + timedelta(days=2), administered=D + timedelta(days=3))
+    book(con, 2, D + timedelta(days=2))
+    plan(con, D + timedelta(days=3))  # valid D+1 … D+7: still open
+    status = "select resident_id, status from core.fct_invitation where wave_date = $d order by 1"
+    assert con.execute(status, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "open"), (4, "open")]
+    plan(con, D + timedelta(days=9))
+    assert con.execute(status, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "expired"),
+                                                        (4, "expired")]  # fmt: skip
+    before = con.execute("select * from core.fct_invitation order by all").fetchall()
+    plan(con, D)  # re-running the first day keeps the statuses of the latest
+    assert con.execute("select * from core.fct_invitation order by all").fetchall() == before

@@ -166,7 +166,7 @@ def plan_wave(
         pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
         pl.lit(valid_from).alias("valid_from"),
         pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
-        pl.lit("issued").alias("status"),
+        pl.lit("open").alias("status"),
     )
     con.register("_wave", wave)
     con.execute("insert into core.fct_invitation by name select * from _wave")
@@ -181,6 +181,12 @@ def plan_wave(
     ).fetchall()[0]
     if duplicates and duplicates[0]:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates[0]} residents would hold two open invitations")
+    con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
+    con.execute(
+        "insert into core.fct_wave values ($c, $d, $n, $q)",
+        {"c": campaign.campaign, "d": day, "n": wave.height, "q": sum(quota.values())},
+    )
+    warehouse.run_script(con, "core/fct_invitation__status.sql", {"campaign": campaign.campaign})
     for name in ("_wave", "_phase", "_catchment", "_quota", "_band"):
         con.unregister(name)
     by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
