@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from convoc import reference
+from convoc.sources.specs import REGISTER
 from convoc.synth import pools
 from convoc.synth.population import BoolArray, IntArray
 
@@ -32,18 +33,8 @@ RULES = (
     "missing_required",
     "control_character",
 )
-REQUIRED = (
-    "family_name",
-    "given_name",
-    "birth_date",
-    "sex",
-    "street",
-    "postcode",
-    "locality",
-    "commune",
-    "nationality",
-    "status",
-)
+# A missing matricule is not a defect class of its own (its row could not be traced back).
+REQUIRED = tuple(c for c in REGISTER.required if c != "matricule")
 # C0 controls and DEL, without tab, line breaks and NUL, and without \x0b \x0c \x1c–\x1e, which
 # Python's str.splitlines() takes for line breaks (a reader using it would miscount the lines).
 CONTROL_CHARACTERS = tuple(chr(c) for c in (*range(0x01, 0x09), *range(0x0E, 0x1C), 0x1F, 0x7F))
