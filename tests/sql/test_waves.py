@@ -335,3 +335,12 @@ def test_status_as_of_the_latest_wave(con: duckdb.DuckDBPyConnection) -> None:
     before = con.execute("select * from core.fct_invitation order by all").fetchall()
     plan(con, D)  # re-running the first day keeps the statuses of the latest
     assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
+
+
+def test_window_capacity_counts_centres_open_on_the_day() -> None:
+    from convoc.campaigns import load_centres
+    from convoc.waves.plan import window_capacity
+
+    capacity = window_capacity(load_centres(), date(2021, 2, 10), 14, 1.0)
+    assert "findel" not in capacity  # opens 15 February, inside the window
+    assert capacity["esch_belval"] == 14 * 7 * 12 * 12

@@ -58,11 +58,16 @@ def _months_before(day: date, months: int) -> date:
 
 
 def window_capacity(centres: Centres, day: date, days: int, scale: float) -> dict[str, int]:
-    """People each centre can take over ``days`` days from ``day`` (a centre opening later counts from then)."""
-    total: dict[str, int] = {}
+    """People each centre open on ``day`` can take over ``days`` days from it (closing days excluded).
+
+    A centre opening later in the window is left out: no letter can suggest it yet.
+    """
+    open_today = set(centres.daily_capacity(day, scale))
+    total = dict.fromkeys(sorted(open_today), 0)
     for k in range(days):
         for centre, people in centres.daily_capacity(day + timedelta(days=k), scale).items():
-            total[centre] = total.get(centre, 0) + people
+            if centre in open_today:
+                total[centre] += people
     return total
 
 
