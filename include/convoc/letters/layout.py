@@ -1,0 +1,261 @@
+"""Page geometry of the invitation letter (DIN 5008 form B, A4 portrait) and the address block.
+
+All distances are millimetres measured from the top-left corner of the page, as in the standard;
+the renderer converts them to PDF points (origin bottom-left) with :func:`pt_x` and :func:`pt_y`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from convoc.errors import ConvocError
+
+MM = 72.0 / 25.4
+"""PDF points per millimetre."""
+
+PAGE_WIDTH_MM = 210.0
+PAGE_HEIGHT_MM = 297.0
+
+# DIN 5008 form B window (envelope C5/6 or DL with window).
+ADDRESS_FIELD_LEFT_MM = 20.0
+ADDRESS_FIELD_TOP_MM = 45.0
+ADDRESS_FIELD_WIDTH_MM = 85.0
+ADDRESS_FIELD_HEIGHT_MM = 45.0
+NOTES_ZONE_HEIGHT_MM = 17.7
+"""Return-address / notes zone at the top of the address field (up to 5 lines, ≥ 8 pt)."""
+ADDRESS_ZONE_TOP_MM = ADDRESS_FIELD_TOP_MM + NOTES_ZONE_HEIGHT_MM  # 62.7
+ADDRESS_ZONE_HEIGHT_MM = 27.3
+ADDRESS_ZONE_BOTTOM_MM = ADDRESS_ZONE_TOP_MM + ADDRESS_ZONE_HEIGHT_MM  # 90.0
+ADDRESS_MAX_LINES = 6
+ADDRESS_TEXT_LEFT_MM = 25.0
+"""Text starts 5 mm inside the field, so a slightly shifted sheet still shows it whole."""
+ADDRESS_MAX_LINE_MM = 80.0
+"""Widest address line accepted (field 85 mm minus the 5 mm inset)."""
+ADDRESS_FONT_SIZES = (10.0, 9.0, 8.0)
+"""Tried in order for the whole block."""
+ADDRESS_LEADING = 1.15
+"""Line pitch as a multiple of the font size."""
+
+RETURN_ADDRESS_SIZE = 8.0
+RETURN_ADDRESS_BASELINE_MM = ADDRESS_ZONE_TOP_MM - 3.0
+
+# Letterhead, text column, booking box (our own choices inside DIN 5008's margins).
+MARGIN_LEFT_MM = 25.0
+MARGIN_RIGHT_MM = 20.0
+TEXT_RIGHT_MM = PAGE_WIDTH_MM - MARGIN_RIGHT_MM  # 190
+LETTERHEAD_TOP_MM = 15.0
+DATE_BASELINE_MM = 100.0
+SUBJECT_BASELINE_MM = 108.0
+BODY_BOTTOM_MM = 232.0
+BODY_SIZES = (10.0, 9.5, 9.0, 8.5, 8.0, 7.5, 7.0)
+"""Body font sizes tried in order until the text (both languages for a bilingual letter) fits."""
+BODY_LEADING = 1.3
+
+QR_SIZE_MM = 30.0
+QR_LEFT_MM = TEXT_RIGHT_MM - QR_SIZE_MM  # 160
+QR_TOP_MM = 240.0
+CODE_SIZE = 16.0
+"""Booking code printed in clear next to the QR code (monospace)."""
+
+PIECE_QR_SIZE_MM = 12.0
+PIECE_QR_LEFT_MM = 5.0
+PIECE_QR_TOP_MM = 268.0
+PIECE_TEXT_SIZE = 6.0
+PIECE_TEXT_BASELINE_MM = PIECE_QR_TOP_MM + PIECE_QR_SIZE_MM + 3.0
+
+FOLD_MARKS_MM = (105.0, 210.0)
+PUNCH_MARK_MM = PAGE_HEIGHT_MM / 2
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_REGULAR = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+FONT_MONO = "DejaVuSansMono"
+_FONT_FILES = {FONT_REGULAR: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf", FONT_MONO: "DejaVuSansMono.ttf"}
+
+STREET_ABBREVIATIONS = (
+    ("boulevard", "bd"),
+    ("avenue", "av."),
+    ("route", "rte"),
+    ("rue", "r."),
+    ("Lieutenant", "Lt"),
+    ("Colonel", "Col."),
+    ("Grande-Duchesse", "Gde-Dsse"),
+    ("Saint", "St"),
+)
+"""Rule 1 of the address fit rule, applied to the street line."""
+ELLIPSIS = "…"
+
+
+def pt_x(mm: float) -> float:
+    """Horizontal position in points from a distance in mm from the left edge."""
+    return mm * MM
+
+
+def pt_y(mm: float) -> float:
+    """Vertical PDF coordinate (from the bottom) of a distance in mm from the top edge."""
+    return (PAGE_HEIGHT_MM - mm) * MM
+
+
+@cache
+def register_fonts(font_dir: Path = FONT_DIR) -> tuple[str, str, str]:
+    """Register DejaVu Sans, Sans Bold and Sans Mono with reportlab, once per process.
+
+    Returns the three font names. Raises ConvocError when a file is missing.
+    """
+    for name, file in _FONT_FILES.items():
+        path = font_dir / file
+        if not path.is_file():
+            raise ConvocError(
+                f"font file {path} is missing: the letters embed DejaVu fonts "
+                "(Debian/Ubuntu: apt-get install fonts-dejavu-core)"
+            )
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    return FONT_REGULAR, FONT_BOLD, FONT_MONO
+
+
+def text_width_mm(text: str, size: float, font: str = FONT_REGULAR) -> float:
+    """Width of ``text`` in mm in the embedded font at ``size`` points."""
+    register_fonts()
+    return float(pdfmetrics.stringWidth(text, font, size)) / MM
+
+
+@dataclass(frozen=True, slots=True)
+class AddressBlock:
+    """Recipient lines as printed in the window, and the font size used for all of them."""
+
+    lines: tuple[str, ...]
+    size: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlacement:
+    """One printed line: text, size (pt), left x, baseline, top and bottom (mm from the top-left), width (mm)."""
+
+    text: str
+    size: float
+    x_mm: float
+    baseline_mm: float
+    top_mm: float
+    bottom_mm: float
+    width_mm: float
+
+
+def _abbreviate_street(street: str) -> str:
+    for word, short in STREET_ABBREVIATIONS:
+        for variant, repl in ((word, short), (word.capitalize(), short.capitalize()), (word.lower(), short.lower())):
+            street = re.sub(rf"(?<!\w){re.escape(variant)}(?!\w)", repl, street)
+    return street
+
+
+def initials(given_name: str) -> str:
+    """``Jean-Pierre`` → ``J.-P.``, ``Anna Maria`` → ``A. M.``."""
+    words = []
+    for word in given_name.split():
+        parts = [p for p in word.split("-") if p]
+        words.append("-".join(f"{p[0]}." for p in parts))
+    return " ".join(words)
+
+
+def _truncate(prefix: str, head: str, tail: str, size: float) -> str:
+    """``prefix`` + the longest start of ``head`` + ``…`` + ``tail`` that fits the line width."""
+    text = head
+    while text:
+        candidate = f"{prefix}{text.rstrip()}{ELLIPSIS}{tail}"
+        if _fits(candidate, size):
+            return candidate
+        text = text[:-1]
+    return f"{prefix}{ELLIPSIS}{tail}"
+
+
+def _fits(line: str, size: float) -> bool:
+    return text_width_mm(line, size) <= ADDRESS_MAX_LINE_MM
+
+
+def format_address(
+    given_name: str,
+    family_name: str,
+    street: str,
+    house_number: str | None,
+    postcode: str,
+    locality: str,
+) -> AddressBlock:
+    """Recipient address lines for the window of a domestic letter, and the font size to print them.
+
+    Lines: ``given_name family_name``, ``street house_number`` and ``postcode locality``; no country
+    line (domestic mail); empty lines are dropped; never more than ``ADDRESS_MAX_LINES``.
+
+    Fit rule (a line fits when it is at most ``ADDRESS_MAX_LINE_MM`` = 80 mm wide in DejaVu Sans):
+
+    1. the whole block at 10 pt; if a line does not fit, the whole block at 9 pt, then at 8 pt;
+    2. still at 8 pt, each line that does not fit is shortened, trying in this order and stopping
+       as soon as it fits:
+       a. street line: abbreviate street words (``boulevard``→``bd``, ``avenue``→``av.``,
+          ``route``→``rte``, ``rue``→``r.``, ``Lieutenant``→``Lt``, ``Colonel``→``Col.``,
+          ``Grande-Duchesse``→``Gde-Dsse``, ``Saint``→``St``; whole words, capitalised forms too);
+       b. name line: given names reduced to initials (``Jean-Pierre`` → ``J.-P.``);
+       c. truncation with ``…``: the street line keeps its house number
+          (``bd de la Gde-Dsse Charlotte et d… 12``), the locality line keeps its postcode, the name
+          line keeps the start (initials and family name).
+
+    Pure: depends only on its arguments and the font metrics.
+    """
+    name = " ".join(p for p in (given_name.strip(), family_name.strip()) if p)
+    street_line = " ".join(p for p in (street.strip(), (house_number or "").strip()) if p)
+    town = " ".join(p for p in (postcode.strip(), locality.strip()) if p)
+    lines = [name, street_line, town]
+
+    for size in ADDRESS_FONT_SIZES:
+        if all(_fits(line, size) for line in lines if line):
+            return AddressBlock(tuple(line for line in lines if line)[:ADDRESS_MAX_LINES], size)
+
+    size = ADDRESS_FONT_SIZES[-1]
+    number = (house_number or "").strip()
+    if not _fits(street_line, size):
+        short_street = _abbreviate_street(street.strip())
+        street_line = " ".join(p for p in (short_street, number) if p)
+        if not _fits(street_line, size):
+            street_line = _truncate("", short_street, f" {number}" if number else "", size)
+    if not _fits(name, size):
+        name = " ".join(p for p in (initials(given_name.strip()), family_name.strip()) if p)
+        if not _fits(name, size):
+            name = _truncate("", name, "", size)
+    if not _fits(town, size):
+        code = postcode.strip()
+        town = _truncate(f"{code} " if code else "", locality.strip(), "", size)
+    return AddressBlock(tuple(line for line in (name, street_line, town) if line)[:ADDRESS_MAX_LINES], size)
+
+
+def address_placements(block: AddressBlock) -> list[LinePlacement]:
+    """Where each address line is printed: inside the 85 × 27.3 mm address zone of the window."""
+    ascent, descent = _font_extent(FONT_REGULAR)
+    pitch_mm = block.size * ADDRESS_LEADING / MM
+    first_baseline = ADDRESS_ZONE_TOP_MM + 0.5 + block.size * ascent / MM
+    placed = []
+    for i, line in enumerate(block.lines):
+        baseline = first_baseline + i * pitch_mm
+        placed.append(
+            LinePlacement(
+                text=line,
+                size=block.size,
+                x_mm=ADDRESS_TEXT_LEFT_MM,
+                baseline_mm=baseline,
+                top_mm=baseline - block.size * ascent / MM,
+                bottom_mm=baseline + block.size * descent / MM,
+                width_mm=text_width_mm(line, block.size),
+            )
+        )
+    return placed
+
+
+@cache
+def _font_extent(font: str) -> tuple[float, float]:
+    """Ascent and descent (positive) per point of font size."""
+    register_fonts()
+    face = pdfmetrics.getFont(font).face
+    return float(face.ascent) / 1000.0, abs(float(face.descent)) / 1000.0

@@ -1,0 +1,356 @@
+"""Letters: address fit rule, page content, QR codes, templates, reproducible and private output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import stat
+from datetime import date
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import qrcode
+import zxingcpp
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from convoc.errors import ConvocError
+from convoc.letters import layout
+from convoc.letters.render import (
+    LANGUAGES,
+    TEMPLATES_DIR,
+    Letter,
+    MissingTemplate,
+    QrRuns,
+    load_template,
+    piece_code,
+    qr_runs,
+    render_batch,
+)
+
+URL = "https://convoc.example.lu/b/"
+LONG_STREET = "boulevard de la Grande-Duchesse Charlotte et du Prince Félix de Bourbon-Parme"
+
+
+def make_letter(piece_id: int = 1, **changes: object) -> Letter:
+    letter = Letter(
+        piece_id=piece_id,
+        invitation_id=f"vaccination:1:{piece_id}:1",
+        campaign="vaccination",
+        language="fr",
+        family_name="Schmit",
+        given_name="Marie",
+        street="rue de la Gare",
+        house_number="12",
+        postcode="L-1611",
+        locality="Luxembourg",
+        booking_code="7QK2-M0ZD-4R1X",
+        valid_from=date(2021, 2, 1),
+        valid_until=date(2021, 2, 14),
+        letter_date=date(2021, 1, 29),
+        centre_name="Hall Victor Hugo",
+        centre_address=("60, avenue Victor Hugo", "L-1750 Luxembourg"),
+        phase="2a",
+    )
+    return dataclasses.replace(letter, **changes)  # type: ignore[arg-type]
+
+
+def page_text(path: Path, index: int) -> str:
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        return str(pdf[index].get_textpage().get_text_range())
+    finally:
+        pdf.close()
+
+
+def decoded(path: Path, index: int) -> set[str]:
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        img = pdf[index].render(scale=300 / 72).to_pil()
+    finally:
+        pdf.close()
+    return {b.text for b in zxingcpp.read_barcodes(img)}
+
+
+# --- address block -----------------------------------------------------------------------------------
+
+ADDRESSES = {
+    "plain": ("Marie", "Schmit", "rue de la Gare", "12", "L-1611", "Luxembourg"),
+    "long street": ("Jean", "Weber", LONG_STREET, "123A", "L-1331", "Luxembourg"),
+    "long names": (
+        "Jean-Pierre Maximilien Alexandre",
+        "Wojciechowski-Dąbrowska de la Fontaine-Vandermeulen",
+        "route d'Arlon",
+        "280",
+        "L-8010",
+        "Strassen",
+    ),
+    "everything long": (
+        "Anna-Maria Konstancja Zofia",
+        "Kővári-Ștefănescu Gonçalves de Albuquerque e Vasconcelos",
+        "rue du Lieutenant-Colonel Saint-Exupéry et de l'avenue de la Liberté prolongée",
+        "1001-1003",
+        "L-4360",
+        "Esch-sur-Alzette Belval Porte de France Quartier Universitaire",
+    ),
+    "no house number": ("Ana", "Silva", "Op der Héicht", None, "L-9999", "Wemperhardt"),
+}
+
+
+@pytest.mark.parametrize("name", ADDRESSES)
+def test_address_lines_fit_the_window(name: str) -> None:
+    block = layout.format_address(*ADDRESSES[name])
+    placed = layout.address_placements(block)
+    assert 1 <= len(placed) <= layout.ADDRESS_MAX_LINES
+    assert block.size in layout.ADDRESS_FONT_SIZES
+    for line in placed:
+        width_mm = pdfmetrics.stringWidth(line.text, layout.FONT_REGULAR, line.size) / layout.MM
+        assert line.size == block.size
+        assert line.x_mm >= layout.ADDRESS_FIELD_LEFT_MM
+        assert line.x_mm + width_mm <= layout.ADDRESS_FIELD_LEFT_MM + layout.ADDRESS_FIELD_WIDTH_MM  # 105 mm
+        assert width_mm <= 85.0
+        assert line.top_mm >= 62.7
+        assert line.bottom_mm <= 90.0
+
+
+def test_address_plain_is_three_lines_at_10pt_without_country() -> None:
+    block = layout.format_address(*ADDRESSES["plain"])
+    assert block == layout.AddressBlock(("Marie Schmit", "rue de la Gare 12", "L-1611 Luxembourg"), 10.0)
+
+
+def test_address_drops_to_9pt_before_shortening() -> None:
+    street = "rue de la Montagne Sainte-Geneviève"
+    while layout.text_width_mm(f"{street} 1", 10) <= layout.ADDRESS_MAX_LINE_MM:
+        street += "e"
+    assert layout.text_width_mm(f"{street} 1", 9) <= layout.ADDRESS_MAX_LINE_MM  # precondition
+    block = layout.format_address("Marie", "Schmit", street, "1", "L-1611", "Luxembourg")
+    assert block.size == 9.0
+    assert block.lines[1] == f"{street} 1"
+
+
+def test_long_street_is_abbreviated_then_truncated_keeping_the_house_number() -> None:
+    block = layout.format_address(*ADDRESSES["long street"])
+    street_line = block.lines[1]
+    assert block.size == 8.0
+    assert street_line.startswith("bd de la Gde-Dsse Charlotte")
+    assert street_line.endswith("… 123A")
+
+
+def test_abbreviation_alone_when_it_is_enough() -> None:
+    street = "boulevard du Colonel Saint-Exupéry et de la Grande-Duchesse Charlotte"
+    assert layout.text_width_mm(f"{street} 5", 8) > layout.ADDRESS_MAX_LINE_MM  # precondition
+    block = layout.format_address("Marie", "Schmit", street, "5", "L-1611", "Luxembourg")
+    assert block.lines[1] == "bd du Col. St-Exupéry et de la Gde-Dsse Charlotte 5"
+
+
+def test_long_given_names_become_initials() -> None:
+    block = layout.format_address(*ADDRESSES["long names"])
+    assert block.lines[0].startswith("J.-P. M. A. Wojciechowski")
+    assert block.lines[1] == "route d'Arlon 280"  # fits: not abbreviated
+    assert block.lines[2] == "L-8010 Strassen"
+
+
+def test_initials() -> None:
+    assert layout.initials("Jean-Pierre") == "J.-P."
+    assert layout.initials("Anna Maria") == "A. M."
+
+
+def test_long_locality_keeps_its_postcode() -> None:
+    block = layout.format_address(*ADDRESSES["everything long"])
+    assert block.lines[2].startswith("L-4360 Esch-sur-Alzette")
+    assert block.lines[2].endswith("…")
+    assert block.lines[1].endswith(" 1001-1003")
+
+
+def test_missing_font_files_raise_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConvocError, match="fonts-dejavu-core"):
+        layout.register_fonts.__wrapped__(tmp_path)
+
+
+# --- templates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("campaign", ["vaccination", "booster", "testing"])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_loads(campaign: str, language: str) -> None:
+    template = load_template(TEMPLATES_DIR / campaign / f"{language}.txt")
+    body = " ".join(template.paragraphs)
+    assert template.subject
+    assert "{booking_code}" in body and "{valid_until}" in body
+
+
+def test_unknown_placeholder_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fr.txt"
+    path.write_text("subject: Test\nBonjour {prenom}\n", encoding="utf-8")
+    with pytest.raises(ConvocError, match="prenom"):
+        load_template(path)
+
+
+# --- QR -----------------------------------------------------------------------------------------------
+
+
+def _paint(*parts: QrRuns) -> list[list[bool]]:
+    n = parts[0].modules
+    painted = [[False] * n for _ in range(n)]
+    for part in parts:
+        for x, y, w, h in part.rects:
+            for yy in range(y, y + h):
+                for xx in range(x, x + w):
+                    assert not painted[yy][xx]  # no overlap
+                    painted[yy][xx] = True
+    return painted
+
+
+@pytest.mark.parametrize(("data", "version"), [(URL + "7QK2-M0ZD-4R1X-TXY", 4), ("2021-W05-b0001|123456|1/1", 3)])
+def test_qr_rects_cover_exactly_the_dark_modules(data: str, version: int) -> None:
+    qr = qrcode.QRCode(
+        version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=0
+    )
+    qr.add_data(data)
+    qr.make(fit=False)
+    matrix = qr.get_matrix()
+    assert _paint(qr_runs(data, version)) == matrix
+    # What the static form draws once plus what each page draws is the whole code ...
+    assert _paint(qr_runs("", version, part="fixed"), qr_runs(data, version, part="data")) == matrix
+    # ... because the function patterns do not depend on the payload.
+    assert qr_runs("", version, part="fixed") == qr_runs(data, version, part="fixed")
+
+
+def test_payload_too_long_for_the_fixed_version_fails_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "batch.pdf"
+    with pytest.raises(ConvocError, match="does not fit"):
+        render_batch([make_letter()], out, job_id="J1", booking_url="https://" + "x" * 80 + "/")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- batch ---------------------------------------------------------------------------------------------
+
+
+def test_batch_pages_result_and_qr_codes(tmp_path: Path) -> None:
+    letters = [
+        make_letter(101),
+        make_letter(102, language="de", campaign="booster"),
+        make_letter(103, language="en", campaign="testing", booking_code="ZZ9Q-0000-ABCD-T"),
+    ]
+    out = tmp_path / "out" / "batch.pdf"
+    result = render_batch(letters, out, job_id="2021-W05-b0001", booking_url=URL)
+
+    data = out.read_bytes()
+    pdf = pypdfium2.PdfDocument(out)
+    assert len(pdf) == result.pages == result.pieces == 3
+    pdf.close()
+    assert result.path == out and result.bytes == len(data)
+    import hashlib
+
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert json.loads(json.dumps(result.as_dict()))["pages"] == 3
+    assert not out.with_suffix(".part").exists()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    assert decoded(out, 0) == {URL + "7QK2-M0ZD-4R1X", "2021-W05-b0001|101|1/1"}
+    assert decoded(out, 2) == {URL + "ZZ9Q-0000-ABCD-T", piece_code("2021-W05-b0001", 103)}
+    last = page_text(out, 2)
+    assert "ZZ9Q-0000-ABCD-T" in last and "2021-W05-b0001|103|1/1" in last
+
+
+NAMES = [
+    ("Łukasz", "Kővári"),
+    ("Ștefan", "Jørgensen"),
+    ("Begoña", "Gonçalves"),
+    ("João", "Müller-Weiß"),
+    ("Hélène", "Wójcik"),
+]
+
+
+def test_names_with_diacritics_render_intact(tmp_path: Path) -> None:
+    face = TTFont("check", str(layout.FONT_DIR / "DejaVuSans.ttf")).face
+    for given, family in NAMES:
+        for char in given + family:
+            assert face.charToGlyph.get(ord(char), 0) != 0, char
+    letters = [make_letter(i, given_name=g, family_name=f) for i, (g, f) in enumerate(NAMES)]
+    out = tmp_path / "names.pdf"
+    render_batch(letters, out, job_id="J")
+    for i, (given, family) in enumerate(NAMES):
+        assert f"{given} {family}" in page_text(out, i)
+
+
+def test_rendered_address_is_the_layout_block(tmp_path: Path) -> None:
+    out = tmp_path / "long.pdf"
+    render_batch([make_letter(street=LONG_STREET, house_number="123A")], out, job_id="J")
+    block = layout.format_address("Marie", "Schmit", LONG_STREET, "123A", "L-1611", "Luxembourg")
+    text = page_text(out, 0)
+    for line in block.lines:
+        assert line in text
+
+
+def test_portuguese_letter(tmp_path: Path) -> None:
+    out = tmp_path / "pt.pdf"
+    render_batch([make_letter(language="pt")], out, job_id="J")
+    text = page_text(out, 0)
+    assert "Convite para a vacinação contra a COVID-19" in text
+    assert "Luxemburgo, 29 de janeiro de 2021" in text
+    assert "1 de fevereiro de 2021" in text
+    assert "Luxembourg, le" not in text
+
+
+@pytest.mark.parametrize("language", [None, "lb", "it"])
+def test_unknown_language_gives_a_bilingual_french_german_letter(tmp_path: Path, language: str | None) -> None:
+    out = tmp_path / "bi.pdf"
+    render_batch([make_letter(language=language, campaign="testing")], out, job_id="J")
+    text = page_text(out, 0)
+    assert "Invitation à un test gratuit de dépistage de la COVID-19" in text
+    assert "Einladung zu einem kostenlosen COVID-19-Test" in text
+    assert "Luxembourg, le 29 janvier 2021" in text and "Luxemburg, den 29. Januar 2021" in text
+
+
+def test_missing_template_raises_before_any_file_is_written(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "vaccination").mkdir(parents=True)
+    (templates / "vaccination" / "fr.txt").write_text("subject: Invitation\nBonjour {given_name}.\n", encoding="utf-8")
+    out = tmp_path / "pdf" / "batch.pdf"
+
+    render_batch([make_letter(language="fr")], out, job_id="J", templates=templates)  # fr alone is enough
+    out.unlink()
+    for letter, missing in [
+        (make_letter(language="de"), "'de'"),
+        (make_letter(language=None), "'de'"),  # bilingual needs fr and de
+        (make_letter(campaign="booster"), "'booster'"),
+    ]:
+        with pytest.raises(MissingTemplate, match=missing) as err:
+            render_batch([make_letter(language="fr"), letter], out, job_id="J", templates=templates)
+        assert err.value.campaign == letter.campaign
+        assert list((tmp_path / "pdf").iterdir()) == []
+
+
+def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
+    letters = [make_letter(i, language=lang) for i, lang in enumerate(["fr", "de", None, "pt", "en"])]
+    a = render_batch(letters, tmp_path / "a.pdf", job_id="J")
+    b = render_batch(letters, tmp_path / "b.pdf", job_id="J")
+    assert a.sha256 == b.sha256
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_existing_file_is_replaced_with_mode_0600(tmp_path: Path) -> None:
+    out = tmp_path / "batch.pdf"
+    out.write_bytes(b"old")
+    out.chmod(0o644)
+    render_batch([make_letter()], out, job_id="J")
+    assert out.read_bytes().startswith(b"%PDF")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_empty_batch_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConvocError, match="empty"):
+        render_batch([], tmp_path / "x.pdf", job_id="J")
+
+
+def test_text_that_cannot_fit_the_page_fails_before_writing(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "vaccination").mkdir(parents=True)
+    words = " ".join(["Madame, Monsieur, veuillez prendre rendez-vous."] * 200)
+    (templates / "vaccination" / "fr.txt").write_text(f"subject: Invitation\n{words}\n", encoding="utf-8")
+    out = tmp_path / "pdf" / "batch.pdf"
+    with pytest.raises(ConvocError, match="does not fit the page"):
+        render_batch([make_letter()], out, job_id="J", templates=templates)
+    assert not out.parent.exists()
