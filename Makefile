@@ -62,7 +62,7 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \
-		for dag in register_ingest invitation_waves; do \
+		for dag in register_ingest invitation_waves letters_render; do \
 			log="$(CONVOC_HOME)/logs/$${dag}_$$day.log"; \
 			echo "airflow dags test $$dag $$day  (log: $$log)"; \
 			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \

@@ -43,6 +43,11 @@ class Settings:
         return self.home / "work"
 
     @property
+    def print_root(self) -> Path:
+        """Print files: batch lists and PDFs per day (owner-only: they hold names and addresses)."""
+        return self.home / "print"
+
+    @property
     def reports(self) -> Path:
         return self.home / "reports"
 

@@ -16,6 +16,7 @@ from convoc.errors import ConvocError
 # Asset URIs shared by producer and consumer DAGs.
 REGISTER_ASSET = "convoc://warehouse/core/dim_resident"
 WAVES_ASSET = "convoc://warehouse/core/fct_invitation"
+LETTERS_ASSET = "convoc://print/letters"
 
 
 def _as_day(value: Any) -> date | None:

@@ -110,3 +110,21 @@ create table if not exists core.fct_booking (
     administered_at timestamp,
     source_file varchar not null
 );
+
+-- Where each letter is printed (filled by letters_render; empty until the day's letters are rendered).
+alter table core.fct_invitation add column if not exists print_batch varchar;
+alter table core.fct_invitation add column if not exists piece_id bigint;
+
+-- One row per print batch: one PDF of up to 5,000 letters in postal presort order.
+create table if not exists core.fct_print_batch (
+    job_id varchar not null,
+    print_batch varchar not null,
+    wave_date date not null,
+    path varchar not null,
+    pieces bigint not null,
+    pages bigint not null,
+    first_piece bigint not null,
+    last_piece bigint not null,
+    sha256 varchar not null,
+    bytes bigint not null
+);

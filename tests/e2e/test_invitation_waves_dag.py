@@ -31,7 +31,7 @@ def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
-    return bag.dags["register_ingest"], bag.dags["invitation_waves"]
+    return bag.dags["register_ingest"], bag.dags["invitation_waves"], bag.dags["letters_render"]
 
 
 def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
@@ -44,7 +44,7 @@ def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    ingest, waves = dags
+    ingest, waves, letters = dags
     scale = RESIDENTS / 634_730
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(scale))
@@ -122,7 +122,7 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
 
 
 def test_waves_refuse_to_run_without_a_key(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    ingest, waves = dags
+    ingest, waves, _ = dags
     monkeypatch.delenv("CONVOC_SIGNING_KEY", raising=False)
     monkeypatch.delenv("CONVOC_SIGNING_KEY_FILE", raising=False)
     generate(residents=500, seed=5, out=settings.landing, start_date=START)
@@ -130,3 +130,21 @@ def test_waves_refuse_to_run_without_a_key(dags, settings: Settings, monkeypatch
     dag_run = waves.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
     assert str(dag_run.state) == "failed"
     assert rows(settings, "select count(*) from core.fct_invitation") == [(0,)]
+
+
+def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    ingest, waves, letters = dags
+    monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
+    monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(3_000 / 634_730))
+    generate(residents=3_000, seed=8, out=settings.landing, start_date=START)
+    for dag in (ingest, waves):
+        assert run(dag, START) == "success"
+    dag_run = letters.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
+    assert str(dag_run.state) == "success"
+    rendered = [ti for ti in dag_run.get_task_instances() if ti.task_id == "render_batch"]
+    sent = rows(settings, "select count(*) from core.fct_invitation where wave_date = date '2021-01-29'")[0][0]
+    assert len(rendered) == -(-sent // 5_000)  # one mapped task per batch of 5,000
+    assert rows(settings, "select sum(pieces), sum(pages) from core.fct_print_batch") == [(sent, sent)]
+    assert rows(settings, "select count(*) from core.fct_invitation where piece_id is null") == [(0,)]
+    pdfs = list((settings.print_root / "20210129" / "pdf").glob("*.pdf"))
+    assert len(pdfs) == len(rendered)

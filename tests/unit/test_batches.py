@@ -1,0 +1,65 @@
+"""Print batches from a real small wave: presort order, sizes, each letter once, rendered and recorded."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from convoc import warehouse
+from convoc.campaigns import load_centres
+from convoc.config import Settings
+from convoc.letters.batches import cut_batches, record_batches, render_batch_file
+from convoc.sources import ingest
+from convoc.synth import generate
+from convoc.waves.run import run_waves
+
+DAY = date(2021, 1, 29)
+
+
+@pytest.fixture
+def waved(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("CONVOC_CAPACITY_SCALE", "0.005")
+    generate(residents=2_500, seed=9, out=settings.landing, start_date=DAY)
+    extracted = ingest.extract_day(settings, DAY)
+    ingest.load_day(settings, extracted, ingest.validate_day(settings, extracted, DAY), DAY)
+    run_waves(Settings.from_env(), DAY, b"b" * 32)
+    return Settings.from_env()
+
+
+def test_batches_presorted_sized_and_complete(waved: Settings) -> None:
+    with warehouse.connect(waved.warehouse) as con:
+        letters = con.execute("select count(*) from core.fct_invitation where wave_date = $d", {"d": DAY}).fetchall()
+        paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=40)
+    total = letters[0][0]
+    assert total > 80
+    frames = [pl.read_parquet(p) for p in paths]
+    assert [f.height for f in frames[:-1]] == [40] * (len(frames) - 1) and 0 < frames[-1].height <= 40
+    allp = pl.concat(frames)
+    assert allp.height == total and allp["invitation_id"].n_unique() == total
+    assert allp["piece_id"].to_list() == list(range(1, total + 1))
+    assert allp["postcode"].to_list() == sorted(allp["postcode"].to_list())  # postal presort
+    assert stat.S_IMODE(os.stat(paths[0]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(paths[0].parent).st_mode) == 0o700
+
+
+def test_render_and_record(waved: Settings) -> None:
+    with warehouse.connect(waved.warehouse) as con:
+        paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
+    results = [render_batch_file(p, DAY).as_dict() for p in paths]
+    assert sum(r["pages"] for r in results) == sum(pl.read_parquet(p).height for p in paths)
+    assert all(Path(str(r["path"])).exists() for r in results)
+    with warehouse.connect(waved.warehouse) as con, warehouse.transaction(con):
+        assert record_batches(con, DAY, results) == len(paths)
+    with duckdb.connect(str(waved.warehouse), read_only=True) as con:
+        batches = con.execute("select count(*), sum(pieces), min(first_piece) from core.fct_print_batch").fetchall()
+        unprinted = con.execute(
+            "select count(*) from core.fct_invitation where wave_date = $d and piece_id is null", {"d": DAY}
+        ).fetchall()
+    assert batches[0][0] == len(paths) and batches[0][2] == 1
+    assert unprinted == [(0,)]
