@@ -145,6 +145,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("core.fct_invitation (letters)", "core.fct_invitation"),
             ("core.fct_booking (bookings)", "core.fct_booking"),
             ("core.fct_booking (doses given)", "core.fct_booking where administered_at is not null"),
+            ("core.fct_print_batch (PDF batches)", "core.fct_print_batch"),
         ]
         counts = [(name, con.execute(f"select count(*) from {source}").fetchall()[0][0]) for name, source in tables]  # type: ignore[index]
         for name, n in counts:
@@ -161,6 +162,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print("  invitation waves (letters sent / allowed):")
             for wave_date, campaign, n, quota in waves:
                 print(f"    {wave_date} {campaign:<14} {n:>8,} / {quota:,}")
+    print(f"print files     {settings.print_root}/<day>/pdf/")
     docs = sorted(settings.quality_docs.glob("*/*/index.html"))
     if docs:
         print(f"data docs       {docs[-1]}")
