@@ -87,6 +87,7 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_waves.py
+	$(BIN)/python bench/bench_render.py
 
 clean:  ## remove generated data (var/); keeps .venv
 	rm -rf "$(CONVOC_HOME)"
