@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,28 +73,11 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
 
     from convoc.letters.render import Letter, render_batch
 
-    frame = pl.read_parquet(batch)
+    # The batch file carries every Letter field but the letter's date (the day) under the same names.
+    names = [f.name for f in fields(Letter) if f.name != "letter_date"]
     letters = [
-        Letter(
-            piece_id=row["piece_id"],
-            invitation_id=row["invitation_id"],
-            campaign=row["campaign"],
-            language=row["language"],
-            family_name=row["family_name"],
-            given_name=row["given_name"],
-            street=row["street"],
-            house_number=row["house_number"],
-            postcode=row["postcode"],
-            locality=row["locality"],
-            booking_code=row["booking_code"],
-            valid_from=row["valid_from"],
-            valid_until=row["valid_until"],
-            letter_date=day,
-            centre_name=row["centre_name"],
-            centre_address=tuple(row["centre_address"]),
-            phase=row["phase"],
-        )
-        for row in frame.iter_rows(named=True)
+        Letter(**{**row, "centre_address": tuple(row["centre_address"]), "letter_date": day})
+        for row in pl.read_parquet(batch, columns=names).iter_rows(named=True)
     ]
     pdf_dir = batch.parent.parent / "pdf"
     _private_dirs(pdf_dir)
