@@ -24,7 +24,7 @@ DAYS ?= 7
 DEFECTS ?= 0.002
 UPTAKE ?= 0.8
 
-.PHONY: help install lock demo test check format bench clean
+.PHONY: help install lock demo test check format bench docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_waves.py
 	$(BIN)/python bench/bench_render.py
+
+docs: install  ## render the sample letters shown in the README (docs/letters/)
+	$(BIN)/python -m convoc.letters.samples docs/letters
 
 clean:  ## remove generated data (var/); keeps .venv
 	rm -rf "$(CONVOC_HOME)"

@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/bench_render.py [--letters 5000] [--baseline-letters 300] [--repeat 3]
 
-convoc: one 5,000-letter batch into one PDF (`convoc.letters.render.render_batch`), in a fresh child
-process, wall time and peak RSS. Straightforward: one canvas and one file per letter, the same text drawn
+convoc: the render task (`convoc.letters.batches.render_batch_file`) on one 5,000-letter batch file cut
+from a synthetic register (real-looking names, addresses, languages; one booking code each), in a fresh
+child process: wall time and peak RSS are the task's own. The task reads only its batch file, so its memory
+does not depend on the population (650k or 6.5M residents give the same 5,000-row batches).
+Straightforward: one canvas and one file per letter, the same text drawn
 line by line, the QR code made with `qrcode.make()` and embedded as an image (timed on fewer letters and
 reported per letter). Targets (issue 4): ≥ 600 letters/s per core, ≥ 7× the straightforward renderer,
 ≤ 1.5 KB per letter in 5,000-letter files, peak memory of one render ≤ 400 MiB.
@@ -20,51 +23,71 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
-
-LETTERS = """
-import random
 from datetime import date
-from convoc.letters.render import Letter
-def letters(n):
-    rnd = random.Random(1)
-    names = ["Gonçalves", "Müller", "Łukasiewicz", "Sørensen", "Lefèvre", "Schmit", "Muñoz", "Erdős"]
-    langs = ["fr", "de", "en", "pt", None]
-    return [Letter(piece_id=i, invitation_id=f"vaccination:1:{i}:1", campaign="vaccination",
-                   language=langs[i % 5], family_name=rnd.choice(names), given_name="Inês",
-                   street="rue de la Gare", house_number=str(i % 150 + 1), postcode="L-1009",
-                   locality="Luxembourg", booking_code="7QK2-M0ZD-4R1X", valid_from=date(2021, 2, 2),
-                   valid_until=date(2021, 2, 15), letter_date=date(2021, 2, 1),
-                   centre_name="Hall Victor Hugo", centre_address=("60, avenue Victor Hugo", "L-1750 Luxembourg"),
-                   phase="2a") for i in range(1, n + 1)]
-"""
-
-CONVOC = (
-    LETTERS
-    + """
-import json, sys, time
 from pathlib import Path
-from convoc.letters.render import render_batch
-batch = letters(int(sys.argv[1]))
+
+
+def _write_batch(n: int, path: Path) -> None:
+    """A print batch file as ``cut_batches`` writes it: a synthetic register's residents (names, addresses and
+    languages as the real one has them), presorted, each with their own booking code."""
+    import polars as pl
+
+    from convoc.codes import make_code
+    from convoc.synth import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(int(n * 1.3) + 100, 7, Path(tmp))
+        people = pl.read_csv(next(Path(tmp).glob("register_*.csv")), infer_schema=False)
+    people = people.filter(pl.col("status") == "resident").head(n).sort("postcode", "street", "house_number")
+    ids = [f"vaccination:1:{i}:1" for i in range(1, people.height + 1)]
+    people.select(
+        pl.int_range(1, people.height + 1, dtype=pl.Int64).alias("piece_id"),
+        pl.Series("invitation_id", ids),
+        pl.lit("vaccination").alias("campaign"),
+        "language",
+        "family_name",
+        "given_name",
+        "street",
+        "house_number",
+        "postcode",
+        "locality",
+        pl.Series("booking_code", [make_code(i, b"bench-key-0123456789abcdef") for i in ids]),
+        pl.lit(date(2021, 2, 2)).alias("valid_from"),
+        pl.lit(date(2021, 2, 15)).alias("valid_until"),
+        pl.lit("Hall Victor Hugo").alias("centre_name"),
+        pl.lit(["60, avenue Victor Hugo", "L-1750 Luxembourg"]).alias("centre_address"),
+        pl.lit("2a").alias("phase"),
+    ).write_parquet(path)
+
+
+# The real render task: reads its batch file, renders one PDF (fresh process: time and peak RSS are its own).
+CONVOC = """
+import json, sys, time
+from datetime import date
+from pathlib import Path
+from convoc.letters.batches import render_batch_file
 t = time.perf_counter()
-result = render_batch(batch, Path(sys.argv[2]), job_id="J20210201")
+result = render_batch_file(Path(sys.argv[1]), date(2021, 2, 1))
 print("RESULT=" + json.dumps({"seconds": time.perf_counter() - t, "bytes": result.bytes}))
 """
-)
 
-NAIVE = (
-    LETTERS
-    + """
+NAIVE = """
 import json, sys, time
+from dataclasses import fields
+from datetime import date
 from pathlib import Path
+import polars as pl
 import qrcode
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from convoc.letters.layout import register_fonts
+from convoc.letters.render import Letter
 regular, bold, mono = register_fonts()
-batch = letters(int(sys.argv[1]))
+names = [f.name for f in fields(Letter) if f.name != "letter_date"]
+batch = [Letter(**{**row, "centre_address": tuple(row["centre_address"]), "letter_date": date(2021, 2, 1)})
+         for row in pl.read_parquet(sys.argv[1], columns=names).head(int(sys.argv[3])).iter_rows(named=True)]
 out = Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)
 t = time.perf_counter()
 size = 0
@@ -87,7 +110,6 @@ for letter in batch:
     size += path.stat().st_size
 print("RESULT=" + json.dumps({"seconds": time.perf_counter() - t, "bytes": size}))
 """
-)
 
 
 def _child(args: list[str]) -> tuple[dict[str, float], float]:
@@ -108,11 +130,14 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="convoc-bench-render-"))
     ours, naive, peaks = [], [], []
     try:
+        batch = root / "print" / "20210201" / "batches" / "J20210201-0001.parquet"
+        batch.parent.mkdir(parents=True)
+        _write_batch(args.letters, batch)
         for i in range(args.repeat):
-            result, peak = _child(["-c", CONVOC, str(args.letters), str(root / f"batch{i}.pdf")])
+            result, peak = _child(["-c", CONVOC, str(batch)])
             ours.append(result)
             peaks.append(peak)
-            base, _ = _child(["-c", NAIVE, str(args.baseline_letters), str(root / f"naive{i}")])
+            base, _ = _child(["-c", NAIVE, str(batch), str(root / f"naive{i}"), str(args.baseline_letters)])
             naive.append(base)
             print(f"run {i}: convoc {result}, straightforward {base}, peak {peak:.0f} MiB", flush=True)
     finally:

@@ -4,9 +4,11 @@ Side effects: writes ``out`` (mode 0600) through ``out.with_suffix('.part')`` an
 ``os.replace``; nothing else. Idempotent: the same batch and arguments give the same bytes
 (reportlab ``invariant=1``), so a re-run replaces the file with an identical one.
 
-Speed comes from drawing the static part of the page (letterhead, return address, marks, labels)
-once per (campaign, language) as a form XObject reused on every page, and from QR codes built with
-a fixed version and mask and drawn as vector rectangles (one per run of dark modules in a row).
+Speed and size come from drawing once what pages share: the static part of the page (letterhead,
+return address, marks, labels) per (campaign, language), and every run of text lines that recurs in
+the batch (the template's paragraphs with their dates and centre), each as a form XObject placed by
+a translation; and from QR codes encoded with a fixed version and mask (``convoc.letters.qr``: the
+``qrcode`` package's output, precomputed per payload shape) and drawn as inline image masks.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import string
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,9 +25,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import qrcode
 from babel.dates import format_date
-from qrcode.exceptions import DataOverflowError
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -33,6 +33,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 
 from convoc.errors import ConvocError
 from convoc.letters import layout as L
+from convoc.letters.qr import QrEncoder
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("fr", "de", "en", "pt")
@@ -174,120 +175,20 @@ def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[
 # --- QR codes -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class QrRuns:
-    """A QR matrix as dark rectangles in module units (x, y from the top-left, width, height).
-
-    Runs of dark modules in a row are merged into one rectangle, and identical runs in consecutive
-    rows into one taller rectangle; ``modules`` is the side of the matrix.
-    """
-
-    modules: int
-    rects: tuple[tuple[int, int, int, int], ...]
-
-    def pdf_operators(self) -> str:
-        """The rectangles as PDF path operators, filled once (integers: short and fast to write)."""
-        return " ".join(f"{x} {y} {w} {h} re" for x, y, w, h in self.rects) + " f"
-
-
-def _qr_matrix(data: str, version: int) -> list[list[bool]]:
-    qr = qrcode.QRCode(
-        version=version,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        box_size=1,
-        border=0,
-        mask_pattern=QR_MASK,
-    )
-    qr.add_data(data)
-    try:
-        qr.make(fit=False)
-    except DataOverflowError as exc:
-        raise ConvocError(f"{data!r} does not fit a version-{version} QR code at level M") from exc
-    matrix: list[list[bool]] = qr.get_matrix()
-    return matrix
-
-
 @cache
-def _function_modules(version: int) -> tuple[bytes, ...]:
-    """Per row, 1 where a module is a function pattern: the same in every code of this version.
-
-    Finder patterns with separators, timing patterns, the alignment pattern (versions 2–6 have one)
-    and the format information, which is constant because level and mask are fixed.
-    """
-    if not 1 <= version <= 6:
-        raise ConvocError(f"QR version {version}: only versions 1–6 (no version information) are supported")
-    n = 17 + 4 * version
-    fixed = [bytearray(n) for _ in range(n)]
-
-    def mark(rows: range, cols: range) -> None:
-        for r in rows:
-            for c in cols:
-                fixed[r][c] = 1
-
-    for r0, c0 in ((0, 0), (0, n - 8), (n - 8, 0)):
-        mark(range(r0, r0 + 8), range(c0, c0 + 8))
-    mark(range(6, 7), range(n))
-    mark(range(n), range(6, 7))
-    mark(range(8, 9), range(0, 9))
-    mark(range(8, 9), range(n - 8, n))
-    mark(range(0, 9), range(8, 9))
-    mark(range(n - 8, n), range(8, 9))
-    if version >= 2:
-        mark(range(n - 9, n - 4), range(n - 9, n - 4))
-    return tuple(bytes(row) for row in fixed)
+def _encoder(version: int) -> QrEncoder:
+    return QrEncoder(version, QR_MASK)
 
 
-def _rects(rows: Iterable[bytes]) -> tuple[tuple[int, int, int, int], ...]:
-    """Dark runs per row (``rows``: 1 = dark), identical runs of consecutive rows merged."""
-    growing: dict[tuple[int, int], list[int]] = {}  # (x, width) -> [top, height]
-    done: list[tuple[int, int, int, int]] = []
-    for y, row in enumerate(rows):
-        runs = [(m.start(), m.end() - m.start()) for m in _DARK_RUN.finditer(row)]
-        current = set(runs)
-        for key in [k for k in growing if k not in current]:
-            top, height = growing.pop(key)
-            done.append((key[0], top, key[1], height))
-        for key in runs:
-            if key in growing:
-                growing[key][1] += 1
-            else:
-                growing[key] = [y, 1]
-    done.extend((x, top, w, h) for (x, w), (top, h) in growing.items())
-    return tuple(done)
-
-
-@cache
-def _row_masks(version: int, *, fixed: bool) -> list[int]:
-    """Per row, a bit mask (one byte per module) keeping the function modules or the data modules."""
-    out = []
-    for row in _function_modules(version):
-        wanted = row if fixed else bytes(1 - m for m in row)
-        out.append(int.from_bytes(wanted, "big"))
-    return out
-
-
-_DARK_RUN = re.compile(rb"\x01+")
-
-
-def qr_runs(data: str, version: int, *, part: str = "all") -> QrRuns:
-    """Build the QR code (level M, fixed version and mask, no border) as merged dark rectangles.
-
-    ``part``: ``"all"`` modules, only the ``"data"`` modules (what differs between codes), or only
-    the ``"fixed"`` function patterns (drawn once per batch in the static form).
-    """
-    matrix = _qr_matrix(data, version)
-    n = len(matrix)
-    keep = [int.from_bytes(b"\x01" * n, "big")] * n if part == "all" else _row_masks(version, fixed=part == "fixed")
-    rows = [(int.from_bytes(bytes(row), "big") & k).to_bytes(n, "big") for row, k in zip(matrix, keep, strict=True)]
-    return QrRuns(len(matrix), _rects(rows))
-
-
-def _draw_qr(c: Any, qr: QrRuns, left_mm: float, top_mm: float, size_mm: float) -> None:
-    # Written as literal operators: reportlab's path object formats every float in Python, which
-    # cost more than the rest of the page; the matrix is in module units with y pointing down.
-    module = size_mm * L.MM / qr.modules
+def _draw_qr(c: Any, version: int, payload: str, left_mm: float, top_mm: float, size_mm: float) -> None:
+    # An inline image mask, one sample per module, no interpolation: a stencil the RIP paints at device
+    # resolution, as sharp as rectangles, and a fifth of their size in the page stream.
+    enc = _encoder(version)
+    size = size_mm * L.MM
     c.addLiteral(
-        f"q {module:.5f} 0 0 {-module:.5f} {L.pt_x(left_mm):.3f} {L.pt_y(top_mm):.3f} cm 0 g {qr.pdf_operators()} Q"
+        f"q {size:.3f} 0 0 {size:.3f} {L.pt_x(left_mm):.3f} {L.pt_y(top_mm + size_mm):.3f} cm "
+        f"BI /W {enc.modules} /H {enc.modules} /IM true /BPC 1 /D [1 0] /F /AHx ID\n"
+        f"{enc.image_mask(payload).hex()}> EI Q"
     )
 
 
@@ -365,9 +266,6 @@ def _define_static_form(c: Any, name: str, langs: tuple[str, ...], booking_url: 
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 3), _label(langs, "code"))
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 20), f"{_label(langs, 'book')}: {booking_url}")
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 25), f"{_label(langs, 'phone')}: {hotline}")
-    # Function patterns of both QR codes (finders, timing, alignment, format: fixed level and mask).
-    _draw_qr(c, qr_runs("", BOOKING_QR_VERSION, part="fixed"), L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
-    _draw_qr(c, qr_runs("", PIECE_QR_VERSION, part="fixed"), L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
     c.endForm()
 
 
@@ -459,35 +357,81 @@ def _draw_text(c: Any, lines: Iterable[_Line]) -> None:
 # --- batch ----------------------------------------------------------------------------------------
 
 
-_Prepared = tuple[Letter, tuple[str, ...], list[_Line], QrRuns, str, QrRuns]
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One piece's page, ready to draw: its static form key, text lines and the two QR payloads."""
+
+    form: tuple[str, tuple[str, ...]]
+    lines: tuple[_Line, ...]
+    booking_payload: str
+    piece_payload: str
 
 
-def _draw_pages(prepared: Sequence[_Prepared], job_id: str, booking_url: str, hotline: str) -> bytes:
+_RunKey = tuple[tuple[str, str, float, float, float], ...]
+"""A run of text lines relative to its first baseline: (text, font, size, x_mm, dy_mm) per line."""
+
+
+def _runs(page: _Page, shared: Mapping[tuple[str, str, float, float], int]) -> list[tuple[bool, list[_Line]]]:
+    """The page's lines cut into runs of lines that recur in the batch (True) and that do not."""
+    runs: list[tuple[bool, list[_Line]]] = []
+    for line in page.lines:
+        recurring = shared[line.text, line.font, line.size, line.x_mm] > 1
+        if runs and runs[-1][0] == recurring:
+            runs[-1][1].append(line)
+        else:
+            runs.append((recurring, [line]))
+    return runs
+
+
+def _run_key(run: Sequence[_Line]) -> _RunKey:
+    top = run[0].y_mm
+    return tuple((x.text, x.font, x.size, x.x_mm, round(x.y_mm - top, 4)) for x in run)
+
+
+def _draw_pages(pages: Sequence[_Page], job_id: str, booking_url: str, hotline: str) -> bytes:
+    """All pages into one PDF. Text that recurs across the batch (the template's paragraphs, dates,
+    the centre) is drawn once as a form XObject per distinct run of lines and placed by a translation;
+    only what is personal (address, code, piece code, a paragraph naming the code) is written per page."""
     buffer = io.BytesIO()
     c = rl_canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
     c.setTitle(f"convoc letters {job_id}")
     c.setAuthor("Ministère de la Santé")
     c.setCreator("convoc")
-    c.setSubject(f"{len(prepared)} pieces")
-    forms: dict[tuple[str, tuple[str, ...]], str] = {}
-    for letter, langs, *_ in prepared:
-        key = (letter.campaign, langs)
-        if key not in forms:
-            forms[key] = f"static_{letter.campaign}_{'_'.join(langs)}"
-            _define_static_form(c, forms[key], langs, booking_url, hotline)
+    c.setSubject(f"{len(pages)} pieces")
+    static: dict[tuple[str, tuple[str, ...]], str] = {}
+    for page in pages:
+        if page.form not in static:
+            static[page.form] = f"S{len(static)}"
+            _define_static_form(c, static[page.form], page.form[1], booking_url, hotline)
 
-    for letter, langs, lines, booking_qr, piece_text, piece_qr in prepared:
-        c.doForm(forms[letter.campaign, langs])
-        _draw_text(
-            c,
-            [
-                *lines,
-                _Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
-                _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
-            ],
-        )
-        _draw_qr(c, booking_qr, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
-        _draw_qr(c, piece_qr, L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
+    line_counts: Counter[tuple[str, str, float, float]] = Counter(
+        (x.text, x.font, x.size, x.x_mm) for page in pages for x in page.lines
+    )
+    page_runs = [_runs(page, line_counts) for page in pages]
+    run_counts = Counter(_run_key(run) for runs in page_runs for recurring, run in runs if recurring)
+    shared: dict[_RunKey, str] = {}
+    for key, count in run_counts.items():
+        if count > 1:
+            shared[key] = f"T{len(shared)}"
+            c.beginForm(shared[key], lowerx=0, lowery=-A4[1], upperx=A4[0], uppery=2 * A4[1])
+            _draw_text(c, [_Line(text, font, size, dy, x) for text, font, size, x, dy in key])
+            c.endForm()
+
+    for page, runs in zip(pages, page_runs, strict=True):
+        c.doForm(static[page.form])
+        own: list[_Line] = []
+        for recurring, run in runs:
+            form = shared.get(_run_key(run)) if recurring else None
+            if form is None:
+                own.extend(run)
+            else:
+                c.addLiteral(f"q 1 0 0 1 0 {-run[0].y_mm * L.MM:.2f} cm")
+                c.doForm(form)
+                c.addLiteral("Q")
+        if own:
+            _draw_text(c, own)
+        _draw_qr(c, BOOKING_QR_VERSION, page.booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
+        _draw_qr(c, PIECE_QR_VERSION, page.piece_payload, L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
         c.showPage()
     c.save()
     return buffer.getvalue()
@@ -513,7 +457,7 @@ def render_batch(
     L.register_fonts()
     found = load_templates(letters, templates)
 
-    prepared: list[_Prepared] = []
+    pages: list[_Page] = []
     for letter in letters:
         langs = letter_languages(letter.language)
         block = L.format_address(
@@ -521,16 +465,22 @@ def render_batch(
         )
         address = [_Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
         body = _body_lines(letter, langs, found, booking_url, hotline)
-        booking_qr = qr_runs(booking_url + letter.booking_code, BOOKING_QR_VERSION, part="data")
         piece_text = piece_code(job_id, letter.piece_id)
-        piece_qr = qr_runs(piece_text, PIECE_QR_VERSION, part="data")
-        prepared.append((letter, langs, address + body, booking_qr, piece_text, piece_qr))
+        own = [
+            _Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
+            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
+        ]
+        booking_payload = booking_url + letter.booking_code
+        # Fails here, before any file is touched, if a payload outgrows its fixed version.
+        _encoder(BOOKING_QR_VERSION).packed(booking_payload)
+        _encoder(PIECE_QR_VERSION).packed(piece_text)
+        pages.append(_Page((letter.campaign, langs), (*address, *body, *own), booking_payload, piece_text))
 
     # ASCII85 on top of Flate only makes streams 25 % larger (and is slow without rl_accel).
     saved_a85 = rl_config.useA85
     rl_config.useA85 = 0
     try:
-        data = _draw_pages(prepared, job_id, booking_url, hotline)
+        data = _draw_pages(pages, job_id, booking_url, hotline)
     finally:
         rl_config.useA85 = saved_a85
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import stat
 from datetime import date
 from pathlib import Path
@@ -12,20 +13,20 @@ import pypdfium2
 import pytest
 import qrcode
 import zxingcpp
+from qrcode.util import MODE_8BIT_BYTE, QRData
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from convoc.errors import ConvocError
 from convoc.letters import layout
+from convoc.letters.qr import QrEncoder
 from convoc.letters.render import (
     LANGUAGES,
     TEMPLATES_DIR,
     Letter,
     MissingTemplate,
-    QrRuns,
     load_template,
     piece_code,
-    qr_runs,
     render_batch,
 )
 
@@ -190,31 +191,57 @@ def test_unknown_placeholder_is_refused(tmp_path: Path) -> None:
 # --- QR -----------------------------------------------------------------------------------------------
 
 
-def _paint(*parts: QrRuns) -> list[list[bool]]:
-    n = parts[0].modules
-    painted = [[False] * n for _ in range(n)]
-    for part in parts:
-        for x, y, w, h in part.rects:
-            for yy in range(y, y + h):
-                for xx in range(x, x + w):
-                    assert not painted[yy][xx]  # no overlap
-                    painted[yy][xx] = True
-    return painted
-
-
-@pytest.mark.parametrize(("data", "version"), [(URL + "7QK2-M0ZD-4R1X-TXY", 4), ("2021-W05-b0001|123456|1/1", 3)])
-def test_qr_rects_cover_exactly_the_dark_modules(data: str, version: int) -> None:
+def _qrcode_matrix(data: str, version: int) -> list[list[bool]]:
     qr = qrcode.QRCode(
         version=version, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=0
     )
-    qr.add_data(data)
+    qr.add_data(QRData(data.encode(), mode=MODE_8BIT_BYTE))  # byte mode, as QrEncoder encodes
     qr.make(fit=False)
-    matrix = qr.get_matrix()
-    assert _paint(qr_runs(data, version)) == matrix
-    # What the static form draws once plus what each page draws is the whole code ...
-    assert _paint(qr_runs("", version, part="fixed"), qr_runs(data, version, part="data")) == matrix
-    # ... because the function patterns do not depend on the payload.
-    assert qr_runs("", version, part="fixed") == qr_runs(data, version, part="fixed")
+    return qr.get_matrix()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_encoder_matches_the_qrcode_package_module_for_module(version: int) -> None:
+    rnd = random.Random(version)
+    encoder = QrEncoder(version)
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ-|/:.abcxyzé"
+    payloads = [URL + "7QK2-M0ZD-4R1X", "J20210201|1|1/1", "J20210201|1234567|1/1", "x", "é" * 10]
+    payloads += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))) for _ in range(150)]
+    for data in payloads:
+        assert encoder.rows(data) == _qrcode_matrix(data, version), data
+
+
+def test_encoder_image_mask_is_padded_rows_top_first() -> None:
+    encoder = QrEncoder(3)
+    data = "J20210201|42|1/1"
+    mask = encoder.image_mask(data)
+    assert encoder.modules == 29 and encoder.row_bytes == 4 and len(mask) == 29 * 4
+    matrix = _qrcode_matrix(data, 3)
+    for r, row in enumerate(matrix):
+        bits = int.from_bytes(mask[4 * r : 4 * r + 4], "big")
+        assert bits & 0b111 == 0  # padding bits are light
+        assert [bool(bits >> (31 - c) & 1) for c in range(29)] == row
+
+
+def test_encoder_refuses_a_payload_longer_than_its_version_holds() -> None:
+    with pytest.raises(ConvocError, match="does not fit a version-3"):
+        QrEncoder(3).packed("x" * 43)  # version 3-M holds 42 bytes
+
+
+def test_recurring_text_is_drawn_once_per_batch(tmp_path: Path) -> None:
+    # Twenty letters differ only by person and code: the template's paragraphs become shared forms, so
+    # the file grows by much less per page than the first page costs, and every page still reads whole.
+    def batch(n: int) -> int:
+        letters = [
+            make_letter(i, family_name=f"Schmit{i}", booking_code=f"7QK2-M0ZD-{i:04d}"[:14]) for i in range(1, n + 1)
+        ]
+        return render_batch(letters, tmp_path / f"b{n}.pdf", job_id="J1", booking_url=URL).bytes
+
+    one, twenty = batch(1), batch(20)
+    assert (twenty - one) / 19 < 1_500
+    text = page_text(tmp_path / "b20.pdf", 13)
+    assert "Schmit14" in text and "7QK2-M0ZD-0014" in text
+    assert "munissez-vous de cette lettre" in text and "Hall Victor Hugo" in text
 
 
 def test_payload_too_long_for_the_fixed_version_fails_before_writing(tmp_path: Path) -> None:
