@@ -133,6 +133,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             "column_name varchar not null, rule varchar not null, value_masked varchar)"
         )
     run_script(con, "ddl/002_staging_core.sql")
+    run_script(con, "ddl/003_print.sql")
     communes = reference.communes()  # noqa: F841 - read by DuckDB's replacement scan below
     postcodes = reference.postcodes()  # noqa: F841
     con.execute("create or replace table core.ref_commune as select * from communes")

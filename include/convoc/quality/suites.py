@@ -44,6 +44,14 @@ ROW_RULES = {
     "unknown_code": "a well-formed code that no invitation carries (mistyped or forged)",
     "unknown_resident": "a matricule that no resident of the register carries on that day",
     "control_character": "control character in a text field",
+    "event_date_unparseable": "not a YYYY-MM-DD date",
+    "event_date_future": "a date after the file's day",
+    "returned_on_unparseable": "not a YYYY-MM-DD date",
+    "returned_on_future": "a date after the file's day",
+    "not_an_integer": "not a whole number",
+    "unknown_job": "a print job that was never delivered",
+    "unknown_piece": "a piece id that the named print job does not carry",
+    "never_mailed": "a returned piece the print shop never confirmed as mailed",
 }
 
 
@@ -126,4 +134,6 @@ def row_suite(spec: SourceSpec) -> gx.ExpectationSuite:
         add(e.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)), "invalid_value")
     for column in spec.text:
         add(e.ExpectColumnValuesToNotMatchRegex(column=column, regex=CONTROL_CHARACTERS), "control_character")
+    for column in spec.integers:
+        add(e.ExpectColumnValuesToMatchRegex(column=column, regex=r"^[0-9]{1,15}$"), "not_an_integer")
     return suite

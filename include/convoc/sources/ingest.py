@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from convoc import warehouse
 from convoc.config import Settings
-from convoc.errors import FileRefused, NoLandingFiles
+from convoc.errors import ConvocError, FileRefused, NoLandingFiles
 from convoc.quality.validate import Previous, Verdict, run_label, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
-from convoc.sources.specs import BOOKINGS, REGISTER
+from convoc.sources.specs import REGISTER, SOURCES
 
 if TYPE_CHECKING:
     import duckdb
@@ -150,20 +150,12 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
         sql = warehouse.select("staging/stg_register__residents.sql")
         warehouse.execute(con, "insert into staging.register " + sql, params)
         table = "staging.register"
-    elif ex.spec is BOOKINGS:
-        con.execute("delete from staging.booking where source_file = $f", {"f": ex.file_name})
-        sql = warehouse.select("staging/stg_bookings__bookings.sql")
-        warehouse.execute(con, "insert into staging.booking " + sql, params)
-        table = "staging.booking"
     else:
-        con.execute(
-            "delete from staging.priority_group where snapshot_date = $d and source_file = $f",
-            {"d": ex.day, "f": ex.file_name},
-        )
-        entity = ex.spec.name.removeprefix("priority_")
-        sql = warehouse.select(f"staging/stg_priority__{entity}.sql")
-        warehouse.execute(con, "insert into staging.priority_group " + sql, params)
-        table = "staging.priority_group"
+        if ex.spec.staging is None:
+            raise ConvocError(f"source {ex.spec.name!r} declares no staging table")
+        table, model = ex.spec.staging
+        con.execute(f"delete from {table} where source_file = $f", {"f": ex.file_name})
+        warehouse.execute(con, f"insert into {table} " + warehouse.select(f"staging/{model}"), params)
     staged = con.execute(
         f"select count(*) from {table} where snapshot_date = $d and source_file = $f",
         {"d": ex.day, "f": ex.file_name},
@@ -174,8 +166,9 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
 def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verdict], day: date) -> list[Loaded]:
     """Write raw, quarantine, staging and core for the day, in one transaction."""
     by_file = {v.file_name: v for v in verdicts}
-    # The register first: priority lists are checked against the residents it publishes.
-    ordered = sorted(extracted, key=lambda e: e.spec is not REGISTER)
+    # In SOURCES order: the register before the lists checked against its residents, confirmations
+    # before the returns checked against the pieces they confirm as mailed.
+    ordered = sorted(extracted, key=lambda e: SOURCES.index(e.spec))
     loaded = []
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
@@ -201,8 +194,8 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
                     )
                 if ex.spec is REGISTER:
                     warehouse.run_script(con, "core/dim_resident__merge.sql", {"snapshot_date": day})
-                elif ex.spec is BOOKINGS:
-                    warehouse.run_script(con, "core/fct_booking__load.sql", {"file_name": ex.file_name})
+                elif ex.spec.core_load:
+                    warehouse.run_script(con, f"core/{ex.spec.core_load}", {"file_name": ex.file_name})
                 loaded.append(Loaded(ex.source, ex.file_name, ex.rows, rejected, staged, not fresh))
                 log.info("%s: %d rows, %d staged, %d quarantined", ex.file_name, ex.rows, staged, rejected)
             warehouse.run_script(con, "core/fct_priority_group__load.sql", {"snapshot_date": day})

@@ -36,8 +36,14 @@ class SourceSpec:
     snapshot: bool = True
     # Whether a file with no data rows is normal (a day without bookings) rather than refused.
     may_be_empty: bool = False
+    # Columns holding whole numbers (ids).
+    integers: tuple[str, ...] = ()
     # The SQL file (under sql/intermediate) listing rows that name nothing known in the warehouse.
     reference_check: str | None = None
+    # Where valid rows go: the staging table and the SQL file (under sql/staging) that selects them.
+    staging: tuple[str, str] | None = None
+    # The SQL script (under sql/core) that publishes the staged rows of one file ($file_name).
+    core_load: str | None = None
 
     @property
     def file_pattern(self) -> re.Pattern[str]:
@@ -105,6 +111,7 @@ PRIORITY_CAREHOMES = SourceSpec(
     text=("facility",),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
+    staging=("staging.priority_group", "stg_priority__carehomes.sql"),
 )
 
 PRIORITY_HEALTHWORKERS = SourceSpec(
@@ -121,6 +128,7 @@ PRIORITY_HEALTHWORKERS = SourceSpec(
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
+    staging=("staging.priority_group", "stg_priority__healthworkers.sql"),
 )
 
 PRIORITY_VULNERABLE = SourceSpec(
@@ -132,6 +140,7 @@ PRIORITY_VULNERABLE = SourceSpec(
     past_dates=("registered_on",),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
+    staging=("staging.priority_group", "stg_priority__vulnerable.sql"),
 )
 
 PRIORITY_CONDITIONS = SourceSpec(
@@ -143,6 +152,7 @@ PRIORITY_CONDITIONS = SourceSpec(
     past_dates=("registered_on",),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
+    staging=("staging.priority_group", "stg_priority__conditions.sql"),
 )
 
 # Bookings made with invitation codes (from the booking system), one row per booking made or updated
@@ -157,6 +167,41 @@ BOOKINGS = SourceSpec(
     snapshot=False,
     may_be_empty=True,
     reference_check="int_booking__unknown_codes.sql",
+    staging=("staging.booking", "stg_bookings__bookings.sql"),
+    core_load="fct_booking__load.sql",
+)
+
+# The print shop's confirmations: one row per piece of a job it handled, mailed or spoiled (spoiled
+# pieces are reprinted), reported on the day before the file's date.
+PRINT_CONFIRM = SourceSpec(
+    name="print_confirm",
+    columns=("job_id", "piece_id", "status", "event_date"),
+    required=("job_id", "piece_id", "status", "event_date"),
+    personal=(),
+    value_sets=(("status", ("mailed", "spoiled")),),
+    past_dates=("event_date",),
+    integers=("piece_id",),
+    snapshot=False,
+    may_be_empty=True,
+    reference_check="int_print_confirm__unknown_pieces.sql",
+    staging=("staging.print_confirm", "stg_print_confirm__pieces.sql"),
+    core_load="fct_print_event__load.sql",
+)
+
+# Returned mail, as the post office hands it back to the print shop: one row per returned piece.
+RETURNS = SourceSpec(
+    name="returns",
+    columns=("job_id", "piece_id", "reason", "returned_on"),
+    required=("job_id", "piece_id", "reason", "returned_on"),
+    personal=(),
+    value_sets=(("reason", ("unknown_address", "moved", "deceased")),),
+    past_dates=("returned_on",),
+    integers=("piece_id",),
+    snapshot=False,
+    may_be_empty=True,
+    reference_check="int_returns__unmailed_pieces.sql",
+    staging=("staging.print_return", "stg_returns__pieces.sql"),
+    core_load="fct_return__load.sql",
 )
 
 SOURCES: tuple[SourceSpec, ...] = (
@@ -166,7 +211,10 @@ SOURCES: tuple[SourceSpec, ...] = (
     PRIORITY_VULNERABLE,
     PRIORITY_CONDITIONS,
     BOOKINGS,
+    PRINT_CONFIRM,
+    RETURNS,
 )
+"""Every source, in loading order: what a later source is checked against is loaded first."""
 
 
 def source_named(name: str) -> SourceSpec:
