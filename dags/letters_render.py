@@ -3,11 +3,19 @@
 
 Renders the letters of the day's invitation waves: `cut_batches` writes the letters in postal presort order
 as batch files (5,000 letters each, `var/print/<day>/batches/`), one mapped `render_batch` task per batch
-renders one PDF (`var/print/<day>/pdf/`) without opening the warehouse, and `record_batches` records them
-in `core.fct_print_batch` and the batch and piece ids on each invitation.
+renders one PDF (`var/print/<day>/rendered/`) without opening the warehouse, one mapped `verify_batch` task
+per PDF checks it and releases it, and `record_batches` records the released PDFs in `core.fct_print_batch`
+and the batch and piece ids on each invitation.
+
+**Verification** (issue 4): the page count must equal pieces × pages per piece, and the first, last and a
+seeded sample of 8 other pages are rasterized and their QR codes decoded: each page must hold exactly its
+booking URL and its piece code. A PDF that passes is moved atomically into `var/print/<day>/pdf/`, the only
+folder handed off; one that fails goes to `var/print/<day>/rejected/` with a `<batch>.reason.txt`, its task
+fails without retry (the message names the file, the pages, what was expected and found) and the day is
+not recorded.
 
 Runs for each day `invitation_waves` publishes (same partition key). Idempotent per day: re-running
-replaces that day's batches, PDFs and records.
+replaces that day's batches, rendered, released and rejected PDFs, and records.
 """
 
 from __future__ import annotations
@@ -53,6 +61,19 @@ def letters_render() -> None:
 
         return render_batch_file(Path(batch_path), resolve_day(get_current_context())).as_dict()
 
+    @task(multiple_outputs=False)
+    def verify_batch(result: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from convoc.errors import ConvocError
+        from convoc.letters.batches import verify_batch_file
+        from convoc.runtime import resolve_day
+
+        try:
+            return verify_batch_file(result, resolve_day(get_current_context()))
+        except ConvocError as exc:  # a wrong or broken PDF: retrying will not mend it
+            raise AirflowFailException(str(exc)) from exc
+
     @task(pool="warehouse", outlets=[Asset(LETTERS_ASSET)])
     def record_batches(results: list[dict]) -> int:
         from convoc import warehouse
@@ -63,7 +84,7 @@ def letters_render() -> None:
         with warehouse.connect(Settings.from_env().warehouse) as con, warehouse.transaction(con):
             return record_batches(con, resolve_day(get_current_context()), list(results))
 
-    record_batches(render_batch.expand(batch_path=cut_batches()))
+    record_batches(verify_batch.expand(result=render_batch.expand(batch_path=cut_batches())))
 
 
 letters_render()

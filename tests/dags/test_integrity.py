@@ -53,6 +53,24 @@ def test_register_ingest_structure(dagbag) -> None:  # type: ignore[no-untyped-d
     assert set(dag.params.keys()) == {"day", "accept_row_count_change"}
 
 
+def test_letters_render_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["letters_render"]
+    # Nothing is recorded (or handed off) that has not been verified.
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "cut_batches": ["render_batch"],
+        "render_batch": ["verify_batch"],
+        "verify_batch": ["record_batches"],
+        "record_batches": [],
+    }
+    assert {t.task_id: t.pool for t in dag.tasks} == {
+        "cut_batches": "warehouse",
+        "render_batch": "default_pool",
+        "verify_batch": "default_pool",
+        "record_batches": "warehouse",
+    }
+    assert {t.task_id for t in dag.tasks if t.is_mapped} == {"render_batch", "verify_batch"}
+
+
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
 def test_nothing_heavy_at_parse_time(dag_file: Path) -> None:
     code = (

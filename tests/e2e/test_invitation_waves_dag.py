@@ -1,4 +1,4 @@
-"""register_ingest → invitation_waves → simulated bookings, day after day, with dag.test().
+"""register_ingest → invitation_waves → simulated bookings, day after day, with dag.test(); then letters_render.
 
 Letters never outrun capacity, nobody holds two open invitations for a dose, booked residents drop out,
 and re-running a day's wave changes nothing.
@@ -133,6 +133,10 @@ def test_waves_refuse_to_run_without_a_key(dags, settings: Settings, monkeypatch
 
 
 def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import functools
+
+    from convoc.letters import batches
+
     ingest, waves, letters = dags
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(3_000 / 634_730))
@@ -141,10 +145,34 @@ def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatc
         assert run(dag, START) == "success"
     dag_run = letters.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
     assert str(dag_run.state) == "success"
-    rendered = [ti for ti in dag_run.get_task_instances() if ti.task_id == "render_batch"]
+    tis = dag_run.get_task_instances()
+    rendered = [ti for ti in tis if ti.task_id == "render_batch"]
+    verified = [ti for ti in tis if ti.task_id == "verify_batch"]
     sent = rows(settings, "select count(*) from core.fct_invitation where wave_date = date '2021-01-29'")[0][0]
     assert len(rendered) == -(-sent // 5_000)  # one mapped task per batch of 5,000
+    assert len(verified) == len(rendered) and {str(ti.state) for ti in verified} == {"success"}
     assert rows(settings, "select sum(pieces), sum(pages) from core.fct_print_batch") == [(sent, sent)]
     assert rows(settings, "select count(*) from core.fct_invitation where piece_id is null") == [(0,)]
-    pdfs = list((settings.print_root / "20210129" / "pdf").glob("*.pdf"))
+    folder = settings.print_root / "20210129"
+    pdfs = sorted((folder / "pdf").glob("*.pdf"))
     assert len(pdfs) == len(rendered)
+    # Only verified, released PDFs are recorded; nothing is left unverified or rejected.
+    assert [Path(p) for (p,) in rows(settings, "select path from core.fct_print_batch order by path")] == pdfs
+    assert list((folder / "rendered").iterdir()) == [] and not (folder / "rejected").exists()
+
+    # A renderer that prints a wrong booking URL: the run fails at verification, without retry, and the day
+    # has nothing released and nothing recorded.
+    render = functools.partial(batches.render_batch_file, booking_url="https://wrong.example/b/")
+    monkeypatch.setattr(batches, "render_batch_file", render)
+    dag_run = letters.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
+    assert str(dag_run.state) == "failed"
+    states = {(ti.task_id, str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()}
+    assert ("verify_batch", "failed", 1) in states
+    assert {s for t, s, _ in states if t == "record_batches"} == {"upstream_failed"}
+    assert list((folder / "pdf").glob("*.pdf")) == []
+    assert sorted(p.name for p in (folder / "rejected").iterdir()) == sorted(
+        name for p in pdfs for name in (p.name, f"{p.stem}.reason.txt")
+    )
+    reason = (folder / "rejected" / f"{pdfs[0].stem}.reason.txt").read_text(encoding="utf-8")
+    assert "page 1 (piece 1)" in reason and "https://wrong.example/b/" in reason
+    assert rows(settings, "select count(*) from core.fct_print_batch") == [(0,)]

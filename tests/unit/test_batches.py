@@ -1,4 +1,4 @@
-"""Print batches from a real small wave: presort order, sizes, each letter once, rendered and recorded."""
+"""Print batches from a real small wave: presort order, sizes, each letter once, rendered, verified, recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from convoc import warehouse
 from convoc.campaigns import load_centres
 from convoc.config import Settings
-from convoc.letters.batches import cut_batches, record_batches, render_batch_file
+from convoc.errors import ConvocError
+from convoc.letters.batches import cut_batches, record_batches, render_batch_file, verify_batch_file
 from convoc.sources import ingest
 from convoc.synth import generate
 from convoc.waves.run import run_waves
@@ -48,18 +49,48 @@ def test_batches_presorted_sized_and_complete(waved: Settings) -> None:
     assert stat.S_IMODE(os.stat(paths[0].parent).st_mode) == 0o700
 
 
-def test_render_and_record(waved: Settings) -> None:
+def test_render_verify_and_record(waved: Settings) -> None:
     with warehouse.connect(waved.warehouse) as con:
         paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
-    results = [render_batch_file(p, DAY).as_dict() for p in paths]
-    assert sum(r["pages"] for r in results) == sum(pl.read_parquet(p).height for p in paths)
-    assert all(Path(str(r["path"])).exists() for r in results)
+    rendered = [render_batch_file(p, DAY).as_dict() for p in paths]
+    assert sum(r["pages"] for r in rendered) == sum(pl.read_parquet(p).height for p in paths)
+    folder = waved.print_root / "20210129"
+    assert all(Path(str(r["path"])).parent == folder / "rendered" for r in rendered)
+    # Not released, so not recorded.
+    with warehouse.connect(waved.warehouse) as con, pytest.raises(ConvocError, match="not a released PDF"):
+        record_batches(con, DAY, rendered)
+    results = [verify_batch_file(r, DAY) for r in rendered]
+    assert [Path(r["path"]) for r in results] == [folder / "pdf" / f"{p.stem}.pdf" for p in paths]
+    assert all(Path(r["path"]).is_file() and r["checked"][0] == 1 for r in results)
+    assert list((folder / "rendered").iterdir()) == []
     with warehouse.connect(waved.warehouse) as con, warehouse.transaction(con):
         assert record_batches(con, DAY, results) == len(paths)
     with duckdb.connect(str(waved.warehouse), read_only=True) as con:
         batches = con.execute("select count(*), sum(pieces), min(first_piece) from core.fct_print_batch").fetchall()
+        recorded = con.execute("select path from core.fct_print_batch order by path").fetchall()
         unprinted = con.execute(
             "select count(*) from core.fct_invitation where wave_date = $d and piece_id is null", {"d": DAY}
         ).fetchall()
     assert batches[0][0] == len(paths) and batches[0][2] == 1
+    assert [Path(r) for (r,) in recorded] == sorted(Path(r["path"]) for r in results)
     assert unprinted == [(0,)]
+
+
+def test_cutting_again_clears_earlier_pdfs_and_records(waved: Settings) -> None:
+    folder = waved.print_root / "20210129"
+    with warehouse.connect(waved.warehouse) as con:
+        paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
+    released = verify_batch_file(render_batch_file(paths[0], DAY).as_dict(), DAY)
+    with warehouse.connect(waved.warehouse) as con, warehouse.transaction(con):
+        record_batches(con, DAY, [released])
+    render_batch_file(paths[1], DAY)
+    (folder / "rejected").mkdir()
+    (folder / "rejected" / "J20210129-0003.reason.txt").write_text("earlier run")
+    with warehouse.connect(waved.warehouse) as con:
+        again = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
+    assert again == paths
+    assert not Path(released["path"]).exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["batches"]
+    with duckdb.connect(str(waved.warehouse), read_only=True) as con:  # nor the records of the earlier run
+        assert con.execute("select count(*) from core.fct_print_batch").fetchall() == [(0,)]
+        assert con.execute("select count(piece_id) from core.fct_invitation").fetchall() == [(0,)]

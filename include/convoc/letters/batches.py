@@ -1,14 +1,21 @@
-"""Print batches: the day's letters cut into Parquet batch files, rendered one PDF per batch, recorded.
+"""Print batches: the day's letters cut into Parquet batch files, rendered one PDF per batch, verified, recorded.
 
-``cut_batches`` (warehouse) → ``render_batch_file`` (no warehouse: one mapped task per batch) →
-``record_batches`` (warehouse). Batch files hold names and addresses: owner-only, under
-``$CONVOC_HOME/print/<day>/``. Re-running a day replaces its batches and PDFs.
+``cut_batches`` (warehouse) → ``render_batch_file`` → ``verify_batch_file`` (no warehouse: one mapped task
+each per batch) → ``record_batches`` (warehouse). Under ``$CONVOC_HOME/print/<day>/``:
+
+- ``batches/<stem>.parquet``: one row per piece, in print order;
+- ``rendered/<stem>.pdf``: a PDF as rendered, not yet verified — nothing downstream reads this folder;
+- ``pdf/<stem>.pdf``: released, verified PDFs (moved there by atomic rename): the only ones handed off;
+- ``rejected/<stem>.pdf`` and ``<stem>.reason.txt``: batches that failed verification.
+
+All hold names and addresses: folders 0700, files 0600. Re-running a day replaces all four folders.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
@@ -16,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from convoc import warehouse
 from convoc.campaigns import Centres
+from convoc.errors import ConvocError
 
 if TYPE_CHECKING:
     import duckdb
@@ -23,6 +31,8 @@ if TYPE_CHECKING:
     from convoc.letters.render import RenderResult
 
 BATCH_SIZE = 5_000
+DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected")
+"""A day's print folders, all replaced when the day is cut again."""
 
 
 def job_id(day: date) -> str:
@@ -43,7 +53,10 @@ def _private_dirs(*paths: Path) -> None:
 def cut_batches(
     con: duckdb.DuckDBPyConnection, day: date, print_root: Path, centres: Centres, batch_size: int = BATCH_SIZE
 ) -> list[Path]:
-    """Write the day's letters as batch files of ``batch_size`` pieces (presort order); return their paths."""
+    """Write the day's letters as batch files of ``batch_size`` pieces (presort order); return their paths.
+
+    Replaces the day's print folders and forgets the day's recorded batches first (see the module docstring).
+    """
     import polars as pl
 
     if batch_size < 1:
@@ -55,8 +68,12 @@ def cut_batches(
         orient="row",
     )
     letters = letters.join(centre_info, on="centre", how="left").sort("piece_id")
+    # Nothing of an earlier run of the day (a PDF rendered, released or rejected, or the record of one) may
+    # pass for this run's.
+    _forget_batches(con, day)
+    for name in DAY_FOLDERS:
+        shutil.rmtree(day_dir(print_root, day) / name, ignore_errors=True)
     folder = day_dir(print_root, day) / "batches"
-    shutil.rmtree(folder, ignore_errors=True)
     _private_dirs(print_root, folder.parent, folder)
     paths = []
     for k, start in enumerate(range(0, letters.height, batch_size), start=1):
@@ -68,7 +85,11 @@ def cut_batches(
 
 
 def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
-    """Render one batch file to ``<day>/pdf/<batch>.pdf`` (reads the batch only, never the warehouse)."""
+    """Render one batch file to ``<day>/rendered/<batch>.pdf`` (reads the batch only, never the warehouse).
+
+    An earlier release or rejection of the same batch is withdrawn first: only ``verify_batch_file``
+    puts a PDF in ``pdf/``.
+    """
     import polars as pl
 
     from convoc.letters.render import Letter, render_batch
@@ -79,16 +100,115 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
         Letter(**{**row, "centre_address": tuple(row["centre_address"]), "letter_date": day})
         for row in pl.read_parquet(batch, columns=names).iter_rows(named=True)
     ]
-    pdf_dir = batch.parent.parent / "pdf"
-    _private_dirs(pdf_dir)
-    out = pdf_dir / f"{batch.stem}.pdf"
-    return render_batch(letters, out, job_id=job_id(day), **options)
+    folder = batch.parent.parent
+    for stale in (folder / "pdf" / f"{batch.stem}.pdf", *_rejected(folder, batch.stem)):
+        stale.unlink(missing_ok=True)
+    _private_dirs(folder / "rendered")
+    return render_batch(letters, folder / "rendered" / f"{batch.stem}.pdf", job_id=job_id(day), **options)
+
+
+def _rejected(folder: Path, stem: str) -> tuple[Path, Path]:
+    return folder / "rejected" / f"{stem}.pdf", folder / "rejected" / f"{stem}.reason.txt"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def verify_batch_file(
+    rendered: Mapping[str, Any] | Path | str,
+    day: date,
+    *,
+    booking_url: str | None = None,
+    pages_per_piece: int = 1,
+    sample: int | None = None,
+) -> dict[str, Any]:
+    """Verify a rendered batch PDF against its batch file and release it, or reject it.
+
+    ``rendered`` is ``render_batch_file``'s result (its ``as_dict()``) or the path of the rendered PDF.
+    Expectations come from ``<day>/batches/<stem>.parquet`` (piece ids and booking codes in print order;
+    never the warehouse). Passed: the PDF is renamed atomically into ``<day>/pdf/`` and its record is returned
+    (path, pages, pieces, sha256, bytes, checked pages: JSON-safe). Failed: it is moved to ``<day>/rejected/``
+    beside a ``<stem>.reason.txt``, and VerificationFailed is raised. Run again on a batch it has already
+    released (the rendered file gone), it verifies the released file again where it lies.
+    """
+    import polars as pl
+
+    from convoc.letters.verify import SAMPLE, VerificationFailed, verify_pdf
+
+    record = dict(rendered) if isinstance(rendered, Mapping) else {"path": str(rendered)}
+    source = Path(str(record["path"]))
+    folder, stem = source.parent.parent, source.stem
+    released = folder / "pdf" / f"{stem}.pdf"
+    if not source.exists() and released.exists():
+        source = released
+    batch = folder / "batches" / f"{stem}.parquet"
+    if not batch.is_file():
+        raise ConvocError(f"{source}: its batch file {batch} is missing; cut the day's batches again")
+    pieces = list(pl.read_parquet(batch, columns=["piece_id", "booking_code"]).iter_rows())
+    try:
+        verified = verify_pdf(
+            source,
+            pieces,
+            job_id=job_id(day),
+            booking_url=booking_url,
+            pages_per_piece=pages_per_piece,
+            sample=SAMPLE if sample is None else sample,
+            sha256=str(record["sha256"]) if "sha256" in record else None,
+        )
+    except VerificationFailed as exc:
+        _reject(folder, source, stem, str(exc))
+        raise
+    if source != released:
+        _private_dirs(released.parent)
+        os.chmod(source, 0o600)
+        os.replace(source, released)
+        _fsync_dir(released.parent)
+    return {
+        "path": str(released),
+        "pages": verified.pages,
+        "pieces": len(pieces),
+        "sha256": verified.sha256,
+        "bytes": released.stat().st_size,
+        "checked": list(verified.checked),
+    }
+
+
+def _reject(folder: Path, source: Path, stem: str, reason: str) -> None:
+    """Move a failed PDF (if there is one) to ``rejected/`` with the reason; withdraw any release of it."""
+    pdf, reason_file = _rejected(folder, stem)
+    _private_dirs(pdf.parent)
+    released = folder / "pdf" / f"{stem}.pdf"
+    if source != released:
+        released.unlink(missing_ok=True)
+    if source.exists():
+        os.chmod(source, 0o600)
+        os.replace(source, pdf)
+    with os.fdopen(os.open(reason_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(reason + "\n")
+
+
+def _forget_batches(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    con.execute("delete from core.fct_print_batch where wave_date = $d", {"d": day})
+    con.execute("update core.fct_invitation set print_batch = null, piece_id = null where wave_date = $d", {"d": day})
 
 
 def record_batches(con: duckdb.DuckDBPyConnection, day: date, results: list[dict[str, Any]]) -> int:
-    """Record the day's batches in core.fct_print_batch and batch/piece ids on each invitation."""
-    con.execute("delete from core.fct_print_batch where wave_date = $d", {"d": day})
-    con.execute("update core.fct_invitation set print_batch = null, piece_id = null where wave_date = $d", {"d": day})
+    """Record the day's batches in core.fct_print_batch and batch/piece ids on each invitation.
+
+    ``results`` are ``verify_batch_file``'s: only released PDFs (in the day's ``pdf/``) are recorded; any other
+    path is refused before anything is written.
+    """
+    for result in results:
+        pdf = Path(str(result["path"]))
+        if pdf.parent.name != "pdf" or pdf.parent.parent.name != f"{day:%Y%m%d}" or not pdf.is_file():
+            raise ConvocError(f"{pdf}: not a released PDF of {day} (expected in <day>/pdf/); nothing recorded")
+    _forget_batches(con, day)
     for result in results:
         pdf = Path(str(result["path"]))
         batch = pdf.parent.parent / "batches" / f"{pdf.stem}.parquet"

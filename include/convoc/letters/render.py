@@ -65,6 +65,9 @@ PLACEHOLDERS = frozenset(
         "booking_url",
     }
 )
+BOOKING_URL = "https://convoc.example.lu/b/"
+"""Where codes are booked: the booking QR code encodes this URL followed by the code."""
+HOTLINE = "+352 8002 8080"
 SENDER = "Ministère de la Santé — Campagne de vaccination"
 SENDER_ADDRESS = "L-2935 Luxembourg"
 RETURN_ADDRESS = "Ministère de la Santé · L-2935 Luxembourg"
@@ -442,8 +445,8 @@ def render_batch(
     out: Path,
     *,
     job_id: str,
-    booking_url: str = "https://convoc.example.lu/b/",
-    hotline: str = "+352 8002 8080",
+    booking_url: str = BOOKING_URL,
+    hotline: str = HOTLINE,
     templates: Path | None = None,
 ) -> RenderResult:
     """Render ``letters`` in order into one PDF at ``out``, one page per letter.
