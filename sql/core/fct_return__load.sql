@@ -32,3 +32,9 @@ final as (
 )
 
 select * from final;
+
+-- Flag the invitations whose letters came back.
+update core.fct_invitation as i
+set return_reason = r.reason, returned_on = r.returned_on
+from core.fct_return as r
+where r.invitation_id = i.invitation_id and r.source_file = $file_name;

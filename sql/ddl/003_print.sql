@@ -74,3 +74,7 @@ create table if not exists core.fct_return (
     returned_on date not null,
     source_file varchar not null
 );
+
+-- Returned mail flags its invitation (set by the returns load): why and when it came back.
+alter table core.fct_invitation add column if not exists return_reason varchar;
+alter table core.fct_invitation add column if not exists returned_on date;

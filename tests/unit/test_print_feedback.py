@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import date, timedelta
 
 import duckdb
@@ -119,3 +120,40 @@ def test_returns_flag_mailed_pieces_and_quarantine_the_others(delivered: Setting
     assert _query(delivered, "select origin_job_id, piece_id, invitation_id, reason from core.fct_return") == [
         ("J20210201", 1, "vaccination:1:1:1", "moved")
     ]
+
+
+def test_returned_letters_flag_their_invitation_and_reach_the_address_check_list(delivered: Settings) -> None:
+    from convoc.handoff.address_checks import write_address_checks
+
+    with warehouse.connect(delivered.warehouse) as con:
+        con.execute(
+            "insert into core.fct_invitation (invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, "
+            "booking_code, valid_from, valid_until, centre, language, status) values "
+            "('vaccination:1:1:1', 1, 'vaccination', 1, 1, '2021-01-31', '2a', 'C1', '2021-02-01', '2021-02-14', "
+            "'victor_hugo', 'fr', 'open'), "
+            "('vaccination:1:3:1', 3, 'vaccination', 1, 1, '2021-01-31', '2a', 'C3', '2021-02-01', '2021-02-14', "
+            "'victor_hugo', 'fr', 'open')"
+        )
+    day = DAY + timedelta(days=1)
+    _confirm(delivered, day, "J20210201,1,mailed,2021-02-01\nJ20210201,3,mailed,2021-02-01\n")
+    _run(delivered, day)
+    later = day + timedelta(days=3)
+    _returns(delivered, later, "J20210201,1,moved,2021-02-04\n")
+    _run(delivered, later)
+    assert _query(
+        delivered, "select invitation_id, return_reason, returned_on from core.fct_invitation order by 1"
+    ) == [
+        ("vaccination:1:1:1", "moved", date(2021, 2, 4)),
+        ("vaccination:1:3:1", None, None),
+    ]
+    out = delivered.reports / "address_check"
+    with warehouse.connect(delivered.warehouse, read_only=True) as con:
+        path, rows = write_address_checks(con, later, out)
+        _, none_before = write_address_checks(con, day, out)
+    lines = path.read_text().splitlines()
+    assert rows == 1 and none_before == 0 and len(lines) == 2
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(","), strict=True))
+    assert row["matricule"] == person(1)["matricule"] and row["reason"] == "moved" and row["piece_id"] == "1"
+    assert row["street"] == person(1)["street"] and row["job_id"] == "J20210201"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(out.stat().st_mode) == 0o700
