@@ -94,3 +94,43 @@ def test_cutting_again_clears_earlier_pdfs_and_records(waved: Settings) -> None:
     with duckdb.connect(str(waved.warehouse), read_only=True) as con:  # nor the records of the earlier run
         assert con.execute("select count(*) from core.fct_print_batch").fetchall() == [(0,)]
         assert con.execute("select count(piece_id) from core.fct_invitation").fetchall() == [(0,)]
+
+
+def test_reprint_batch_carries_exactly_the_spoiled_pieces_under_the_reprint_job(waved: Settings) -> None:
+    import pypdfium2
+    import zxingcpp
+
+    from convoc.letters.batches import batch_job_id, write_reprint_batch
+    from convoc.letters.render import BOOKING_URL, piece_code
+
+    with warehouse.connect(waved.warehouse) as con:
+        paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=40)
+    original = pl.concat([pl.read_parquet(p) for p in paths])
+    spoiled = [41, 3]  # in two different batches of the original job
+    batch = write_reprint_batch(waved.print_root, DAY, "J20210129-R1", spoiled)
+    assert batch.name == "J20210129-R1-0001.parquet" and batch_job_id(batch.stem) == "J20210129-R1"
+    rows = pl.read_parquet(batch)
+    assert rows.to_dicts() == original.filter(pl.col("piece_id").is_in([3, 41])).sort("piece_id").to_dicts()
+
+    released = verify_batch_file(render_batch_file(batch, DAY).as_dict(), DAY)
+    assert (
+        Path(released["path"])
+        == waved.print_root / "20210129" / "reprints" / "J20210129-R1" / "pdf" / batch.with_suffix(".pdf").name
+    )
+    pdf = pypdfium2.PdfDocument(released["path"])
+    assert len(pdf) == 2
+    for page, row in zip(pdf, rows.iter_rows(named=True), strict=True):
+        found = {b.text for b in zxingcpp.read_barcodes(page.render(scale=2).to_pil())}
+        assert found == {BOOKING_URL + row["booking_code"], piece_code("J20210129-R1", row["piece_id"])}
+    pdf.close()
+
+    with pytest.raises(ConvocError, match=r"pieces \[99999\] are not in the batch files of J20210129"):
+        write_reprint_batch(waved.print_root, DAY, "J20210129-R2", [3, 99999])
+
+
+@pytest.mark.parametrize("stem", ["J20210129", "20210129-0001", "J20210129-R1-x", ""])
+def test_batch_job_id_refuses_names_that_are_not_batches(stem: str) -> None:
+    from convoc.letters.batches import batch_job_id
+
+    with pytest.raises(ConvocError, match="is not a batch name"):
+        batch_job_id(stem)

@@ -36,7 +36,17 @@ DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected")
 
 
 def job_id(day: date) -> str:
+    """The day's print job: ``JYYYYMMDD``; its reprints are ``JYYYYMMDD-R1``, ``-R2``…"""
     return f"J{day:%Y%m%d}"
+
+
+def batch_job_id(stem: str) -> str:
+    """The job a batch file belongs to, from its name: ``J20210201-0003`` → ``J20210201``,
+    ``J20210201-R1-0001`` → ``J20210201-R1`` (the piece codes printed on its pages carry it)."""
+    job, sep, number = stem.rpartition("-")
+    if not sep or not job.startswith("J") or not number.isdigit():
+        raise ConvocError(f"{stem!r} is not a batch name (JYYYYMMDD[-Rn]-NNNN)")
+    return job
 
 
 def day_dir(print_root: Path, day: date) -> Path:
@@ -104,7 +114,8 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
     for stale in (folder / "pdf" / f"{batch.stem}.pdf", *_rejected(folder, batch.stem)):
         stale.unlink(missing_ok=True)
     _private_dirs(folder / "rendered")
-    return render_batch(letters, folder / "rendered" / f"{batch.stem}.pdf", job_id=job_id(day), **options)
+    out = folder / "rendered" / f"{batch.stem}.pdf"
+    return render_batch(letters, out, job_id=batch_job_id(batch.stem), **options)
 
 
 def _rejected(folder: Path, stem: str) -> tuple[Path, Path]:
@@ -154,7 +165,7 @@ def verify_batch_file(
         verified = verify_pdf(
             source,
             pieces,
-            job_id=job_id(day),
+            job_id=batch_job_id(stem),
             booking_url=booking_url,
             pages_per_piece=pages_per_piece,
             sample=SAMPLE if sample is None else sample,
@@ -191,6 +202,37 @@ def _reject(folder: Path, source: Path, stem: str, reason: str) -> None:
     with os.fdopen(os.open(reason_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
         os.fchmod(fh.fileno(), 0o600)
         fh.write(reason + "\n")
+
+
+def write_reprint_batch(print_root: Path, origin_day: date, reprint_job_id: str, piece_ids: list[int]) -> Path:
+    """The batch file of a reprint job: exactly ``piece_ids`` of the origin day's job, rows as first cut (same
+    piece ids, booking codes, addresses), in piece order, under ``<origin day>/reprints/<reprint job>/``.
+
+    Rendered and verified like any batch (``render_batch_file``, ``verify_batch_file``); its pages' piece
+    codes carry the reprint job id. Raises if a piece is not in the origin day's batch files.
+    """
+    import polars as pl
+
+    sources = sorted((day_dir(print_root, origin_day) / "batches").glob("*.parquet"))
+    wanted = sorted(set(piece_ids))
+    rows = (
+        pl.concat([pl.read_parquet(path) for path in sources]).filter(pl.col("piece_id").is_in(wanted)).sort("piece_id")
+        if sources
+        else pl.DataFrame()
+    )
+    missing = sorted(set(wanted) - set(rows.get_column("piece_id").to_list() if rows.height else []))
+    if missing:
+        raise ConvocError(
+            f"reprint {reprint_job_id}: pieces {missing[:10]} are not in the batch files of "
+            f"{job_id(origin_day)} ({day_dir(print_root, origin_day) / 'batches'})"
+        )
+    folder = day_dir(print_root, origin_day) / "reprints" / reprint_job_id
+    shutil.rmtree(folder, ignore_errors=True)
+    _private_dirs(print_root, folder.parent.parent, folder.parent, folder, folder / "batches")
+    path = folder / "batches" / f"{reprint_job_id}-0001.parquet"
+    rows.write_parquet(path)
+    os.chmod(path, 0o600)
+    return path
 
 
 def _forget_batches(con: duckdb.DuckDBPyConnection, day: date) -> None:
