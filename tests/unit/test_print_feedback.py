@@ -157,3 +157,35 @@ def test_returned_letters_flag_their_invitation_and_reach_the_address_check_list
     assert row["matricule"] == person(1)["matricule"] and row["reason"] == "moved" and row["piece_id"] == "1"
     assert row["street"] == person(1)["street"] and row["job_id"] == "J20210201"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(out.stat().st_mode) == 0o700
+
+
+def _pending(settings: Settings) -> list[tuple[object, ...]]:
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        rows = warehouse.query(con, warehouse.select("intermediate/int_print__pending_reprints.sql"))
+    return list(rows.iter_rows())
+
+
+def test_pending_reprints_follow_each_piece_to_its_latest_print(delivered: Settings) -> None:
+    with warehouse.connect(delivered.warehouse) as con:  # only the original job delivered so far
+        con.execute("delete from core.fct_print_piece where job_id = 'J20210201-R1'")
+        con.execute("delete from core.fct_print_job where job_id = 'J20210201-R1'")
+    day = DAY + timedelta(days=1)
+    _confirm(delivered, day, "J20210201,1,mailed,2021-02-01\nJ20210201,2,spoiled,2021-02-01\n")
+    _run(delivered, day)
+    assert _pending(delivered) == [("J20210201", 2, "vaccination:1:2:1", "J20210201-R1")]
+
+    with warehouse.connect(delivered.warehouse) as con:  # the reprint is delivered: nothing pending
+        con.execute(
+            "insert into core.fct_print_job values ('J20210201-R1', 'J20210201', 'J20210201-R1', 'reprint', "
+            "'2021-02-02', 1, 1, 1, 1, 'y', 'local', now() + interval 1 hour)"
+        )
+        con.execute(
+            "insert into core.fct_print_piece values "
+            "('J20210201-R1', 'J20210201', 2, 'vaccination:1:2:1', 'J20210201-R1-0001.pdf', 1, 1, true)"
+        )
+    assert _pending(delivered) == []
+
+    later = day + timedelta(days=1)  # the reprint is spoiled too: a second reprint
+    _confirm(delivered, later, "J20210201-R1,2,spoiled,2021-02-02\n")
+    _run(delivered, later)
+    assert _pending(delivered) == [("J20210201", 2, "vaccination:1:2:1", "J20210201-R2")]
