@@ -3,6 +3,8 @@
 convoc generate --residents N --seed S --out DIR [--start-date D] [--days K] [--defects RATE]
 convoc ingest --day YYYY-MM-DD [--accept-row-count-change]
 convoc status
+convoc handoff --day YYYY-MM-DD [--job JOB_ID] [--outbox DIR]
+convoc print-shop simulate [--outbox DIR] [--landing DIR] [--spoilage R] [--returns R] [--seed N] [--day D]
 """
 
 from __future__ import annotations
@@ -125,6 +127,63 @@ def _cmd_key_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a rate must lie in [0, 1], not {value}")
+    return value
+
+
+def _cmd_handoff(args: argparse.Namespace) -> int:
+    from convoc.handoff.deliver import deliver
+    from convoc.handoff.job import build_job
+    from convoc.handoff.transport import LocalTransport
+    from convoc.letters.batches import job_id
+
+    settings = Settings.from_env()
+    job = args.job or job_id(args.day)
+    built = build_job(settings.print_root, job, settings.work / "handoff", handoff_date=args.day)
+    outbox = args.outbox or settings.outbox
+    result = deliver(built.path, LocalTransport(outbox))
+    print(
+        f"{result.job_id}: {result.status} as {outbox / result.name} ({result.print_files} PDFs, "
+        f"{result.pieces:,} pieces, {result.sheets:,} sheets, {result.bytes:,} bytes)"
+    )
+    return 0
+
+
+def _cmd_print_shop_simulate(args: argparse.Namespace) -> int:
+    from convoc.handoff.printshop import simulate
+
+    settings = Settings.from_env()
+    outbox = args.outbox or settings.outbox
+    result = simulate(
+        outbox,
+        args.landing or settings.landing,
+        spoilage=args.spoilage,
+        returns=args.returns,
+        seed=args.seed,
+        day=args.day,
+    )
+    for job in result.processed:
+        print(
+            f"{job.name}: {job.pieces:,} pieces, {job.mailed:,} mailed and {job.spoiled:,} spoiled on {job.mailed_on}, "
+            f"{job.returned:,} to come back; " + ", ".join(p.name for p in job.files)
+        )
+    for job in result.refused:
+        print(
+            f"ALERT: the print shop refused {outbox / job.name} (job {job.job_id}); nothing printed:", file=sys.stderr
+        )
+        for problem in job.problems:
+            print(f"  - {problem}", file=sys.stderr)
+    if not result.jobs:
+        print(f"no new ready job in {outbox}")
+    return 1 if result.refused else 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from convoc import warehouse
 
@@ -215,6 +274,29 @@ def build_parser() -> argparse.ArgumentParser:
     init = key_sub.add_parser("init", help="create a key file (mode 0600) if there is none")
     init.add_argument("path", type=Path)
     init.set_defaults(func=_cmd_key_init)
+
+    h = sub.add_parser(
+        "handoff",
+        help="build the day's print job (or a reprint) and deliver it to a local outbox, by hand: the delivery is "
+        "not recorded in the warehouse (the print_handoff DAG delivers and records)",
+    )
+    h.add_argument("--day", type=_day, required=True, help="the day of the job, or the day a reprint is handed off")
+    h.add_argument("--job", help="a job id other than the day's, e.g. a reprint J20210129-R1")
+    h.add_argument("--outbox", type=Path, help="drop folder (default: $CONVOC_HOME/outbox)")
+    h.set_defaults(func=_cmd_handoff)
+
+    ps = sub.add_parser("print-shop", help="the print shop, simulated")
+    ps_sub = ps.add_subparsers(dest="print_shop_command", required=True)
+    sim = ps_sub.add_parser(
+        "simulate", help="take ready jobs, verify checksums, write confirmations and returned mail (landing files)"
+    )
+    sim.add_argument("--outbox", type=Path, help="drop folder to take jobs from (default: $CONVOC_HOME/outbox)")
+    sim.add_argument("--landing", type=Path, help="where to write the files (default: $CONVOC_HOME/landing)")
+    sim.add_argument("--spoilage", type=_share, default=0.0, help="share of pieces spoiled (default 0)")
+    sim.add_argument("--returns", type=_share, default=0.0, help="share of mailed pieces that come back (default 0)")
+    sim.add_argument("--seed", type=int, default=42)
+    sim.add_argument("--day", type=_day, help="mailing day (default: each job's hand-off day)")
+    sim.set_defaults(func=_cmd_print_shop_simulate)
 
     s = sub.add_parser("status", help="where the outputs are, and what the warehouse holds")
     s.set_defaults(func=_cmd_status)

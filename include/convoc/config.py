@@ -26,12 +26,16 @@ class Settings:
                                previous snapshot before the file is refused (default 0.05)
         CONVOC_CAPACITY_SCALE  factor on every centre's capacity, e.g. residents / 634,730 for a
                                synthetic population smaller than the country (default 1)
+        CONVOC_PRINT_TRANSPORT how print jobs reach the print shop: ``local`` (the folder
+                               $CONVOC_HOME/outbox, default) or ``sftp`` (Airflow connection
+                               ``print_shop_sftp``)
     """
 
     home: Path
     warehouse: Path
     max_row_change: float = 0.05
     capacity_scale: float = 1.0
+    print_transport: str = "local"
 
     @property
     def landing(self) -> Path:
@@ -46,6 +50,11 @@ class Settings:
     def print_root(self) -> Path:
         """Print files: batch lists and PDFs per day (owner-only: they hold names and addresses)."""
         return self.home / "print"
+
+    @property
+    def outbox(self) -> Path:
+        """The local print-shop drop folder: delivered print jobs (owner-only, like the print files)."""
+        return self.home / "outbox"
 
     @property
     def reports(self) -> Path:
@@ -74,4 +83,13 @@ class Settings:
             raise ValueError(f"CONVOC_CAPACITY_SCALE must be a number such as 0.05, not {raw_scale!r}") from None
         if capacity_scale <= 0:
             raise ValueError(f"CONVOC_CAPACITY_SCALE must be greater than 0, not {capacity_scale}")
-        return cls(home=home, warehouse=warehouse, max_row_change=max_row_change, capacity_scale=capacity_scale)
+        print_transport = env.get("CONVOC_PRINT_TRANSPORT", "local").strip().lower()
+        if print_transport not in ("local", "sftp"):
+            raise ValueError(f"CONVOC_PRINT_TRANSPORT must be 'local' or 'sftp', not {print_transport!r}")
+        return cls(
+            home=home,
+            warehouse=warehouse,
+            max_row_change=max_row_change,
+            capacity_scale=capacity_scale,
+            print_transport=print_transport,
+        )

@@ -24,3 +24,10 @@ class NoLandingFiles(ConvocError):
 
 class MalformedFile(ConvocError):
     """A landing file that is not CSV of the expected shape (ragged or unbalanced lines)."""
+
+
+class TransportUnavailable(ConvocError):
+    """The print shop's drop folder cannot be reached, or the connection was lost during a delivery.
+
+    No incomplete job is marked READY (deliveries are atomic); running the delivery again completes it.
+    """
