@@ -17,6 +17,7 @@ from convoc.errors import ConvocError
 REGISTER_ASSET = "convoc://warehouse/core/dim_resident"
 WAVES_ASSET = "convoc://warehouse/core/fct_invitation"
 LETTERS_ASSET = "convoc://print/letters"
+HANDOFF_ASSET = "convoc://print/handoff"
 
 
 def _as_day(value: Any) -> date | None:

@@ -3,15 +3,17 @@
 -- origin job. A piece whose reprint is delivered (or itself spoiled, then reprinted) leaves or re-enters
 -- the list accordingly; a piece never reported on is not here.
 with pieces as (
-    select p.*, j.delivered_at
-    from core.fct_print_piece as p
-    inner join core.fct_print_job as j using (job_id)
+    select
+        *,
+        -- 0 for the original job, n for its n-th reprint: the order prints happen in, whatever is re-run.
+        coalesce(try_cast(regexp_extract(job_id, '-R([0-9]+)$', 1) as integer), 0) as print_number
+    from core.fct_print_piece
 ),
 
 latest as (
     select *
     from pieces
-    qualify row_number() over (partition by origin_job_id, piece_id order by delivered_at desc, job_id desc) = 1
+    qualify row_number() over (partition by origin_job_id, piece_id order by print_number desc) = 1
 ),
 
 events as (

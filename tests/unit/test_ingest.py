@@ -193,7 +193,7 @@ def test_bookings_feed_loads_known_codes_and_quarantines_the_rest(settings: Sett
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(
             "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
-            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null)",
+            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
             {"c": known},
         )
     day = DAY + timedelta(days=1)

@@ -1,0 +1,116 @@
+"""The print loop end to end with dag.test(): letters → hand-off → simulated print shop → confirmations and
+returns through ingest → a reprint job of exactly the spoiled pieces → the register team's address checks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pendulum
+import polars as pl
+import pypdfium2
+import pytest
+import zxingcpp
+
+from convoc.config import Settings
+from convoc.handoff.printshop import simulate
+from convoc.letters.render import BOOKING_URL, piece_code
+from convoc.synth import generate
+
+pytestmark = pytest.mark.slow
+
+START = date(2021, 1, 29)
+DAYS = 4
+RESIDENTS = 3_000
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    return [bag.dags[d] for d in ("register_ingest", "invitation_waves", "letters_render", "print_handoff")]
+
+
+def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
+    return str(dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC")).state)
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_print_loop_with_a_reprint(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
+    monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(RESIDENTS / 634_730))
+    generate(residents=RESIDENTS, seed=11, out=settings.landing, start_date=START, days=DAYS)
+    outbox = settings.outbox
+    for k in range(DAYS):
+        day = START + timedelta(days=k)
+        for dag in dags:
+            assert run(dag, day) == "success", (dag.dag_id, day)
+        simulate(outbox, settings.landing, spoilage=0.03, returns=0.05, seed=3)
+
+    first = f"J{START:%Y%m%d}"
+    jobs = dict(rows(settings, "select job_id, kind from core.fct_print_job"))
+    assert jobs[first] == "original" and jobs[f"{first}-R1"] == "reprint"
+    for job in jobs:
+        assert (outbox / job / "READY").is_file()
+
+    # The reprint carries exactly the pieces of the first job the print shop reported spoiled.
+    with (settings.landing / f"print_confirm_{START + timedelta(days=1):%Y%m%d}.csv").open() as fh:
+        spoiled = sorted(
+            int(r["piece_id"]) for r in csv.DictReader(fh) if r["job_id"] == first and r["status"] == "spoiled"
+        )
+    assert spoiled, "no spoiled piece drawn: raise the spoilage rate"
+    run_file = pl.read_csv(outbox / f"{first}-R1" / "inserter_run.csv")
+    assert sorted(run_file["piece_id"].to_list()) == spoiled
+    manifest = json.loads((outbox / f"{first}-R1" / "manifest.json").read_text())
+    assert manifest["kind"] == "reprint" or manifest.get("reprint") is True
+
+    # Same piece ids and booking codes as the first print, under the reprint's job id on the page.
+    codes = dict(
+        rows(
+            settings,
+            "select p.piece_id, i.booking_code from core.fct_print_piece p "
+            f"join core.fct_invitation i using (invitation_id) where p.job_id = '{first}'",
+        )
+    )
+    [pdf_path] = sorted((outbox / f"{first}-R1").glob("*.pdf"))
+    pdf = pypdfium2.PdfDocument(pdf_path)
+    assert len(pdf) == len(spoiled)
+    for page, piece in zip(pdf, sorted(spoiled), strict=True):
+        found = {b.text for b in zxingcpp.read_barcodes(page.render(scale=2).to_pil())}
+        assert found == {BOOKING_URL + str(codes[piece]), piece_code(f"{first}-R1", piece)}
+    pdf.close()
+
+    # Every piece of the first job is accounted for: mailed once (first print or reprint) or still pending.
+    mailed = rows(
+        settings,
+        f"select piece_id, count(*) from core.fct_print_event where origin_job_id = '{first}' and status = 'mailed' "
+        "group by 1 having count(*) > 1",
+    )
+    assert mailed == []
+    [(pieces,)] = rows(settings, f"select count(*) from core.fct_print_piece where job_id = '{first}'")
+    [(accounted,)] = rows(
+        settings,
+        f"select count(distinct piece_id) from core.fct_print_event where origin_job_id = '{first}' "
+        "and status = 'mailed'",
+    )
+    assert accounted >= pieces - len(spoiled)
+
+    # Returned letters flag their invitations and reach the address-check list of the day they were loaded.
+    returned = rows(settings, "select count(*) from core.fct_invitation where return_reason is not null")[0][0]
+    listed = sum(
+        len(p.read_text().splitlines()) - 1 for p in (settings.reports / "address_check").glob("address_check_*.csv")
+    )
+    assert returned > 0 and listed == rows(settings, "select count(*) from core.fct_return")[0][0]
+
+    # Re-running a day's hand-off delivers nothing new.
+    before = sorted(p.name for p in outbox.iterdir())
+    assert run(dags[3], START + timedelta(days=1)) == "success"
+    assert sorted(p.name for p in outbox.iterdir()) == before
