@@ -71,6 +71,29 @@ def test_letters_render_structure(dagbag) -> None:  # type: ignore[no-untyped-de
     assert {t.task_id for t in dag.tasks if t.is_mapped} == {"render_batch", "verify_batch"}
 
 
+def test_print_handoff_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["print_handoff"]
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "plan_jobs": ["build_job"],
+        "build_job": ["deliver_job"],
+        "deliver_job": ["record_jobs"],
+        "record_jobs": ["export_address_checks"],
+        "export_address_checks": [],
+    }
+    # Building and delivering never hold the warehouse; planning and recording do.
+    assert {t.task_id: t.pool for t in dag.tasks} == {
+        "plan_jobs": "warehouse",
+        "build_job": "default_pool",
+        "deliver_job": "default_pool",
+        "record_jobs": "warehouse",
+        "export_address_checks": "warehouse",
+    }
+    assert {t.task_id for t in dag.tasks if t.is_mapped} == {"build_job", "deliver_job"}
+    assert dag.get_task("deliver_job").retries >= 3  # a dropped connection is worth retrying
+    assert [o.uri for o in dag.get_task("record_jobs").outlets] == ["convoc://print/handoff"]
+    assert dag.timetable.asset_condition.uri == "convoc://print/letters"
+
+
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
 def test_nothing_heavy_at_parse_time(dag_file: Path) -> None:
     code = (
