@@ -74,7 +74,7 @@ def letters_render() -> None:
         except ConvocError as exc:  # a wrong or broken PDF: retrying will not mend it
             raise AirflowFailException(str(exc)) from exc
 
-    @task(pool="warehouse", outlets=[Asset(LETTERS_ASSET)])
+    @task(pool="warehouse", trigger_rule="none_failed", outlets=[Asset(LETTERS_ASSET)])
     def record_batches(results: list[dict]) -> int:
         from convoc import warehouse
         from convoc.config import Settings
@@ -82,7 +82,7 @@ def letters_render() -> None:
         from convoc.runtime import resolve_day
 
         with warehouse.connect(Settings.from_env().warehouse) as con, warehouse.transaction(con):
-            return record_batches(con, resolve_day(get_current_context()), list(results))
+            return record_batches(con, resolve_day(get_current_context()), list(results or []))
 
     record_batches(verify_batch.expand(result=render_batch.expand(batch_path=cut_batches())))
 

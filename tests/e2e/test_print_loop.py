@@ -110,6 +110,13 @@ def test_print_loop_with_a_reprint(dags, settings: Settings, monkeypatch: pytest
     )
     assert returned > 0 and listed == rows(settings, "select count(*) from core.fct_return")[0][0]
 
+    # A day without letters still completes the chain (its asset is published), delivering nothing.
+    quiet = START + timedelta(days=DAYS)  # no register loaded, no wave planned
+    assert run(dags[2], quiet) == "success" and run(dags[3], quiet) == "success"
+    # record_jobs ran on an empty list (export_address_checks, after it, wrote the day's empty list).
+    assert (settings.reports / "address_check" / f"address_check_{quiet:%Y%m%d}.csv").read_text() != ""
+    assert not (outbox / f"J{quiet:%Y%m%d}").exists()
+
     # Re-running a day's hand-off delivers nothing new.
     before = sorted(p.name for p in outbox.iterdir())
     assert run(dags[3], START + timedelta(days=1)) == "success"
