@@ -205,6 +205,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("core.fct_booking (bookings)", "core.fct_booking"),
             ("core.fct_booking (doses given)", "core.fct_booking where administered_at is not null"),
             ("core.fct_print_batch (PDF batches)", "core.fct_print_batch"),
+            ("core.fct_print_job (jobs delivered)", "core.fct_print_job"),
+            ("core.fct_print_event (pieces reported)", "core.fct_print_event"),
+            ("core.fct_return (letters returned)", "core.fct_return"),
+            ("quarantine.print_confirm_rejects", "quarantine.print_confirm_rejects"),
+            ("quarantine.returns_rejects", "quarantine.returns_rejects"),
         ]
         counts = [(name, con.execute(f"select count(*) from {source}").fetchall()[0][0]) for name, source in tables]  # type: ignore[index]
         for name, n in counts:
@@ -221,7 +226,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print("  invitation waves (letters sent / allowed):")
             for wave_date, campaign, n, quota in waves:
                 print(f"    {wave_date} {campaign:<14} {n:>8,} / {quota:,}")
+        jobs = warehouse.query(con, warehouse.select("intermediate/int_print__job_status.sql"))
+        if jobs.height:
+            print(
+                "  print jobs (pieces sent: printed / mailed / spoiled / returned so far, as the print shop reports):"
+            )
+            for job in jobs.iter_rows(named=True):
+                spoiled = ", ".join(str(p) for p in job["spoiled_piece_ids"][:8])
+                print(
+                    f"    {job['handoff_date']} {job['job_id']:<14} {job['kind']:<8} {job['pieces']:>8,}: "
+                    f"{job['printed']:,} / {job['mailed']:,} / {job['spoiled']:,} / {job['returned']:,}"
+                    + (f"  (spoiled: {spoiled}{'…' if job['spoiled'] > 8 else ''})" if spoiled else "")
+                )
     print(f"print files     {settings.print_root}/<day>/pdf/")
+    print(f"print shop      {settings.outbox}/<job>/ (READY when complete)")
+    checks = sorted((settings.reports / "address_check").glob("address_check_*.csv"))
+    if checks:
+        print(f"address checks  {checks[-1].parent}/ ({len(checks)} days; owner-only: names and addresses)")
     docs = sorted(settings.quality_docs.glob("*/*/index.html"))
     if docs:
         print(f"data docs       {docs[-1]}")

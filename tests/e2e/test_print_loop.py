@@ -15,6 +15,7 @@ import pypdfium2
 import pytest
 import zxingcpp
 
+from convoc.cli import main
 from convoc.config import Settings
 from convoc.handoff.printshop import simulate
 from convoc.letters.render import BOOKING_URL, piece_code
@@ -44,7 +45,9 @@ def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
         return con.execute(sql).fetchall()
 
 
-def test_print_loop_with_a_reprint(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
+    dags, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(RESIDENTS / 634_730))
     generate(residents=RESIDENTS, seed=11, out=settings.landing, start_date=START, days=DAYS)
@@ -102,6 +105,18 @@ def test_print_loop_with_a_reprint(dags, settings: Settings, monkeypatch: pytest
         "and status = 'mailed'",
     )
     assert accounted >= pieces - len(spoiled)
+
+    # Per job, what the print shop confirmed.
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        status = {r[0]: r for r in con.sql(
+            "select job_id, pieces, printed, mailed, spoiled, spoiled_piece_ids "
+            "from (" + (Path(__file__).parents[2] / "sql/intermediate/int_print__job_status.sql").read_text() + ")"
+        ).fetchall()}  # fmt: skip
+    assert status[first][1:] == (pieces, pieces, pieces - len(spoiled), len(spoiled), spoiled)
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert f"{first}-R1" in out and "reprint" in out and "address checks" in out
 
     # Returned letters flag their invitations and reach the address-check list of the day they were loaded.
     returned = rows(settings, "select count(*) from core.fct_invitation where return_reason is not null")[0][0]
