@@ -461,3 +461,19 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_dag_delivers_over_sftp_when_configured(print_shop: SshServer, tmp_path: Path) -> None:
+    # What print_handoff's deliver_job runs with CONVOC_PRINT_TRANSPORT=sftp: the transport comes from the
+    # Airflow connection print_shop_sftp, nothing is written to the local outbox.
+    from convoc.config import Settings
+    from convoc.handoff.daily import deliver_built_job
+
+    job = make_job(tmp_path / "built")
+    settings = Settings.from_env({"CONVOC_HOME": str(tmp_path / "home"), "CONVOC_PRINT_TRANSPORT": "sftp"})
+    result = deliver_built_job({"path": str(job)}, settings.print_transport, settings.outbox)
+    assert (result["transport"], result["status"], result["name"]) == ("sftp", "delivered", JOB)
+    _assert_delivered(print_shop.drop, job)
+    assert not settings.outbox.exists()
+    with pytest.raises(ValueError, match="CONVOC_PRINT_TRANSPORT must be 'local' or 'sftp'"):
+        Settings.from_env({"CONVOC_PRINT_TRANSPORT": "ftp"})
