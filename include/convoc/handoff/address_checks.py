@@ -8,12 +8,12 @@ day rewrites the same file.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convoc import warehouse
+from convoc.files import private_dirs, write_private
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,14 +24,7 @@ def write_address_checks(con: duckdb.DuckDBPyConnection, day: date, out_dir: Pat
     frame = warehouse.query(
         con, warehouse.select("intermediate/int_returns__address_check.sql"), {"snapshot_date": day}
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(out_dir, 0o700)
+    private_dirs(out_dir)
     path = out_dir / f"address_check_{day:%Y%m%d}.csv"
-    part = path.with_suffix(".part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        frame.write_csv(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(part, path)
+    write_private(path, frame.write_csv().encode())
     return path, frame.height

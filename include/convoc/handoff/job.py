@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convoc.errors import ConvocError
+from convoc.files import fsync_dir as _fsync_dir
+from convoc.files import private_dirs as _private_dir
 from convoc.letters.batches import batch_job_id, day_dir
 
 FORMAT = "convoc-print-job/1"
@@ -470,19 +472,6 @@ def _write_private(path: Path, data: bytes) -> dict[str, Any]:
         fh.flush()
         os.fsync(fh.fileno())
     return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _leftover_of(name: str, job_id: str) -> bool:

@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convoc.errors import ConvocError
+from convoc.files import write_private as _write_atomic
 from convoc.handoff.deliver import READY
 from convoc.handoff.job import FORMAT, MANIFEST_JSON, RUN_FILE, manifest_checksums
 from convoc.sources.specs import PRINT_CONFIRM, RETURNS
@@ -267,19 +267,6 @@ def _merge(path: Path, columns: tuple[str, ...], rows: Iterable[tuple[str, ...]]
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, out.getvalue().encode())
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` (0600) aside, fsync, rename into place; its folder is created 0700 if missing."""
-    if not path.parent.is_dir():
-        path.parent.mkdir(parents=True, mode=0o700)
-    part = path.with_name(f".{path.name}.part")
-    with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(part, path)
 
 
 def _read_json(path: Path) -> Any:

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
+from convoc.files import fsync_dir as _fsync_dir
+
 
 class Transport(Protocol):
     """File operations on the print shop's drop folder; paths are relative to its root."""
@@ -165,14 +167,6 @@ _DIR_MODE = 0o700
 _CHUNK = 1 << 20
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _renameat2() -> Any:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from convoc import warehouse
 from convoc.campaigns import Centres
 from convoc.errors import ConvocError
+from convoc.files import fsync_dir as _fsync_dir
+from convoc.files import private_dirs as _private_dirs
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,13 +53,6 @@ def batch_job_id(stem: str) -> str:
 
 def day_dir(print_root: Path, day: date) -> Path:
     return print_root / f"{day:%Y%m%d}"
-
-
-def _private_dirs(*paths: Path) -> None:
-    """Create each folder, owner-only (print files hold names and addresses)."""
-    for path in paths:
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
 
 
 def cut_batches(
@@ -120,14 +115,6 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
 
 def _rejected(folder: Path, stem: str) -> tuple[Path, Path]:
     return folder / "rejected" / f"{stem}.pdf", folder / "rejected" / f"{stem}.reason.txt"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def verify_batch_file(

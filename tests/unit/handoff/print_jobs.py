@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from convoc.letters.render import Letter, render_batch
 
@@ -86,3 +87,20 @@ def modes(root: Path) -> set[tuple[str, int]]:
     for path in root.rglob("*"):
         found.add(("dir" if path.is_dir() else "file", path.stat().st_mode & 0o777))
     return found
+
+
+# Fixtures shared by the hand-off tests (imported by name: a conftest.py here would shadow tests/conftest.py,
+# which other test modules import from).
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A print root with job J20210129 and its reprint J20210129-R1, rendered once per module."""
+    root = tmp_path_factory.mktemp("rendered") / "print"
+    make_day(root)
+    make_reprint(root)
+    return root
+
+
+@pytest.fixture
+def print_root(rendered: Path, tmp_path: Path) -> Path:
+    """A private copy of ``rendered`` for one test."""
+    return copy_tree(rendered, tmp_path / "print")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from print_jobs import JOB, REPRINT, copy_tree, letter, make_day, make_reprint, modes, write_batch
+from print_jobs import JOB, REPRINT, letter, modes, print_root, rendered, write_batch
 
 from convoc.handoff import transport as transport_module
 from convoc.handoff.deliver import READY, DeliveryError, deliver, delivered_versions
@@ -20,19 +20,6 @@ from convoc.handoff.transport import LocalTransport, Transport
 
 JOB_FILES = {f"{JOB}-0001.pdf", f"{JOB}-0002.pdf", "inserter_run.csv", "job_ticket.json", "manifest.csv",
              "manifest.json"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rendered") / "print"
-    make_day(root)
-    make_reprint(root)
-    return root
-
-
-@pytest.fixture
-def print_root(rendered: Path, tmp_path: Path) -> Path:
-    return copy_tree(rendered, tmp_path / "print")
 
 
 @pytest.fixture

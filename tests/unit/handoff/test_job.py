@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pypdfium2
 import pytest
-from print_jobs import BATCHES, JOB, POSTCODES, REPRINT, copy_tree, letter, make_day, make_reprint, modes, write_batch
+from print_jobs import BATCHES, JOB, POSTCODES, REPRINT, letter, modes, print_root, rendered, write_batch
 
 from convoc.handoff.job import (
     FORMAT,
@@ -24,19 +24,6 @@ from convoc.handoff.job import (
     presort_zone,
     read_manifest,
 )
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rendered") / "print"
-    make_day(root)
-    make_reprint(root)
-    return root
-
-
-@pytest.fixture
-def print_root(rendered: Path, tmp_path: Path) -> Path:
-    return copy_tree(rendered, tmp_path / "print")
 
 
 def _sha(path: Path) -> str:

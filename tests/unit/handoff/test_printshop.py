@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from print_jobs import JOB, REPRINT, copy_tree, make_day, make_reprint
+from print_jobs import JOB, REPRINT, copy_tree, make_reprint, print_root, rendered
 
 from convoc.cli import main
 from convoc.config import Settings
@@ -22,14 +22,6 @@ from convoc.handoff.transport import LocalTransport
 from convoc.sources.specs import PRINT_CONFIRM, RETURNS
 
 DAY = date(2021, 1, 29)
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("rendered") / "print"
-    make_day(root)
-    make_reprint(root)
-    return root
 
 
 @pytest.fixture
