@@ -23,6 +23,8 @@ START ?= 2021-01-29
 DAYS ?= 7
 DEFECTS ?= 0.002
 UPTAKE ?= 0.8
+SPOILAGE ?= 0.002
+RETURNS ?= 0.01
 
 .PHONY: help install lock demo test check format bench docs clean
 
@@ -50,7 +52,7 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		&& [ -n "$$(ls -A "$(CONVOC_HOME)" | grep -v '^airflow$$')" ]; then \
 		echo "make demo: $(CONVOC_HOME) holds data make demo did not write; set CONVOC_HOME elsewhere"; exit 1; fi
 	@# Each demo starts from fresh data (Airflow's metadata is kept).
-	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs}
+	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs,print,outbox}
 	@mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
 	$(BIN)/convoc generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
@@ -62,11 +64,12 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \
-		for dag in register_ingest invitation_waves letters_render; do \
+		for dag in register_ingest invitation_waves letters_render print_handoff; do \
 			log="$(CONVOC_HOME)/logs/$${dag}_$$day.log"; \
 			echo "airflow dags test $$dag $$day  (log: $$log)"; \
 			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \
 		done; \
+		$(BIN)/convoc print-shop simulate --spoilage $(SPOILAGE) --returns $(RETURNS) --seed $(SEED) || exit 1; \
 		$(BIN)/convoc simulate-bookings --day "$$day" --uptake $(UPTAKE) --seed $(SEED); \
 	done
 	@$(BIN)/convoc status
