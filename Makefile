@@ -64,7 +64,7 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \
-		for dag in register_ingest invitation_waves letters_render print_handoff; do \
+		for dag in register_ingest invitation_waves letters_render print_handoff dispatch_stats; do \
 			log="$(CONVOC_HOME)/logs/$${dag}_$$day.log"; \
 			echo "airflow dags test $$dag $$day  (log: $$log)"; \
 			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \
@@ -92,8 +92,13 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_waves.py
 	$(BIN)/python bench/bench_render.py
 
-docs: install  ## render the sample letters shown in the README (docs/letters/)
+docs: install  ## render the sample letters and the report preview shown in the README (docs/)
 	$(BIN)/python -m convoc.letters.samples docs/letters
+	$(BIN)/python -m convoc.report.samples docs/report
+
+.PHONY: sql
+sql: install  ## SQL shell (read-only) on the analysts' published copy of the marts
+	@$(BIN)/python -m convoc.stats.shell
 
 clean:  ## remove generated data (var/); keeps .venv
 	rm -rf "$(CONVOC_HOME)"
