@@ -240,6 +240,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 )
     print(f"print files     {settings.print_root}/<day>/pdf/")
     print(f"print shop      {settings.outbox}/<job>/ (READY when complete)")
+    reports = sorted(
+        (settings.reports / "summary").glob("*/summary_*.pdf"), key=lambda p: (p.stem.split("_")[2], p.name)
+    )
+    if reports:
+        latest = reports[-1].stem.split("_")[2]
+        print("summary report  " + "\n                ".join(str(p) for p in reports if p.stem.split("_")[2] == latest))
+    if settings.published.exists():
+        print(f"analysts' copy  {settings.published} (make sql; docs/warehouse.md)")
     checks = sorted((settings.reports / "address_check").glob("address_check_*.csv"))
     if checks:
         print(f"address checks  {checks[-1].parent}/ ({len(checks)} days; owner-only: names and addresses)")

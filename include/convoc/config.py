@@ -38,6 +38,11 @@ class Settings:
     print_transport: str = "local"
 
     @property
+    def published(self) -> Path:
+        """The read-only copy of the marts analysts query, replaced atomically after each stats run."""
+        return self.warehouse.parent / "published" / "convoc.duckdb"
+
+    @property
     def landing(self) -> Path:
         return self.home / "landing"
 

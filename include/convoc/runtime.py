@@ -18,6 +18,7 @@ REGISTER_ASSET = "convoc://warehouse/core/dim_resident"
 WAVES_ASSET = "convoc://warehouse/core/fct_invitation"
 LETTERS_ASSET = "convoc://print/letters"
 HANDOFF_ASSET = "convoc://print/handoff"
+MARTS_ASSET = "convoc://warehouse/marts"
 
 
 def _as_day(value: Any) -> date | None:

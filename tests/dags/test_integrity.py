@@ -94,6 +94,25 @@ def test_print_handoff_structure(dagbag) -> None:  # type: ignore[no-untyped-def
     assert dag.timetable.asset_condition.uri == "convoc://print/letters"
 
 
+def test_dispatch_stats_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["dispatch_stats"]
+    # Nothing is published that has not been reconciled.
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "build_marts": ["reconcile"],
+        "reconcile": ["publish"],
+        "publish": ["render_reports"],
+        "render_reports": [],
+    }
+    # The report reads the published copy, not the warehouse: it holds no slot.
+    assert {t.task_id: t.pool for t in dag.tasks} == {
+        **dict.fromkeys(("build_marts", "reconcile", "publish"), "warehouse"),
+        "render_reports": "default_pool",
+    }
+    assert [o.uri for o in dag.get_task("publish").outlets] == ["convoc://warehouse/marts"]
+    assert dag.timetable.asset_condition.uri == "convoc://print/handoff"
+    assert set(dag.params.keys()) == {"day"}
+
+
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
 def test_nothing_heavy_at_parse_time(dag_file: Path) -> None:
     code = (

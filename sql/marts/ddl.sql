@@ -1,0 +1,63 @@
+-- The analyst marts (built by convoc.stats.marts, DAG dispatch_stats; documented in docs/warehouse.md).
+-- No names, addresses, matricules or booking codes: residents appear only as counts.
+create schema if not exists marts;
+
+-- One row per wave day × campaign × dose × canton × commune × age band × language × phase.
+create table if not exists marts.fct_dispatch_daily (
+    day date not null,
+    campaign varchar not null,
+    dose integer not null,
+    canton varchar not null,
+    commune varchar not null,
+    age_band varchar not null,
+    language varchar not null,
+    phase varchar not null,
+    invited bigint not null,
+    printed bigint not null,
+    mailed bigint not null,
+    returned bigint not null,
+    booked bigint not null,
+    vaccinated bigint not null,
+    reprinted bigint not null
+);
+
+-- One row per as-of day × campaign × age band × canton: cumulative uptake against the eligible population.
+create table if not exists marts.fct_campaign_progress (
+    as_of_date date not null,
+    campaign varchar not null,
+    age_band varchar not null,
+    canton varchar not null,
+    eligible bigint not null,
+    invited bigint not null,
+    booked bigint not null,
+    vaccinated bigint not null,
+    coverage double
+);
+
+-- One row per mailing day × campaign: letters the print shop mailed and their postage.
+create table if not exists marts.fct_postage_daily (
+    day date not null,
+    campaign varchar not null,
+    letters_mailed bigint not null,
+    price_eur decimal(6, 2) not null,
+    cost_eur decimal(12, 2) not null
+);
+
+-- One row per return day × campaign × reason.
+create table if not exists marts.fct_returns_by_reason (
+    day date not null,
+    campaign varchar not null,
+    reason varchar not null,
+    returned bigint not null
+);
+
+-- One row per print job delivered (originals and reprints).
+create table if not exists marts.fct_print_spoilage (
+    job_id varchar not null,
+    origin_job_id varchar not null,
+    kind varchar not null,
+    handoff_date date not null,
+    pieces bigint not null,
+    spoiled bigint not null,
+    spoilage_rate double
+);
