@@ -225,7 +225,7 @@ def second_dose(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> None:
     inv = f"vaccination:2:{rid}:1"
     con.execute(
         "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', "
-        "'fr', 'open', null, null)",
+        "'fr', 'open', null, null, null, null)",
         {"i": inv, "r": rid, "d": given - timedelta(days=10), "c": f"CODE{rid}"},
     )
     con.execute(
