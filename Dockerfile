@@ -1,4 +1,6 @@
-# convoc image: Python 3.11, the locked dependencies, the project. Used by docker-compose.yaml.
+# convoc image: Python 3.11, the locked dependencies, the project. Used by every service of docker-compose.yaml.
+# The lock is resolved for Python 3.11 on x86_64 Linux (make lock); it is installed exactly as `make install`
+# does (uv pip sync, then the project itself, editable, without dependencies).
 FROM python:3.11-slim-bookworm
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -7,6 +9,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/convoc/.venv/bin:$PATH \
     AIRFLOW_HOME=/opt/airflow \
     CONVOC_HOME=/var/lib/convoc
+
+# The fonts embedded in the letters (DejaVu covers every name in the register; letters/layout.py).
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/convoc
 RUN pip install --no-cache-dir "uv==0.13.9" && uv venv "$VIRTUAL_ENV"
@@ -18,6 +25,8 @@ COPY dags ./dags
 COPY plugins ./plugins
 COPY sql ./sql
 RUN uv pip install --no-deps --compile-bytecode -e . \
-    && useradd --uid 50000 --create-home airflow \
-    && mkdir -p "$AIRFLOW_HOME" "$CONVOC_HOME" && chown airflow "$AIRFLOW_HOME" "$CONVOC_HOME"
+    && useradd --uid 50000 --gid 0 --create-home airflow \
+    && mkdir -p "$AIRFLOW_HOME" "$CONVOC_HOME" \
+    && chown airflow:0 "$AIRFLOW_HOME" "$CONVOC_HOME" \
+    && chmod 0700 "$CONVOC_HOME"
 USER airflow

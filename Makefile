@@ -26,7 +26,7 @@ UPTAKE ?= 0.8
 SPOILAGE ?= 0.002
 RETURNS ?= 0.01
 
-.PHONY: help install lock demo test check format bench docs clean
+.PHONY: help install lock demo test check format bench docs clean airflow-up airflow-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,12 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 docs: install  ## render the sample letters and the report preview shown in the README (docs/)
 	$(BIN)/python -m convoc.letters.samples docs/letters
 	$(BIN)/python -m convoc.report.samples docs/report
+
+airflow-up: install  ## start Airflow here (api-server, scheduler, dag-processor, triggerer; LocalExecutor)
+	@$(BIN)/python -m convoc.airflow_local up
+
+airflow-down:  ## stop the Airflow processes airflow-up started (by their pid files), nothing else
+	@$(BIN)/python -m convoc.airflow_local down
 
 .PHONY: sql
 sql: install  ## SQL shell (read-only) on the analysts' published copy of the marts

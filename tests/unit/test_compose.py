@@ -1,38 +1,194 @@
-"""No Docker engine runs here: check docker-compose.yaml parses and agrees with the code."""
+"""No Docker engine runs here: docker-compose.yaml and the Dockerfile must parse and agree with the code.
+
+Service names and the URLs between them, the settings the code reads, the init step (the pools and the
+connection the DAGs use), and the image's install step (the lock, installed as `make install` does).
+"""
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
+from convoc import airflow_local
+from convoc.codes import AIRFLOW_CONNECTION, KEY_ENV
+from convoc.letters import layout
+
 ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "flower",
+}
 
 
-def test_compose_stack_is_consistent() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
-    services = compose["services"]
-    assert {
-        "postgres",
-        "redis",
-        "airflow-init",
-        "airflow-apiserver",
-        "airflow-scheduler",
-        "airflow-dag-processor",
-        "airflow-triggerer",
-        "airflow-worker",
-    } <= set(services)
-    worker = services["airflow-worker"]
-    assert worker["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert worker["environment"]["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/convoc/dags"
-    assert "convoc-var:/var/lib/convoc" in worker["volumes"]
-    assert worker["environment"]["CONVOC_HOME"] == "/var/lib/convoc"
-    assert "airflow pools set warehouse 1" in services["airflow-init"]["command"]
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 
 
-def test_image_installs_the_lock() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "uv pip sync --compile-bytecode requirements.lock" in dockerfile
-    makefile = (ROOT / "Makefile").read_text()
-    uv_version = next(line.split(":=")[1].strip() for line in makefile.splitlines() if line.startswith("UV_VERSION"))
-    assert f'"uv=={uv_version}"' in dockerfile
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    return compose["services"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> str:
+    # continuation lines joined: one instruction per line
+    return (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+
+
+def _dockerfile_env(dockerfile: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in dockerfile.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
+
+
+def _command(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def test_the_stack_has_every_component(services: dict[str, Any]) -> None:
+    assert {"postgres", "redis", *AIRFLOW_SERVICES} <= set(services)
+    commands = {name: _command(services[name])[:3] for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    assert commands == {
+        "airflow-apiserver": ["airflow", "api-server", "--port"],
+        "airflow-scheduler": ["airflow", "scheduler"],
+        "airflow-dag-processor": ["airflow", "dag-processor"],
+        "airflow-triggerer": ["airflow", "triggerer"],
+        "airflow-worker": ["airflow", "celery", "worker"],
+        "flower": ["airflow", "celery", "flower"],
+    }
+    assert services["flower"]["profiles"] == ["flower"]  # optional
+    # scalable: nothing a second worker would clash on
+    assert not {"container_name", "ports", "hostname"} & set(services["airflow-worker"])
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+
+
+def test_every_airflow_service_shares_one_configuration(services: dict[str, Any], dockerfile: str) -> None:
+    image_env = _dockerfile_env(dockerfile)
+    workdir = re.search(r"^WORKDIR (\S+)", dockerfile, re.MULTILINE)
+    assert workdir is not None
+    envs = {name: dict(services[name]["environment"]) for name in AIRFLOW_SERVICES}
+    envs["airflow-init"].pop(KEY_ENV)
+    assert all(env == envs["airflow-worker"] for env in envs.values())
+    env = envs["airflow-worker"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == f"{workdir.group(1)}/dags"
+    assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == f"{workdir.group(1)}/plugins"
+    # var/ on the shared volume, where the image says it is
+    assert env["CONVOC_HOME"] == image_env["CONVOC_HOME"]
+    for name in AIRFLOW_SERVICES:
+        assert f"convoc-var:{image_env['CONVOC_HOME']}" in services[name]["volumes"]
+        assert services[name]["image"] == "convoc:latest" and services[name]["build"] == "."
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"].startswith(image_env["CONVOC_HOME"] + "/")
+
+
+def test_urls_point_at_the_services(services: dict[str, Any]) -> None:
+    env = services["airflow-worker"]["environment"]
+    hosts = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgres",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "postgres",
+        "AIRFLOW__CELERY__BROKER_URL": "redis",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "airflow-apiserver",
+    }
+    for setting, service in hosts.items():
+        assert urlsplit(env[setting]).hostname == service, setting
+        assert service in services
+    assert (
+        urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
+        == "/" + services["postgres"]["environment"]["POSTGRES_DB"]
+    )
+    api_port = _command(services["airflow-apiserver"])[3]
+    assert urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]).port == int(api_port)
+    assert f"{api_port}:{api_port}" in services["airflow-apiserver"]["ports"]
+
+
+def _settings_read_by_code() -> set[str]:
+    names: set[str] = set()
+    for path in [*(ROOT / "include" / "convoc").rglob("*.py"), *(ROOT / "dags").glob("*.py")]:
+        names |= set(re.findall(r"\b(CONVOC_[A-Z_]+)\b", path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_settings_are_ones_the_code_and_airflow_read(services: dict[str, Any]) -> None:
+    from airflow.configuration import conf
+
+    described = conf.configuration_description
+    env = {**services["airflow-worker"]["environment"], **services["airflow-init"]["environment"]}
+    for name in env:
+        if name.startswith("AIRFLOW__"):
+            section, option = name[len("AIRFLOW__") :].lower().split("__")
+            assert option in described.get(section, {}).get("options", {}), f"{name}: no such Airflow option"
+        else:
+            assert name in _settings_read_by_code(), f"{name}: convoc does not read it"
+    # the signing key only where the connection is made
+    assert KEY_ENV in services["airflow-init"]["environment"]
+    assert KEY_ENV not in services["airflow-worker"]["environment"]
+
+
+def test_required_secrets_are_documented(compose: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yaml").read_text()
+    header = text.split("x-airflow-common")[0]
+    required = set(re.findall(r"\$\{(\w+):\?", text))
+    assert required == {"AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "CONVOC_SIGNING_KEY"}
+    assert all(name in header for name in required)
+
+
+def test_init_creates_the_pools_and_connections_the_dags_use(services: dict[str, Any]) -> None:
+    assert _command(services["airflow-init"]) == ["python", "-m", "convoc.airflow_local", "init"]
+    used = set()
+    for path in (ROOT / "dags").glob("*.py"):
+        used |= set(re.findall(r"\bpool=\"(\w+)\"", path.read_text(encoding="utf-8")))
+    assert used and used <= set(airflow_local.POOLS)
+    assert airflow_local.POOLS["warehouse"][0] == 1  # DuckDB takes one writer process
+    assert airflow_local.SIGNING_KEY_CONNECTION == AIRFLOW_CONNECTION
+
+
+def _makefile() -> str:
+    return (ROOT / "Makefile").read_text()
+
+
+def test_image_installs_the_lock_as_make_install_does(dockerfile: str, compose: dict[str, Any]) -> None:
+    makefile = _makefile()
+    uv_version = re.search(r"^UV_VERSION := (\S+)$", makefile, re.MULTILINE)
+    assert uv_version is not None
+    assert f'pip install --no-cache-dir "uv=={uv_version.group(1)}"' in dockerfile
+    # the install recipe of make install, without its venv prefix and -q: the same commands in the image
+    recipe = makefile.split("$(VENV)/.synced:")[1].split("\n\n")[0]
+    steps = [
+        line.strip().replace("VIRTUAL_ENV=$(VENV) $(UV) ", "uv ").replace(" -q", "")
+        for line in recipe.splitlines()
+        if "pip " in line
+    ]
+    assert len(steps) == 2
+    runs = [line for line in dockerfile.splitlines() if line.startswith("RUN ")]
+    for step in steps:
+        assert any(step in run for run in runs), step
+    # the interpreter and platform the lock is resolved for
+    python_version = re.search(r"--python-version (\S+)", makefile)
+    assert python_version is not None
+    assert re.search(rf"^FROM python:{re.escape(python_version.group(1))}-", dockerfile, re.MULTILINE)
+    assert "--python-platform x86_64-" in makefile
+    assert compose["x-airflow-common"]["platform"] == "linux/amd64"
+    # everything the package reads at run time is in the image
+    for folder in ("include", "dags", "plugins", "sql"):
+        assert f"COPY {folder} ./{folder}" in dockerfile
+
+
+def test_image_has_the_letters_fonts(dockerfile: str) -> None:
+    assert "fonts-dejavu-core" in dockerfile
+    assert Path("/usr/share/fonts/truetype/dejavu") == layout.FONT_DIR  # where Debian's package puts them

@@ -1,0 +1,471 @@
+"""A real Airflow on this machine: each component a process of its own, started and stopped by its PID.
+
+``make airflow-up`` / ``make airflow-down`` (``python -m convoc.airflow_local up|down``) and the integration
+tests (``tests/integration/airflow_stack.py``) run Airflow through ``LocalAirflow``:
+
+- ``init`` (``LocalAirflow.prepare``) migrates the metadata database and creates what the DAGs need: the pool
+  ``warehouse`` (one slot: DuckDB takes one writer process) and the connection ``convoc_signing_key``; the
+  init service of docker-compose.yaml runs it too (``python -m convoc.airflow_local init``);
+- ``start`` runs one component (``airflow scheduler``, ``airflow celery worker``, …) as the leader of a new
+  session, its output in ``$AIRFLOW_HOME/run/<name>.log``, its PID and start time in ``<name>.pid``;
+- ``stop`` sends SIGTERM to the component's process group, waits, then SIGKILLs whatever is left of its
+  session. Task processes lead process groups of their own but stay in the session, so nothing the
+  component forked survives it; a process started by anyone else is never signalled (a PID whose start
+  time differs from the recorded one is a reused PID and is left alone).
+
+Nothing here imports Airflow: components and the CLI run as subprocesses with the environment given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convoc.errors import ConvocError
+
+CHAIN_DAGS: tuple[str, ...] = (
+    "register_ingest",
+    "invitation_waves",
+    "letters_render",
+    "print_handoff",
+    "dispatch_stats",
+)
+"""The daily chain in the order its DAGs follow each other (each scheduled on an asset the one before produces,
+per partition key = day): a backfill of the first runs each of the others once per day. The integration tests
+run and wait for every DAG listed here and fail while a DAG that follows the chain is missing from the list."""
+
+POOLS: Mapping[str, tuple[int, str]] = {"warehouse": (1, "one DuckDB writer at a time")}
+"""Pools the DAGs use: name → (slots, description)."""
+
+SIGNING_KEY_CONNECTION = "convoc_signing_key"
+"""The Airflow connection whose password is the booking-code signing key (see ``convoc.codes``)."""
+
+LOCAL_COMPONENTS: Mapping[str, tuple[str, ...]] = {
+    "api-server": ("api-server",),
+    "scheduler": ("scheduler", "--skip-serve-logs"),
+    "dag-processor": ("dag-processor",),
+    "triggerer": ("triggerer", "--skip-serve-logs"),
+}
+"""What ``airflow-up`` starts (one machine: the API server reads task logs from the shared log folder)."""
+
+DEFAULT_PORT = 8080
+
+
+class AirflowLocalError(RuntimeError):
+    """A component did not start, a command failed, or a process could not be stopped."""
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A component started by ``LocalAirflow.start``: the leader of its own session."""
+
+    name: str
+    pid: int
+    started: float
+    """The process's start time (``psutil.Process.create_time``): tells our process from a reused PID."""
+    log: Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def session_members(leader: Launched) -> list[int]:
+    """Live processes of the session ``leader`` started (the leader too, while it lives)."""
+    import psutil
+
+    members = []
+    for proc in psutil.process_iter(["pid", "create_time", "status"]):
+        try:
+            if (
+                os.getsid(proc.info["pid"]) == leader.pid
+                and proc.info["create_time"] >= leader.started - 1
+                and proc.info["status"] != psutil.STATUS_ZOMBIE
+            ):
+                members.append(int(proc.info["pid"]))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def _signal(pids: Iterable[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def clean_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default ``os.environ``) without Airflow's settings, so that only the ones given apply."""
+    base = os.environ if base is None else base
+    return {k: v for k, v in base.items() if not (k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME")}
+
+
+class LocalAirflow:
+    """Airflow components on this machine for one ``AIRFLOW_HOME``, with pid files under ``<home>/run``."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        if not env.get("AIRFLOW_HOME"):
+            raise AirflowLocalError("AIRFLOW_HOME is not set")
+        self.env = dict(env)
+        self.home = Path(self.env["AIRFLOW_HOME"])
+        self.run_dir = self.home / "run"
+        self.airflow = (sys.executable, "-m", "airflow")
+
+    # commands
+
+    def cli(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow ARGS`` to completion with this environment; its output is returned."""
+        done = subprocess.run(
+            [*self.airflow, *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+            raise AirflowLocalError(f"airflow {' '.join(args)} exited with {done.returncode}:\n{tail}")
+        return done
+
+    def prepare(self, signing_key: str | None = None) -> None:
+        """Migrate the metadata database; create the pools and, given a key, the signing-key connection.
+
+        An existing connection is kept as it is (it may hold a deployment's key).
+        """
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.cli("db", "migrate", timeout=600)
+        for name, (slots, description) in POOLS.items():
+            self.cli("pools", "set", name, str(slots), description)
+        if signing_key is not None:
+            self.add_connection(SIGNING_KEY_CONNECTION, {"conn_type": "generic", "password": signing_key})
+
+    def add_connection(self, conn_id: str, fields: Mapping[str, Any]) -> bool:
+        """Create connection ``conn_id`` unless it exists; True when created.
+
+        Goes through ``airflow connections import`` from an owner-only file, so that no secret appears
+        on a command line.
+        """
+        if self.cli("connections", "get", conn_id, "-o", "json", check=False).returncode == 0:
+            return False
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="connection-", suffix=".json", dir=self.run_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({conn_id: dict(fields)}, f)
+            self.cli("connections", "import", name)
+        finally:
+            os.unlink(name)
+        return True
+
+    # processes
+
+    def pid_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def start(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> Launched:
+        """Start ``airflow ARGS`` as component ``name`` (leader of a new session); record its pid file."""
+        if (current := self.launched(name)) is not None:
+            raise AirflowLocalError(f"{name} already runs (pid {current.pid}); stop it first")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = self.run_dir / f"{name}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [*self.airflow, *args],
+                env={**self.env, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        started = _start_time(proc.pid)
+        if started is None:
+            raise AirflowLocalError(f"{name} exited at once; see {log}")
+        self.pid_file(name).write_text(f"{proc.pid} {started!r}\n", encoding="utf-8")
+        return Launched(name, proc.pid, started, log)
+
+    def launched(self, name: str) -> Launched | None:
+        """Component ``name`` as recorded in its pid file, if that process still runs."""
+        path = self.pid_file(name)
+        try:
+            pid_text, started_text = path.read_text(encoding="utf-8").split()
+            pid, started = int(pid_text), float(started_text)
+        except (FileNotFoundError, ValueError):
+            return None
+        recorded = Launched(name, pid, started, self.run_dir / f"{name}.log")
+        now = _start_time(pid)
+        if now is not None and abs(now - started) < 1 and _alive(pid):
+            return recorded
+        # The leader is gone (or its PID was reused); children left in its session still count as ours.
+        return recorded if session_members(recorded) else None
+
+    def components(self) -> list[str]:
+        """Names of the components with a pid file."""
+        return sorted(p.stem for p in self.run_dir.glob("*.pid")) if self.run_dir.is_dir() else []
+
+    def stop(self, name: str, timeout: float = 30) -> bool:
+        """Stop component ``name`` and everything left in its session; remove its pid file. True if it ran."""
+        launched = self.launched(name)
+        if launched is not None:
+            if _alive(launched.pid) and abs((_start_time(launched.pid) or 0) - launched.started) < 1:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(launched.pid, signal.SIGTERM)
+            else:  # the leader is gone: what it left in its session, one by one
+                _signal(session_members(launched), signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while session_members(launched) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _signal(session_members(launched), signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while left := session_members(launched):
+                if time.monotonic() > deadline:
+                    raise AirflowLocalError(f"{name}: processes {left} outlived SIGKILL")
+                time.sleep(0.1)
+        self.pid_file(name).unlink(missing_ok=True)
+        return launched is not None
+
+    def kill(self, name: str) -> list[int]:
+        """SIGKILL every process of component ``name`` at once, as a machine failure would; return their PIDs."""
+        launched = self.launched(name)
+        if launched is None:
+            return []
+        members = session_members(launched)
+        _signal(members, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while session_members(launched) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.pid_file(name).unlink(missing_ok=True)
+        return members
+
+    def stop_all(self, names: Sequence[str] | None = None) -> list[str]:
+        """Stop the components named (default: all with a pid file), in reverse order of ``names``."""
+        stopped = []
+        for name in reversed(list(names) if names is not None else self.components()):
+            if self.stop(name):
+                stopped.append(name)
+        return stopped
+
+    def wait_healthy(self, base_url: str, timeout: float = 180, components: Sequence[str] = ("api-server",)) -> None:
+        """Wait until the API server answers its health check; fail early if a component died."""
+        deadline = time.monotonic() + timeout
+        url = base_url.rstrip("/") + "/api/v2/monitor/health"
+        while True:
+            for name in components:
+                if self.launched(name) is None:
+                    raise AirflowLocalError(f"{name} stopped during start-up:\n{self.log_tail(name)}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise AirflowLocalError(f"no answer from {url} after {timeout:.0f} s:\n{self.log_tail('api-server')}")
+            time.sleep(1)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.run_dir / f"{name}.log"
+        if not path.is_file():
+            return f"({path} missing)"
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+# make airflow-up / airflow-down, and the init step of docker-compose.yaml
+
+
+def local_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of ``airflow-up``: ``env`` plus LocalExecutor and the API server on 127.0.0.1.
+
+    The metadata database is ``CONVOC_AIRFLOW_DB`` (an SQLAlchemy URL, ``postgresql+psycopg2://…``) when set,
+    else Airflow's SQLite file in ``AIRFLOW_HOME``. The API server listens on ``AIRFLOW__API__PORT`` (8080).
+    Unless set otherwise: DAGs start unpaused (a backfill runs nothing on a paused DAG, and each consumer
+    must be unpaused to follow its producer) and at most two tasks per CPU run at once.
+    """
+    env = dict(os.environ if env is None else env)
+    port = env.get("AIRFLOW__API__PORT") or str(DEFAULT_PORT)
+    base_url = f"http://127.0.0.1:{port}"
+    env.update(
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW__API__PORT=port,
+        AIRFLOW__API__BASE_URL=base_url,
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{base_url}/execution/",
+    )
+    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
+    env.setdefault("AIRFLOW__CORE__PARALLELISM", str(2 * (os.cpu_count() or 2)))
+    if env.get("CONVOC_AIRFLOW_DB"):
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["CONVOC_AIRFLOW_DB"]
+    return env
+
+
+def _signing_key(env: Mapping[str, str], *, create: bool) -> tuple[str | None, str]:
+    """The signing key for a new connection and where it came from: ``CONVOC_SIGNING_KEY``, else the file
+    ``CONVOC_SIGNING_KEY_FILE`` (with ``create``: default ``$CONVOC_HOME/secrets/signing.key``, made if missing)."""
+    from convoc.codes import KEY_ENV, KEY_FILE_ENV, create_key_file, load_key
+    from convoc.config import Settings
+
+    if env.get(KEY_ENV):
+        return load_key({KEY_ENV: env[KEY_ENV]}).decode(), KEY_ENV
+    path_text = env.get(KEY_FILE_ENV)
+    if not path_text and not create:
+        return None, "nowhere"
+    path = Path(path_text or Settings.from_env(dict(env)).home / "secrets" / "signing.key")
+    if create:
+        create_key_file(path)
+    return load_key({KEY_FILE_ENV: str(path)}).decode(), str(path)
+
+
+def init(env: Mapping[str, str] | None = None, *, create_key: bool = False) -> LocalAirflow:
+    """Migrate the metadata database, create the pools and the signing-key connection (when missing).
+
+    The init service of docker-compose.yaml runs this (``python -m convoc.airflow_local init``), with the
+    key in ``CONVOC_SIGNING_KEY``; ``airflow-up`` runs it with a key file it creates if need be.
+    """
+    env = dict(os.environ if env is None else env)
+    airflow = LocalAirflow(env)
+    key, source = _signing_key(env, create=create_key)
+    airflow.prepare(signing_key=key)
+    if key is None and airflow.cli("connections", "get", SIGNING_KEY_CONNECTION, check=False).returncode != 0:
+        raise AirflowLocalError(
+            f"no connection {SIGNING_KEY_CONNECTION} and no key to create it from: set CONVOC_SIGNING_KEY "
+            "(or CONVOC_SIGNING_KEY_FILE); without it invitation_waves refuses to run"
+        )
+    pools = ", ".join(f"{name} ({slots} slot{'s' * (slots != 1)})" for name, (slots, _) in POOLS.items())
+    print(f"database migrated; pools: {pools}; connection {SIGNING_KEY_CONNECTION} (when new: key from {source})")
+    return airflow
+
+
+def _login(home: Path) -> str:
+    path = home / "simple_auth_manager_passwords.json.generated"
+    try:
+        users = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return f"see {path}"
+    return ", ".join(f"{user} / {password}" for user, password in users.items())
+
+
+def up(env: Mapping[str, str] | None = None) -> int:
+    """Start api-server, scheduler, dag-processor and triggerer (LocalExecutor) unless they run; print the UI.
+
+    Writes ``$AIRFLOW_HOME/run/env.sh`` (owner-only): the settings to source in a shell that runs the
+    ``airflow`` CLI against this instance (``airflow backfill create …``).
+    """
+    env = local_environment(env)
+    airflow = LocalAirflow(env)
+    missing = [name for name in LOCAL_COMPONENTS if airflow.launched(name) is None]
+    if missing:
+        database = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"SQLite in {airflow.home}"
+        print(f"AIRFLOW_HOME={airflow.home}; metadata database: {_hide_password(database)}")
+        init(env, create_key=True)
+        _write_env_file(airflow.run_dir / "env.sh", env)
+        try:
+            for name in missing:
+                launched = airflow.start(name, *LOCAL_COMPONENTS[name])
+                print(f"started {name:<13} pid {launched.pid:<7} log {launched.log}")
+            airflow.wait_healthy(env["AIRFLOW__API__BASE_URL"], components=list(LOCAL_COMPONENTS))
+        except (AirflowLocalError, KeyboardInterrupt):
+            airflow.stop_all(missing)
+            raise
+    else:
+        print(f"already running: {', '.join(LOCAL_COMPONENTS)}")
+    print(f"\nAirflow UI: {env['AIRFLOW__API__BASE_URL']}  login: {_login(airflow.home)}")
+    print(f"CLI in another shell: source {airflow.run_dir / 'env.sh'}")
+    print(f"Stop with: make airflow-down   (pid files in {airflow.run_dir})")
+    return 0
+
+
+_SHELL_SETTINGS = ("AIRFLOW_HOME",)
+_SECRETS = ("CONVOC_SIGNING_KEY",)  # kept in the Airflow connection, not in a file
+
+
+def _write_env_file(path: Path, env: Mapping[str, str]) -> None:
+    import shlex
+
+    names = [
+        k for k in sorted(env) if (k.startswith(("AIRFLOW__", "CONVOC_")) or k in _SHELL_SETTINGS) and k not in _SECRETS
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("# written by make airflow-up: the settings its Airflow runs with\n")
+        f.writelines(f"export {name}={shlex.quote(env[name])}\n" for name in names)
+
+
+def down(env: Mapping[str, str] | None = None) -> int:
+    """Stop the components ``up`` started (by their pid files), and nothing else."""
+    env = dict(os.environ if env is None else env)
+    airflow = LocalAirflow(env)
+    names = airflow.components()
+    # The API server last: tasks still running report to it while the others shut down.
+    order = [n for n in names if n != "api-server"] + [n for n in names if n == "api-server"]
+    for name in order:
+        print(f"{'stopped' if airflow.stop(name) else 'not running'}: {name}")
+    if not names:
+        print(f"nothing to stop (no pid files in {airflow.run_dir})")
+    return 0
+
+
+def _hide_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m convoc.airflow_local", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "init"], help="init: migrate, pools, connections")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "init":
+            init()
+            return 0
+        return up() if args.command == "up" else down()
+    except (AirflowLocalError, ConvocError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
