@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as rl_canvas
 
 from convoc.errors import ConvocError
+from convoc.files import write_private
 from convoc.letters import layout as L
 from convoc.letters.qr import QrEncoder
 
@@ -487,18 +487,7 @@ def render_batch(
     finally:
         rl_config.useA85 = saved_a85
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    part = out.with_suffix(".part")
-    try:
-        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, out)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    write_private(out, data)
     return RenderResult(
         path=out, pages=len(letters), pieces=len(letters), sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
     )

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoc.files import write_private
 from convoc.report.figures import AGE_BANDS, PERIODS, Figures, Headline, Period, last_data_day, read_figures
 from convoc.report.labels import LANGS, NOT_APPLICABLE, Lang, Words
 
@@ -341,17 +342,7 @@ def _write_private(path: Path, data: bytes, root: Path) -> None:
         os.chmod(parent, 0o700)
         if parent == root:
             break
-    part = path.with_suffix(".part")
-    try:
-        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    write_private(path, data)
 
 
 def render_report(con: duckdb.DuckDBPyConnection, as_of: date, period: Period, lang: Lang, out_dir: Path) -> Path:
