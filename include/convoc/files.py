@@ -2,13 +2,20 @@
 
 Folders are owner-only (0700) and files owner-only (0600) whatever the umask; a file replaced in place is
 written aside, fsynced and renamed, and its folder fsynced, so a crash leaves the old or the new content,
-never a mix.
+never a mix. CSV files for people to open in a spreadsheet are written with formula injection neutralised.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_FORMULA_START = r"^([=+\-@\t\r])"
+"""A cell a spreadsheet may read as a formula: it starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return."""
 
 
 def private_dirs(*paths: Path) -> None:
@@ -44,3 +51,31 @@ def write_private(path: Path, data: bytes) -> None:
         part.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def write_private_csv(path: Path, frame: pl.DataFrame) -> None:
+    """Write ``frame`` (a table of people's data for a person to open in a spreadsheet) as CSV with
+    :func:`write_private` (0600, atomic): a header line, then one line per row, ``,``-separated,
+    ``"``-quoted where needed, null as an empty field.
+
+    Formula injection is neutralised by the OWASP rule: every text cell (String, Categorical or Enum column)
+    whose first character is ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single
+    quote, so that ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)`` and a spreadsheet shows it as text
+    instead of running it. Other cells are written as they are; so are numbers, dates and every other
+    non-text column (``-5`` stays ``-5``). A reader of the file itself sees the quote: it is part of the cell.
+    """
+    import polars as pl
+
+    text = [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    safe = frame.with_columns(pl.col(text).cast(pl.String).str.replace(_FORMULA_START, "'${1}"))
+    write_private(path, safe.write_csv().encode())
+
+
+def private_umask() -> None:
+    """Make every file this process creates from now on owner-only (umask 077): working copies, reject
+    lists and Data Docs written by libraries that take no mode argument."""
+    os.umask(0o077)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import stat
 from datetime import date, timedelta
 
@@ -146,16 +147,24 @@ def test_returned_letters_flag_their_invitation_and_reach_the_address_check_list
         ("vaccination:1:1:1", "moved", date(2021, 2, 4)),
         ("vaccination:1:3:1", None, None),
     ]
+    # Whatever the register let through, a name that a spreadsheet would run as a formula (DDE) is listed as text.
+    injection = "=cmd|' /C calc'!A0"
+    with warehouse.connect(delivered.warehouse) as con:
+        con.execute(
+            "update core.dim_resident set family_name = ?, given_name = ? where matricule = ?",
+            [injection, "-Inês", person(1)["matricule"]],
+        )
     out = delivered.reports / "address_check"
     with warehouse.connect(delivered.warehouse, read_only=True) as con:
         path, rows = write_address_checks(con, later, out)
         _, none_before = write_address_checks(con, day, out)
-    lines = path.read_text().splitlines()
-    assert rows == 1 and none_before == 0 and len(lines) == 2
-    header = lines[0].split(",")
-    row = dict(zip(header, lines[1].split(","), strict=True))
+    with path.open(newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert rows == 1 and none_before == 0 and len(table) == 1
+    [row] = table
     assert row["matricule"] == person(1)["matricule"] and row["reason"] == "moved" and row["piece_id"] == "1"
     assert row["street"] == person(1)["street"] and row["job_id"] == "J20210201"
+    assert row["family_name"] == "'" + injection and row["given_name"] == "'-Inês"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(out.stat().st_mode) == 0o700
 
 

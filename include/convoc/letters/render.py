@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,70 @@ PIECE_QR_VERSION = 3
 """29 × 29 modules; at level M holds 42 bytes of ``job_id|piece_id|k/n``."""
 QR_MASK = 0
 """Fixed mask: no mask evaluation, every code costs the same."""
+
+
+class UnprintableText(ConvocError):
+    """Pieces whose text holds characters the letter cannot print as written; the batch is refused unwritten.
+
+    The message (it reaches task logs) names the job, the pieces (a few ids and their count) and, per
+    reason, one offending character as ``U+XXXX NAME`` and how many others there are: never the name,
+    address or booking code the characters occur in, nor enough of their characters to spell one.
+    """
+
+    def __init__(self, job_id: str, findings: Mapping[tuple[str, str], Sequence[int]]) -> None:
+        self.job_id = job_id
+        self.findings = {key: sorted(set(pieces)) for key, pieces in findings.items()}
+        """(character, reason) → ids of the pieces whose text holds that character, ascending."""
+        self.piece_ids = sorted({p for pieces in self.findings.values() for p in pieces})
+        """Every refused piece, ascending."""
+        reasons: dict[str, tuple[set[str], set[int]]] = {}
+        for (char, reason), pieces in self.findings.items():
+            chars, where = reasons.setdefault(reason, (set(), set()))
+            chars.add(char)
+            where.update(pieces)
+        lines = []
+        for reason, (chars, where) in sorted(reasons.items(), key=lambda item: (min(item[1][1]), item[0])):
+            first, others = min(chars), len(chars) - 1
+            more = f" and {others} other character{'s' if others > 1 else ''}" if others else ""
+            lines.append(f"  - {reason}: {_char_label(first)}{more} ({_pieces_label(sorted(where))})")
+        super().__init__(
+            f"job {job_id}: the text of {_pieces_label(self.piece_ids)} cannot be printed as written (a character "
+            "without a glyph in the letter's fonts, right-to-left, a control or invisible); the batch is refused, "
+            "no PDF written. Correct these pieces' data or take them out of the batch.\n" + "\n".join(lines)
+        )
+
+
+_MAX_LISTED_PIECES = 5
+"""Piece ids listed per entry of an UnprintableText message; the rest are counted."""
+_REFUSED_CATEGORIES = {
+    "Cc": "control character",
+    "Cf": "invisible format character (zero-width or bidi control)",
+    "Co": "private-use character",
+    "Cs": "surrogate",
+    "Cn": "unassigned code point",
+}
+"""Unicode general categories never printed, with the reason given."""
+_RIGHT_TO_LEFT = frozenset({"R", "AL", "AN"})
+"""Strong right-to-left bidi classes: reportlab lays text out left to right and does not shape it."""
+
+
+_NAMELESS = {"Cc": "<control>", "Co": "<private use>", "Cs": "<surrogate>", "Cn": "<unassigned>"}
+"""How a character without a Unicode name is shown, by general category."""
+
+
+def _char_label(char: str) -> str:
+    """``U+200B ZERO WIDTH SPACE``; ``U+E000 <private use>`` for a character without a name."""
+    name = unicodedata.name(char, "") or _NAMELESS.get(unicodedata.category(char), "<no name>")
+    return f"U+{ord(char):04X} {name}"
+
+
+def _pieces_label(pieces: Sequence[int]) -> str:
+    if len(pieces) == 1:
+        return f"piece {pieces[0]}"
+    if len(pieces) <= _MAX_LISTED_PIECES:
+        return f"{len(pieces)} pieces: {', '.join(map(str, pieces))}"
+    shown = ", ".join(map(str, pieces[:_MAX_LISTED_PIECES]))
+    return f"{len(pieces)} pieces: {shown} and {len(pieces) - _MAX_LISTED_PIECES} more"
 
 
 class MissingTemplate(ConvocError):
@@ -374,7 +439,7 @@ _RunKey = tuple[tuple[str, str, float, float, float], ...]
 """A run of text lines relative to its first baseline: (text, font, size, x_mm, dy_mm) per line."""
 
 
-def _runs(page: _Page, shared: Mapping[tuple[str, str, float, float], int]) -> list[tuple[bool, list[_Line]]]:
+def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[bool, list[_Line]]]:
     """The page's lines cut into runs of lines that recur in the batch (True) and that do not."""
     runs: list[tuple[bool, list[_Line]]] = []
     for line in page.lines:
@@ -391,7 +456,18 @@ def _run_key(run: Sequence[_Line]) -> _RunKey:
     return tuple((x.text, x.font, x.size, x.x_mm, round(x.y_mm - top, 4)) for x in run)
 
 
-def _draw_pages(pages: Sequence[_Page], job_id: str, booking_url: str, hotline: str) -> bytes:
+_LineKey = tuple[str, str, float, float]
+"""A line as drawn wherever it stands on the page: (text, font, size, x_mm)."""
+
+
+def _line_counts(pages: Sequence[_Page]) -> Counter[_LineKey]:
+    """How many times each line (text, font, size, x) is drawn in the batch."""
+    return Counter((x.text, x.font, x.size, x.x_mm) for page in pages for x in page.lines)
+
+
+def _draw_pages(
+    pages: Sequence[_Page], line_counts: Mapping[_LineKey, int], job_id: str, booking_url: str, hotline: str
+) -> bytes:
     """All pages into one PDF. Text that recurs across the batch (the template's paragraphs, dates,
     the centre) is drawn once as a form XObject per distinct run of lines and placed by a translation;
     only what is personal (address, code, piece code, a paragraph naming the code) is written per page."""
@@ -407,9 +483,6 @@ def _draw_pages(pages: Sequence[_Page], job_id: str, booking_url: str, hotline: 
             static[page.form] = f"S{len(static)}"
             _define_static_form(c, static[page.form], page.form[1], booking_url, hotline)
 
-    line_counts: Counter[tuple[str, str, float, float]] = Counter(
-        (x.text, x.font, x.size, x.x_mm) for page in pages for x in page.lines
-    )
     page_runs = [_runs(page, line_counts) for page in pages]
     run_counts = Counter(_run_key(run) for runs in page_runs for recurring, run in runs if recurring)
     shared: dict[_RunKey, str] = {}
@@ -440,6 +513,54 @@ def _draw_pages(pages: Sequence[_Page], job_id: str, booking_url: str, hotline: 
     return buffer.getvalue()
 
 
+# --- printable text ---------------------------------------------------------------------------
+
+
+def _refusal(char: str) -> str | None:
+    """Why ``char`` is never printed whatever the font, or None."""
+    category = unicodedata.category(char)
+    if category in _REFUSED_CATEGORIES:
+        return _REFUSED_CATEGORIES[category]
+    if unicodedata.bidirectional(char) in _RIGHT_TO_LEFT:
+        return "right-to-left (would print reversed and unshaped)"
+    return None
+
+
+@cache
+def _printable(font: str) -> frozenset[str]:
+    """Characters ``font`` (registered with reportlab) prints as written: a glyph in its cmap and no refusal."""
+    cmap: Mapping[int, int] = pdfmetrics.getFont(font).face.charToGlyph
+    return frozenset(char for char in map(chr, (cp for cp, glyph in cmap.items() if glyph)) if _refusal(char) is None)
+
+
+def _check_printable(
+    letters: Sequence[Letter], pages: Sequence[_Page], line_counts: Mapping[_LineKey, int], job_id: str
+) -> None:
+    """UnprintableText unless every character of every line drawn is printable in that line's font.
+
+    Fast path: the batch's distinct lines (``line_counts``, which drawing needs anyway), the characters
+    of their texts per font, one set difference per font; the pieces at fault are looked for line by line
+    only when a difference is not empty.
+    """
+    texts: dict[str, set[str]] = {}
+    for text, font, _, _ in line_counts:
+        texts.setdefault(font, set()).add(text)
+    bad = {font: found for font, group in texts.items() if (found := set("".join(group)) - _printable(font))}
+    if not bad:
+        return
+    findings: dict[tuple[str, str], list[int]] = {}
+    for letter, page in zip(letters, pages, strict=True):
+        for line in page.lines:
+            chars = bad.get(line.font)
+            if chars is None or chars.isdisjoint(line.text):
+                continue
+            for char in sorted(chars.intersection(line.text)):
+                pieces = findings.setdefault((char, _refusal(char) or f"no glyph in font {line.font}"), [])
+                if not pieces or pieces[-1] != letter.piece_id:
+                    pieces.append(letter.piece_id)
+    raise UnprintableText(job_id, findings)
+
+
 def render_batch(
     letters: Sequence[Letter],
     out: Path,
@@ -452,8 +573,10 @@ def render_batch(
     """Render ``letters`` in order into one PDF at ``out``, one page per letter.
 
     Checks first (before any file is touched) that every template exists, that every QR payload
-    fits its fixed version and that every text fits the page; then writes ``out.part`` with mode
-    0600 and renames it to ``out``. Returns path, page and piece counts, size and SHA-256.
+    fits its fixed version, that every text fits the page and that every character drawn has a glyph
+    in its font and is neither right-to-left nor a control, invisible, private-use or unassigned one
+    (UnprintableText: reportlab would print an empty box, or reversed unshaped text); then writes
+    ``out.part`` with mode 0600 and renames it to ``out``. Returns path, page and piece counts, size and SHA-256.
     """
     if not letters:
         raise ConvocError(f"job {job_id}: empty batch, no PDF written")
@@ -478,12 +601,15 @@ def render_batch(
         _encoder(BOOKING_QR_VERSION).packed(booking_payload)
         _encoder(PIECE_QR_VERSION).packed(piece_text)
         pages.append(_Page((letter.campaign, langs), (*address, *body, *own), booking_payload, piece_text))
+    line_counts = _line_counts(pages)
+    # Fails here, before any file is touched, if a character would print as an empty box or reversed.
+    _check_printable(letters, pages, line_counts, job_id)
 
     # ASCII85 on top of Flate only makes streams 25 % larger (and is slow without rl_accel).
     saved_a85 = rl_config.useA85
     rl_config.useA85 = 0
     try:
-        data = _draw_pages(pages, job_id, booking_url, hotline)
+        data = _draw_pages(pages, line_counts, job_id, booking_url, hotline)
     finally:
         rl_config.useA85 = saved_a85
 

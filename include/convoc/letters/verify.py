@@ -7,14 +7,19 @@ the first page, the last page and a seeded random sample of the others; the seed
 SHA-256, so the same file is always checked on the same pages and a re-rendered one on new ones.
 
 Codes are found by decoding the whole rasterized page (pypdfium2, zxing-cpp), never by position, and
-expectations are built by the renderer's own functions, so the layout and the piece-code format can
-change without this module. Reads the PDF only; never writes or moves files.
+expectations are built by the renderer's own functions, so the layout can change without this module.
+Reads the PDF only; never writes or moves files.
+
+Failure messages reach task logs and the ``.reason.txt`` beside a rejected batch: they name pages, piece ids
+and piece codes (``job|piece|k/n``, not personal), and say of a booking QR only whether it is missing,
+unreadable or another one (another piece's, or none of the batch's); never a booking code or booking URL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,10 +40,14 @@ SAMPLE = 8
 """Pages checked besides the first and the last."""
 _QR_FORMATS = "QRCode,MicroQRCode,rMQRCode"
 """Every QR symbology: a stray code of any of them on a page is a finding."""
+_PIECE_CODE = re.compile(r"[!-{}~]+\|[0-9]+\|[0-9]+/[0-9]+")
+"""What a piece code (``render.piece_code``: ``job|piece|k/n``) looks like: a found code of this form may be
+shown in a message; any other found text (a booking URL, a stray code) never is."""
 
 
 class VerificationFailed(ConvocError):
-    """A rendered batch that must not be released; the message names the file, pages, expected and found."""
+    """A rendered batch that must not be released; the message names the file, and per failed page the piece
+    and what is wrong with which code; ``problems`` lists those findings. Never a booking code or URL."""
 
     def __init__(self, pdf: Path, problems: Sequence[str]) -> None:
         self.pdf = pdf
@@ -49,7 +58,7 @@ class VerificationFailed(ConvocError):
 
 
 class Piece(NamedTuple):
-    """What one piece's pages must carry (booking codes are opaque, not personal data)."""
+    """What one piece's pages must carry. The booking code is the person's: never put it in a message."""
 
     piece_id: int
     booking_code: str
@@ -90,8 +99,8 @@ def expected_codes(
     return codes
 
 
-def _read_codes(document: Any, page: int, scale: float, *, thorough: bool) -> list[str]:
-    """Every QR code on the page, decoded; a code found but not decodable is listed as unreadable."""
+def _read_codes(document: Any, page: int, scale: float, *, thorough: bool) -> list[str | None]:
+    """The text of every QR code on the page; None for a code found but not decodable."""
     import zxingcpp
 
     handle = document[page - 1]
@@ -110,21 +119,101 @@ def _read_codes(document: Any, page: int, scale: float, *, thorough: bool) -> li
             bitmap.close()
     finally:
         handle.close()
-    return [str(b.text) if b.error is None else f"<unreadable {b.format}: {b.error}>" for b in found]
+    return [str(b.text) if b.error is None else None for b in found]
 
 
-def _difference(expected: list[str], found: list[str]) -> str:
-    missing = sorted((Counter(expected) - Counter(found)).elements())
-    extra = sorted((Counter(found) - Counter(expected)).elements())
-    parts = [f"expected {expected}, found {sorted(found)}"]
-    if missing:
-        parts.append(f"missing {missing}")
-    if extra:
-        parts.append(f"unexpected {extra}")
+def _matches(expected: Sequence[str], found: Sequence[str | None]) -> bool:
+    return Counter(found) == Counter(expected)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _page_problem(
+    piece: Piece,
+    k: int,
+    pages_per_piece: int,
+    found: Sequence[str | None],
+    *,
+    job_id: str,
+    booking_url: str,
+    booking_owner: dict[str, int],
+) -> str:
+    """What is wrong on page ``k`` (0-based) of ``piece``, per code, without any booking code or URL.
+
+    ``booking_owner`` maps each booking QR text of the batch to its piece id, to name the piece whose code was
+    found instead of the expected one. A found code is taken as a piece code when it looks like one, as a booking
+    QR when it starts with the booking URL; an unreadable code stands for an expected one not found.
+    """
+    texts = [t for t in found if t is not None]
+    unreadable = len(found) - len(texts)
+    parts = []
+
+    def take(kind: str) -> str | None:
+        for text in texts:
+            if _kind(text, booking_url) == kind:
+                texts.remove(text)
+                return text
+        return None
+
+    if k == 0:
+        booking = booking_url + piece.booking_code
+        if booking in texts:
+            texts.remove(booking)
+        elif (other := take("booking")) is not None:
+            owner = booking_owner.get(other)
+            parts.append(
+                f"booking code: the code of piece {owner} found instead"
+                if owner is not None
+                else "booking code: a different code found, of no piece of this batch"
+            )
+        elif piece.booking_code and (other := next((t for t in texts if t.endswith(piece.booking_code)), None)):
+            texts.remove(other)
+            parts.append("booking code: the right code found, under another URL than the booking URL")
+        elif unreadable:
+            unreadable -= 1
+            parts.append("booking code: unreadable")
+        else:
+            parts.append("booking code: missing")
+    expected = piece_code(job_id, piece.piece_id, k + 1, pages_per_piece)
+    if expected in texts:
+        texts.remove(expected)
+    elif (other := take("piece")) is not None:
+        parts.append(f"piece code {expected}: {other} found instead")
+    elif unreadable:
+        unreadable -= 1
+        parts.append(f"piece code {expected}: unreadable")
+    else:
+        parts.append(f"piece code {expected}: missing")
+
+    stray = []
+    for text in texts:
+        kind = _kind(text, booking_url)
+        if kind == "piece":
+            stray.append(f"piece code {text}")
+        elif kind == "booking":
+            owner = booking_owner.get(text)
+            stray.append(f"booking code of piece {owner}" if owner is not None else "a booking code of no piece")
+    others = sum(_kind(text, booking_url) == "other" for text in texts)
+    if others:
+        stray.append(_plural(others, "other code"))
+    if unreadable:
+        stray.append(_plural(unreadable, "unreadable code"))
+    if stray:
+        parts.append(f"{_plural(len(texts) + unreadable, 'unexpected code')}: {', '.join(stray)}")
     return "; ".join(parts)
 
 
+def _kind(text: str, booking_url: str) -> str:
+    """``piece`` for a text shaped like a piece code, ``booking`` for a booking QR text, ``other`` otherwise."""
+    if _PIECE_CODE.fullmatch(text):
+        return "piece"
+    return "booking" if text.startswith(booking_url) else "other"
+
+
 def file_sha256(path: Path) -> str:
+    """SHA-256 of the file's bytes, hex."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -144,7 +233,7 @@ def verify_pdf(
     """Check ``pdf`` against the pieces it was rendered from (in print order); VerificationFailed if it fails.
 
     ``sha256``, when given (the renderer's), must match the file: a file changed since rendering fails.
-    Every checked page is reported, not only the first that fails.
+    Every checked page is reported, not only the first that fails, by piece and code, never by booking code.
     """
     import pypdfium2
 
@@ -174,16 +263,24 @@ def verify_pdf(
             )
         checked = sample_pages(pages, sample, digest if seed is None else seed)
         problems = []
+        owners: dict[str, int] = {}
         for page in checked:
             expected = expected_codes(
                 expected_pieces, page, job_id=job_id, booking_url=url, pages_per_piece=pages_per_piece
             )
             found = _read_codes(document, page, scale, thorough=False)
-            if Counter(found) != Counter(expected):
+            if not _matches(expected, found):
                 found = _read_codes(document, page, max(scale, RETRY_SCALE), thorough=True)
-            if Counter(found) != Counter(expected):
-                piece = expected_pieces[(page - 1) // pages_per_piece].piece_id
-                problems.append(f"page {page} (piece {piece}): {_difference(expected, found)}")
+            if not _matches(expected, found):
+                index, k = divmod(page - 1, pages_per_piece)
+                piece = expected_pieces[index]
+                if not owners:
+                    for p in expected_pieces:
+                        owners.setdefault(url + p.booking_code, p.piece_id)
+                problem = _page_problem(
+                    piece, k, pages_per_piece, found, job_id=job_id, booking_url=url, booking_owner=owners
+                )
+                problems.append(f"page {page} (piece {piece.piece_id}): {problem}")
         if problems:
             raise VerificationFailed(pdf, problems)
     finally:

@@ -25,6 +25,7 @@ from convoc.letters.render import (
     TEMPLATES_DIR,
     Letter,
     MissingTemplate,
+    UnprintableText,
     load_template,
     piece_code,
     render_batch,
@@ -287,6 +288,9 @@ NAMES = [
     ("Begoña", "Gonçalves"),
     ("João", "Müller-Weiß"),
     ("Hélène", "Wójcik"),
+    ("Grzegorz Łoś", "Lőrincz-Ștefănescu"),
+    ("Søren Ñúñez", "França-Conceição"),
+    ("Jürgen", "Strauß-Désiré"),
 ]
 
 
@@ -300,6 +304,63 @@ def test_names_with_diacritics_render_intact(tmp_path: Path) -> None:
     render_batch(letters, out, job_id="J")
     for i, (given, family) in enumerate(NAMES):
         assert f"{given} {family}" in page_text(out, i)
+
+
+UNPRINTABLE = {
+    "CJK name": ({"given_name": "小明", "family_name": "王"}, "U+5C0F CJK UNIFIED IDEOGRAPH-5C0F", "no glyph in font"),
+    "Hebrew name": ({"family_name": "כהן"}, "U+05D4 HEBREW LETTER HE", "right-to-left"),
+    "Arabic street": ({"street": "شارع الملك فيصل"}, "U+0627 ARABIC LETTER ALEF", "right-to-left"),
+    "zero-width space": ({"family_name": "Sch\u200bmit"}, "U+200B ZERO WIDTH SPACE", "invisible format"),
+    "private use": ({"given_name": "Ma\ue000rie"}, "U+E000 <private use>", "private-use"),
+    "control": ({"locality": "Luxem\x07bourg"}, "U+0007 <control>", "control"),
+}
+
+
+@pytest.mark.parametrize("case", UNPRINTABLE)
+def test_unprintable_text_refuses_the_batch_before_writing(tmp_path: Path, case: str) -> None:
+    changes, char, reason = UNPRINTABLE[case]
+    changes = {**changes, "booking_code": "ZZ9Q-0000-ABCD-T"}
+    bad = make_letter(42, **changes)
+    out = tmp_path / "pdf" / "batch.pdf"
+    out.parent.mkdir()
+    out.write_bytes(b"previous")  # an earlier render stays as it was
+    with pytest.raises(UnprintableText) as refused:
+        render_batch([make_letter(1), make_letter(2), bad, make_letter(3)], out, job_id="J20210201")
+    message = str(refused.value)
+    assert isinstance(refused.value, ConvocError) and refused.value.piece_ids == [42]
+    assert message.startswith("job J20210201: the text of piece 42 ")
+    assert f"  - {reason}" in message and f": {char}" in message and message.endswith("(piece 42)")
+    for text in changes.values():  # never the name, address or booking code
+        assert text not in message
+        for word in text.split():
+            assert word not in message
+    assert "Schmit" not in message and "Marie" not in message and "7QK2-M0ZD-4R1X" not in message
+    assert sorted(p.name for p in out.parent.iterdir()) == ["batch.pdf"] and out.read_bytes() == b"previous"
+
+
+def test_unprintable_message_lists_a_few_pieces_and_counts_them(tmp_path: Path) -> None:
+    letters = [make_letter(i, family_name="王" if i % 2 else "Schmit") for i in range(1, 31)]
+    with pytest.raises(UnprintableText) as refused:
+        render_batch(letters, tmp_path / "b.pdf", job_id="J1")
+    message = str(refused.value)
+    assert refused.value.piece_ids == list(range(1, 31, 2))
+    assert "15 pieces: 1, 3, 5, 7, 9 and 10 more" in message
+    assert "- no glyph in font DejaVuSans: U+738B CJK UNIFIED IDEOGRAPH-738B (15 pieces: 1, 3, 5, 7, 9" in message
+    assert "王" not in message and "11" not in message  # piece ids beyond the first few are counted
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_glyph_is_checked_in_the_font_the_line_is_drawn_with(tmp_path: Path) -> None:
+    # U+01E5 LATIN SMALL LETTER G WITH STROKE: in DejaVu Sans, not in DejaVu Sans Mono (the booking code's font).
+    layout.register_fonts()
+    regular, mono = (pdfmetrics.getFont(f).face.charToGlyph for f in (layout.FONT_REGULAR, layout.FONT_MONO))
+    assert regular.get(0x1E5) and not mono.get(0x1E5)  # precondition
+    render_batch([make_letter(family_name="Schmi\u01e5")], tmp_path / "ok.pdf", job_id="J")
+    with pytest.raises(
+        UnprintableText, match=r"no glyph in font DejaVuSansMono: U\+01E5 LATIN SMALL LETTER G WITH STROKE \(piece 1\)"
+    ):
+        render_batch([make_letter(booking_code="7QK2-M0ZD-\u01e5R1")], tmp_path / "bad.pdf", job_id="J")
+    assert not (tmp_path / "bad.pdf").exists()
 
 
 def test_rendered_address_is_the_layout_block(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from convoc.letters.render import BOOKING_URL, Letter, piece_code, render_batch
 from convoc.letters.verify import (
     Piece,
     VerificationFailed,
+    _page_problem,
     sample_pages,
     verify_pdf,
 )
@@ -117,6 +119,16 @@ def test_page_count_mismatch_fails(good: tuple[Path, list[Letter]]) -> None:
         verify_pdf(pdf, pieces(letters), job_id=JOB, pages_per_piece=2)
 
 
+def assert_no_booking_code(failure: VerificationFailed, letters: list[Letter], *urls: str) -> None:
+    """Neither the message nor the problems hold a booking code, a booking URL or personal data."""
+    for text in (str(failure), *failure.problems):
+        for x in letters:
+            assert x.booking_code not in text
+        for url in (BOOKING_URL, *urls):
+            assert url not in text and url.split("//")[1] not in text
+        assert "Schmit" not in text and "rue de la Gare" not in text
+
+
 def test_wrong_booking_code_fails_naming_the_page(good: tuple[Path, list[Letter]]) -> None:
     pdf, letters = good
     expected = pieces(letters)
@@ -124,12 +136,12 @@ def test_wrong_booking_code_fails_naming_the_page(good: tuple[Path, list[Letter]
     with pytest.raises(VerificationFailed) as failed:
         verify_pdf(pdf, expected, job_id=JOB, sample=50)
     message = str(failed.value)
-    url = BOOKING_URL
-    assert str(pdf) in message and failed.value.problems == [failed.value.problems[0]]
-    assert "page 7 (piece 7)" in message
-    assert f"missing ['{url}XXXX-XXXX-0007']" in message
-    assert f"unexpected ['{url}7QK2-M0ZD-0007']" in message
-    assert "Schmit" not in message and "rue de la Gare" not in message  # no personal data
+    assert str(pdf) in message
+    assert failed.value.problems == [
+        "page 7 (piece 7): booking code: a different code found, of no piece of this batch"
+    ]
+    assert "XXXX-XXXX-0007" not in message
+    assert_no_booking_code(failed.value, letters)
 
 
 def test_swapped_pieces_fail_on_both_pages(tmp_path: Path) -> None:
@@ -138,14 +150,32 @@ def test_swapped_pieces_fail_on_both_pages(tmp_path: Path) -> None:
     render_batch(swapped, tmp_path / "swapped.pdf", job_id=JOB)
     with pytest.raises(VerificationFailed) as failed:
         verify_pdf(tmp_path / "swapped.pdf", pieces(letters), job_id=JOB)
-    assert [p.split(":")[0] for p in failed.value.problems] == ["page 2 (piece 2)", "page 3 (piece 3)"]
-    assert piece_code(JOB, 3) in failed.value.problems[0]
+    assert failed.value.problems == [
+        f"page 2 (piece 2): booking code: the code of piece 3 found instead; "
+        f"piece code {piece_code(JOB, 2)}: {piece_code(JOB, 3)} found instead",
+        f"page 3 (piece 3): booking code: the code of piece 2 found instead; "
+        f"piece code {piece_code(JOB, 3)}: {piece_code(JOB, 2)} found instead",
+    ]
+    assert_no_booking_code(failed.value, letters)
 
 
 def test_wrong_job_fails(good: tuple[Path, list[Letter]]) -> None:
     pdf, letters = good
-    with pytest.raises(VerificationFailed, match=rf"missing \['{piece_code('J20210130', 1)}'\]"):
+    wrong = piece_code("J20210130", 1)
+    with pytest.raises(VerificationFailed, match=re.escape(f"piece code {wrong}: {piece_code(JOB, 1)} found instead")):
         verify_pdf(pdf, pieces(letters), job_id="J20210130", sample=0)
+
+
+def test_wrong_booking_url_fails_without_showing_it(good: tuple[Path, list[Letter]]) -> None:
+    pdf, letters = good
+    other = "https://other.example.lu/b/"
+    with pytest.raises(VerificationFailed) as failed:
+        verify_pdf(pdf, pieces(letters), job_id=JOB, booking_url=other, sample=0)
+    assert failed.value.problems == [
+        "page 1 (piece 1): booking code: the right code found, under another URL than the booking URL",
+        "page 12 (piece 12): booking code: the right code found, under another URL than the booking URL",
+    ]
+    assert_no_booking_code(failed.value, letters, other)
 
 
 @pytest.mark.parametrize("which", ["piece code", "booking QR"])
@@ -157,8 +187,39 @@ def test_missing_code_fails(good: tuple[Path, list[Letter]], tmp_path: Path, whi
     with pytest.raises(VerificationFailed) as failed:
         verify_pdf(damaged, pieces(letters), job_id=JOB, sample=50)
     [problem] = failed.value.problems  # every other page of the rasterized copy still passes
-    assert problem.startswith("page 12 (piece 12)") and f"missing ['{gone}']" in problem
-    assert "unexpected" not in problem
+    what = f"piece code {gone}" if which == "piece code" else "booking code"
+    assert problem == f"page 12 (piece 12): {what}: missing"
+    assert_no_booking_code(failed.value, letters)
+
+
+def test_page_problems_name_codes_and_pieces_never_booking_codes() -> None:
+    # What a page may hold besides the expected codes: unreadable codes, strays of any kind.
+    piece = Piece(2, "7QK2-M0ZD-0002")
+    owners = {BOOKING_URL + f"7QK2-M0ZD-000{k}": k for k in (1, 2, 3)}
+    booking, own, other = BOOKING_URL + piece.booking_code, piece_code(JOB, 2), piece_code(JOB, 3)
+
+    def problem(found: list[str | None], k: int = 0, pages_per_piece: int = 1) -> str:
+        text = _page_problem(
+            piece, k, pages_per_piece, found, job_id=JOB, booking_url=BOOKING_URL, booking_owner=owners
+        )
+        assert "7QK2" not in text and BOOKING_URL not in text and "secret" not in text
+        return text
+
+    assert problem([None, own]) == "booking code: unreadable"
+    assert problem([booking, None]) == f"piece code {own}: unreadable"
+    assert problem([None, None]) == f"booking code: unreadable; piece code {own}: unreadable"
+    assert problem([]) == f"booking code: missing; piece code {own}: missing"
+    assert problem([BOOKING_URL + "ZZZZ-ZZZZ-ZZZZ", own]) == (
+        "booking code: a different code found, of no piece of this batch"
+    )
+    assert problem([booking, own, booking, other, "secret 7QK2-M0ZD-0002", None, BOOKING_URL + "7QK2-M0ZD-0003"]) == (
+        f"5 unexpected codes: booking code of piece 2, piece code {other}, booking code of piece 3, "
+        "1 other code, 1 unreadable code"
+    )
+    # A later page of a piece carries no booking QR: one there is a stray.
+    assert problem([booking, piece_code(JOB, 2, 2, 2)], k=1, pages_per_piece=2) == (
+        "1 unexpected code: booking code of piece 2"
+    )
 
 
 def test_extra_code_fails(tmp_path: Path) -> None:
@@ -250,7 +311,8 @@ def test_failed_batch_is_rejected_not_released(tmp_path: Path) -> None:
     assert rejected.is_file() and mode(rejected) == 0o600 and mode(rejected.parent) == 0o700
     text = reason.read_text(encoding="utf-8")
     assert mode(reason) == 0o600
-    assert f"{stem}.pdf" in text and "page 4 (piece 4)" in text and "XXXX-XXXX-0004" in text
+    assert f"{stem}.pdf" in text and "page 4 (piece 4): booking code: a different code found" in text
+    assert "XXXX-XXXX-0004" not in text and "M0ZD" not in text and BOOKING_URL not in text  # no booking code
     assert "Schmit" not in text
     # Rendering the batch again clears the rejection.
     render_batch_file(batch, DAY)
