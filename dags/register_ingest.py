@@ -4,12 +4,17 @@
 Loads the day's landing files (`register_YYYYMMDD.csv`, `priority_*_YYYYMMDD.csv` in `var/landing/`)
 into the warehouse:
 
-1. **extract_files** reads each file with polars (encoding and delimiter sniffed) and parks it as Parquet;
-2. **validate_files** runs the Great Expectations suites: a file with a missing column, no rows, or a row
-   count far from the previous snapshot is refused (the run fails, nothing is published); failing rows
-   are listed for quarantine. Data Docs go to `var/reports/quality/<day>/<run>/`;
-3. **load_files** writes `raw.*` (once per file content, see `raw.load_log`), `quarantine.*_rejects`,
-   `staging.*` and the versioned `core.dim_resident`, in one transaction.
+1. **extract_files** reads each file once (the SHA-256 is of the bytes parsed; a file changing meanwhile,
+   or whose readiness marker is missing, fails the task for a retry), decodes it, cuts it into records
+   (malformed lines are quarantined, the rest goes on), normalises every value (NFC, blanks, canonical
+   identifiers) and parks it as Parquet;
+2. **validate_files** runs the Great Expectations suites: a file with a missing column, no rows, a row
+   count far from the previous snapshot, or a check that could not be evaluated is refused (the run
+   fails, nothing is published); failing rows are listed for quarantine. Data Docs go to
+   `var/reports/quality/<day>/<run>/`;
+3. **load_files** writes `raw.*` (the validated values, once per file content, see `raw.load_log`),
+   `quarantine.*_rejects`, `staging.*` and the versioned `core.dim_resident`, in one transaction; then the
+   register team's list of rejected rows (`var/reports/register_checks/`) and removes the working copies.
 
 Daily, partitioned by day (backfill with `airflow backfill create`). Idempotent per day.
 Params: `day` (for manual triggers), `accept_row_count_change` (accept a large row-count change once).
@@ -44,16 +49,18 @@ def register_ingest() -> None:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from convoc.config import Settings
-        from convoc.errors import ConvocError, NoLandingFiles
+        from convoc.errors import ConvocError, FileNotSettled, NoLandingFiles
         from convoc.runtime import resolve_day
         from convoc.sources.ingest import extract_day
 
         try:
             return [e.as_dict() for e in extract_day(Settings.from_env(), resolve_day(get_current_context()))]
         except NoLandingFiles as exc:
-            raise AirflowSkipException(str(exc)) from exc
-        except ConvocError as exc:  # a malformed file: retrying will not mend it
-            raise AirflowFailException(str(exc)) from exc
+            raise AirflowSkipException(str(exc)) from None
+        except FileNotSettled:  # being written or replaced: a retry reads it again
+            raise
+        except ConvocError as exc:  # a refused file: retrying will not mend it
+            raise AirflowFailException(str(exc)) from None
 
     @task(pool="warehouse")
     def validate_files(extracted: list[dict]) -> list[dict]:
@@ -75,7 +82,7 @@ def register_ingest() -> None:
                 run_id=context["run_id"],
             )
         except FileRefused as exc:
-            raise AirflowFailException(str(exc)) from exc
+            raise AirflowFailException(str(exc)) from None
         return [v.as_dict() for v in verdicts]
 
     @task(pool="warehouse", outlets=[Asset(REGISTER_ASSET)])

@@ -29,6 +29,12 @@ class Settings:
         CONVOC_PRINT_TRANSPORT how print jobs reach the print shop: ``local`` (the folder
                                $CONVOC_HOME/outbox, default) or ``sftp`` (Airflow connection
                                ``print_shop_sftp``)
+        CONVOC_MAX_MALFORMED_SHARE  largest share of a landing file's rows that may be malformed or
+                               badly encoded (quarantined) before the whole file is refused (default 0.01)
+        CONVOC_READY_MARKERS   sources whose landing file is read only once ``NAME_YYYYMMDD.csv.done``
+                               exists: comma-separated source names, or ``all`` (default: none)
+        CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
+                               load, for debugging; by default they are removed (they hold personal data)
     """
 
     home: Path
@@ -36,6 +42,13 @@ class Settings:
     max_row_change: float = 0.05
     capacity_scale: float = 1.0
     print_transport: str = "local"
+    max_malformed_share: float = 0.01
+    ready_markers: frozenset[str] = frozenset()
+    keep_work: bool = False
+
+    def requires_marker(self, source: str) -> bool:
+        """Whether ``source``'s landing file waits for its readiness marker."""
+        return "all" in self.ready_markers or source in self.ready_markers
 
     @property
     def published(self) -> Path:
@@ -91,10 +104,22 @@ class Settings:
         print_transport = env.get("CONVOC_PRINT_TRANSPORT", "local").strip().lower()
         if print_transport not in ("local", "sftp"):
             raise ValueError(f"CONVOC_PRINT_TRANSPORT must be 'local' or 'sftp', not {print_transport!r}")
+        raw_share = env.get("CONVOC_MAX_MALFORMED_SHARE", "0.01")
+        try:
+            max_malformed_share = float(raw_share)
+        except ValueError:
+            raise ValueError(f"CONVOC_MAX_MALFORMED_SHARE must be a number such as 0.01, not {raw_share!r}") from None
+        if not 0 <= max_malformed_share <= 1:
+            raise ValueError(f"CONVOC_MAX_MALFORMED_SHARE must lie between 0 and 1, not {max_malformed_share}")
+        markers = frozenset(s.strip().lower() for s in env.get("CONVOC_READY_MARKERS", "").split(",") if s.strip())
+        keep_work = env.get("CONVOC_KEEP_WORK", "").strip().lower() in ("1", "true", "yes")
         return cls(
             home=home,
             warehouse=warehouse,
             max_row_change=max_row_change,
             capacity_scale=capacity_scale,
             print_transport=print_transport,
+            max_malformed_share=max_malformed_share,
+            ready_markers=markers,
+            keep_work=keep_work,
         )

@@ -22,8 +22,17 @@ class NoLandingFiles(ConvocError):
     """No landing file for the day."""
 
 
-class MalformedFile(ConvocError):
-    """A landing file that is not CSV of the expected shape (ragged or unbalanced lines)."""
+class FileNotSettled(ConvocError):
+    """A landing file that is not ready to be read: still being written or replaced. Unlike a refusal this
+    mends itself, so the task fails for Airflow to retry it; nothing was loaded."""
+
+
+class FileNotReady(FileNotSettled):
+    """The source requires a readiness marker (``NAME_YYYYMMDD.csv.done``) that is not there yet."""
+
+
+class FileChanging(FileNotSettled):
+    """The file changed while it was read, or does not match the SHA-256 its readiness marker announces."""
 
 
 class TransportUnavailable(ConvocError):

@@ -6,7 +6,9 @@ _MAX_SHOWN = 64
 
 
 def _escape(ch: str) -> str:
-    return ch if ch.isprintable() else f"\\x{ord(ch):02x}"
+    if ch.isprintable():
+        return ch
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
 
 def mask_value(value: object, personal: bool) -> str | None:
@@ -18,8 +20,9 @@ def mask_value(value: object, personal: bool) -> str | None:
     """
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return None
-    text = str(value)
+    full = str(value)
+    text = full[:_MAX_SHOWN]
     if personal:
         text = "".join(("X" if ch.isupper() else "x") if ch.isalpha() else "9" if ch.isdigit() else ch for ch in text)
     shown = "".join(_escape(ch) for ch in text[:_MAX_SHOWN])
-    return shown + ("…" if len(text) > _MAX_SHOWN else "")
+    return shown + ("…" if len(full) > _MAX_SHOWN else "")

@@ -130,7 +130,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"create table if not exists {spec.rejects_table} ("
             "snapshot_date date not null, source_file varchar not null, line_number bigint not null, "
-            "column_name varchar not null, rule varchar not null, value_masked varchar)"
+            "column_name varchar, rule varchar not null, value_masked varchar, detail varchar)"
         )
     run_script(con, "ddl/002_staging_core.sql")
     run_script(con, "ddl/003_print.sql")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, person, write_register
 
 from convoc.config import Settings
-from convoc.errors import FileRefused, NoLandingFiles
+from convoc.errors import ConvocError, FileRefused, NoLandingFiles
 from convoc.sources import ingest
 
 DAY = date(2021, 1, 29)
@@ -231,3 +233,146 @@ def test_empty_bookings_file_is_normal(settings: Settings) -> None:
     (settings.landing / "bookings_20210129.csv").write_text("booking_code,booked_at,centre,slot,administered_at\n")
     loaded = {x.source: x for x in _run(settings)}
     assert loaded["bookings"].rows == 0
+
+
+# --- the front door: what is validated is what is stored, nothing else is kept ------------------------------
+
+
+def test_every_column_stored_is_exactly_the_value_validated(settings: Settings) -> None:
+    """Each column's value in staging equals the normalised value validation saw, cast and nothing else."""
+    m = person(1)["matricule"]
+    rows = [
+        person(
+            1, matricule=f"{m[:4]} {m[4:8]} {m[8:11]} {m[11:]}", family_name=" Zoe\u0308 ", street="rue\tde  la Gare"
+        ),
+        person(2, postcode="l 1009", given_name="Anne\u00a0Marie", house_number=" 12A ", language=""),
+        person(3, locality="Luxembourg ", commune=" Luxembourg", nationality=" PT"),
+    ]
+    _register(settings, rows)
+    extracted = ingest.extract_day(settings, DAY)
+    verdicts = ingest.validate_day(settings, extracted, DAY)
+    validated = pl.read_parquet(extracted[0].parquet)  # what GX checked
+    ingest.load_day(settings, extracted, verdicts, DAY)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        staged = con.sql("select * from staging.register order by line_number").pl()
+    assert staged["line_number"].to_list() == validated["_line"].to_list() == [2, 3, 4]
+    for column in REGISTER_HEADER:
+        stored = staged[column].cast(pl.String).to_list()
+        assert stored == validated[column].to_list(), column
+    assert staged["matricule"][0] == m
+    assert staged["family_name"][0] == "Zoë" and staged["street"][0] == "rue de la Gare"
+    assert staged["postcode"][1] == "L-1009" and staged["given_name"][1] == "Anne Marie"
+
+
+def test_the_same_person_typed_two_ways_is_one_resident(settings: Settings) -> None:
+    m = person(1)["matricule"]
+    _register(settings, [person(1), person(2)])
+    _run(settings)
+    next_day = DAY + timedelta(days=1)
+    _register(settings, [person(1, matricule=f"{m[:4]}.{m[4:8]}.{m[8:]}"), person(2)], day=next_day)
+    _run(settings, next_day)
+    assert _query(settings, "select resident_id, matricule, valid_from, is_current from core.dim_resident") == [
+        (1, m, DAY, True),
+        (2, person(2)["matricule"], DAY, True),
+    ]
+
+
+def test_values_that_once_made_a_check_raise_are_quarantined_not_loaded(settings: Settings) -> None:
+    arabic = person(2)["matricule"].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    _register(
+        settings,
+        [
+            person(1),
+            person(2, matricule=arabic),
+            person(3, matricule="1950031400x73"),
+            person(4, birth_date="１９５０-03-14"),
+        ],
+    )
+    [loaded] = _run(settings)
+    assert (loaded.staged_rows, loaded.rejected_rows) == (1, 3)
+    assert _query(settings, "select line_number, rule from quarantine.register_rejects order by 1") == [
+        (3, "matricule_check_digit"),
+        (4, "matricule_check_digit"),
+        (5, "birth_date_unparseable"),
+    ]
+    assert _query(settings, "select count(*) from raw.register") == [(1,)]  # refused rows are not stored at all
+
+
+def test_working_copies_are_private_and_removed_after_the_load(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register(settings, [person(1), person(2, family_name="Gon\u200bçalves")])
+    extracted = ingest.extract_day(settings, DAY)
+    work = ingest.work_dir(settings, DAY)
+    assert stat.S_IMODE(os.stat(work).st_mode) == 0o700
+    assert {stat.S_IMODE(os.stat(p).st_mode) for p in work.iterdir()} == {0o600}
+    verdicts = ingest.validate_day(settings, extracted, DAY)
+    docs = [p for p in settings.quality_docs.rglob("*") if p.is_file()]
+    assert docs and {stat.S_IMODE(os.stat(p).st_mode) for p in docs} == {0o600}
+    ingest.load_day(settings, extracted, verdicts, DAY)
+    assert not work.exists()
+    # a retry of the load after the copies went finds the day loaded and changes nothing
+    before = _snapshot(settings)
+    assert [x.already_loaded for x in ingest.load_day(settings, extracted, verdicts, DAY)] == [True]
+    assert _snapshot(settings) == before
+    monkeypatch.setenv("CONVOC_KEEP_WORK", "1")
+    kept = Settings.from_env()
+    _run(kept)
+    assert sorted(p.name for p in ingest.work_dir(kept, DAY).iterdir()) == [
+        "register.lines.parquet",
+        "register.parquet",
+        "register.rejects.parquet",
+    ]
+
+
+BAD = person(4)["matricule"][:-1] + str((int(person(4)["matricule"][-1]) + 1) % 10)
+
+
+def test_register_team_gets_the_rejected_rows_in_a_safe_private_csv(settings: Settings) -> None:
+    _register(
+        settings,
+        [
+            person(1),
+            person(2, family_name="王小明"),
+            person(3, locality="=SUM(A1)\u200b"),
+            person(4, matricule=BAD),
+        ],
+    )
+    _run(settings)
+    path = ingest.register_checks_path(settings, DAY)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["line"], r["matricule"], r["column_name"], r["rule"]) for r in rows] == [
+        ("3", person(2)["matricule"], "family_name", "unprintable_character"),
+        ("4", person(3)["matricule"], "locality", "invisible_character"),
+        ("5", "", "matricule", "matricule_check_digit"),  # an invalid matricule is not repeated
+    ]
+    assert (
+        rows[0]["detail"] == "U+738B CJK UNIFIED IDEOGRAPH-738B; U+5C0F CJK UNIFIED IDEOGRAPH-5C0F; "
+        "U+660E CJK UNIFIED IDEOGRAPH-660E"
+    )
+    assert rows[1]["value_masked"] == "'=SUM(A1)\\u200b"  # a formula never reaches a spreadsheet as one
+    assert BAD not in path.read_text()
+
+
+def test_a_warehouse_error_is_reported_without_the_value_it_quotes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register(settings, [person(1)])
+    extracted = ingest.extract_day(settings, DAY)
+    verdicts = ingest.validate_day(settings, extracted, DAY)
+    real = ingest.warehouse.run_script
+
+    def failing(con, relpath, params=None):  # type: ignore[no-untyped-def]
+        if "dim_resident" in relpath:
+            raise duckdb.ConversionException('Conversion Error: date field value out of range: "Gonçalves"')
+        return real(con, relpath, params)
+
+    monkeypatch.setattr(ingest.warehouse, "run_script", failing)
+    with pytest.raises(ConvocError) as err:
+        ingest.load_day(settings, extracted, verdicts, DAY)
+    assert "Gonçalves" not in str(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert "(ConversionException); nothing was published" in str(err.value)
+    assert _query(settings, "select count(*) from staging.register") == [(0,)]

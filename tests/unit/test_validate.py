@@ -1,4 +1,5 @@
-"""Row rules quarantine exactly the damaged row under the named rule; file rules refuse the file."""
+"""Row rules quarantine exactly the damaged row under the named rule; file rules refuse the file; a check that
+cannot run refuses the file, never passes it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, matricule, person, write_register
 
+from convoc.quality import conditions
 from convoc.quality.validate import Previous, Verdict, validate_files
 from convoc.sources.extract import extract, find_landing_files
 
 DAY = date(2021, 1, 29)
 GOOD = matricule("19500314", 7)
 BAD_CHECK = GOOD[:-1] + str((int(GOOD[-1]) + 1) % 10)
+ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def _validate(
@@ -40,37 +44,92 @@ def _validate(
     return verdict, pl.read_parquet(verdict.rejects)
 
 
-@pytest.mark.parametrize(
-    ("override", "column", "rule", "shown"),
-    [
-        ({"matricule": BAD_CHECK}, "matricule", "matricule_check_digit", "9999999999999"),
-        ({"matricule": "1950031400"}, "matricule", "matricule_check_digit", "9999999999"),
-        ({"birth_date": "31/02/1950"}, "birth_date", "birth_date_unparseable", "99/99/9999"),
-        ({"birth_date": "1950-02-31"}, "birth_date", "birth_date_unparseable", "9999-99-99"),
-        ({"birth_date": "2021-01-30"}, "birth_date", "birth_date_future", "9999-99-99"),
-        ({"postcode": "L-0000"}, "postcode", "unknown_postcode", "L-0000"),
-        ({"postcode": "1009"}, "postcode", "unknown_postcode", "1009"),
-        ({"commune": "Luxemburg-Stadt"}, "commune", "unknown_commune", "Luxemburg-Stadt"),
-        ({"family_name": ""}, "family_name", "missing_required", None),
-        ({"status": ""}, "status", "missing_required", None),
-        ({"given_name": "Jo\x07ão"}, "given_name", "control_character", "Xx\\x07xx"),
-        ({"family_name": "Mül\x1bler"}, "family_name", "control_character", "Xxx\\x1bxxx"),
-        ({"status": "alive"}, "status", "invalid_value", "alive"),
-    ],
-)
+# (override, column, rule, value as shown in the quarantine); the person's matricule varies by row.
+CASES = [
+    ({"matricule": BAD_CHECK}, "matricule", "matricule_check_digit", "9999999999999"),
+    ({"matricule": "1950031400"}, "matricule", "matricule_check_digit", "9999999999"),
+    # non-ASCII digits: a check that raised on them once passed every bad matricule of the file
+    ({"matricule": GOOD.translate(ARABIC)}, "matricule", "matricule_check_digit", "9999999999999"),
+    ({"matricule": GOOD.translate(FULLWIDTH)}, "matricule", "matricule_check_digit", "9999999999999"),
+    ({"matricule": GOOD[:6] + "O" + GOOD[7:]}, "matricule", "matricule_check_digit", "999999X999999"),
+    ({"birth_date": "31/02/1950"}, "birth_date", "birth_date_unparseable", "99/99/9999"),
+    ({"birth_date": "1950-02-31"}, "birth_date", "birth_date_unparseable", "9999-99-99"),
+    ({"birth_date": "1950-03-14".translate(ARABIC)}, "birth_date", "birth_date_unparseable", "9999-99-99"),
+    ({"birth_date": "2021-01-30"}, "birth_date", "birth_date_future", "9999-99-99"),
+    ({"birth_date": "1850-03-14"}, "birth_date", "birth_date_too_early", "9999-99-99"),
+    ({"postcode": "L-0000"}, "postcode", "unknown_postcode", "L-0000"),
+    ({"postcode": "D-1009"}, "postcode", "unknown_postcode", "D-1009"),
+    ({"postcode": "L-1009".translate(ARABIC)}, "postcode", "unknown_postcode", "L-١٠٠٩"),
+    ({"commune": "Luxemburg-Stadt"}, "commune", "unknown_commune", "Luxemburg-Stadt"),
+    ({"family_name": ""}, "family_name", "missing_required", None),
+    ({"status": ""}, "status", "missing_required", None),
+    ({"given_name": "Jo\x07ão"}, "given_name", "control_character", "Xx\\x07xx"),
+    ({"family_name": "Mül\x1bler"}, "family_name", "control_character", "Xxx\\x1bxxx"),
+    ({"street": "rue de la\nGare"}, "street", "control_character", "xxx xx xx\\x0aXxxx"),
+    ({"given_name": "Anne\u2028Marie"}, "given_name", "control_character", "Xxxx\\u2028Xxxxx"),
+    ({"family_name": "Mül\u200bler"}, "family_name", "invisible_character", "Xxx\\u200bxxx"),
+    ({"given_name": "In\u202eês"}, "given_name", "invisible_character", "Xx\\u202exx"),
+    ({"street": "rue\ue000 Haute"}, "street", "invisible_character", "xxx\\ue000 Xxxxx"),
+    ({"family_name": "Παπαδόπουλος"}, "family_name", "unprintable_character", "Xxxxxxxxxxxx"),
+    ({"given_name": "王小明"}, "given_name", "unprintable_character", "xxx"),
+    ({"street": "שדרות רוטשילד"}, "street", "unprintable_character", "xxxxx xxxxxxx"),
+    # NFC makes u + acute one letter; three diacritics stacked on it remain
+    ({"locality": "Lu\u0301\u0301\u0301\u0301x"}, "locality", "unprintable_character", "L\u00fa\u0301\u0301\u0301x"),
+    ({"family_name": "X" * 61}, "family_name", "too_long", "X" * 61),
+    ({"street": "r" * 20_000}, "street", "too_long", "x" * 64 + "…"),
+    ({"house_number": "12345678901"}, "house_number", "too_long", "99999999999"),
+    ({"status": "alive"}, "status", "invalid_value", "alive"),
+    ({"sex": "f"}, "sex", "invalid_value", "f"),
+    ({"language": "FR"}, "language", "invalid_value", "FR"),
+    ({"nationality": "Luxembourgish"}, "nationality", "invalid_value", "Luxembourgish"),
+]
+DETAILS = {
+    "family_name/unprintable_character": "U+03A0 GREEK CAPITAL LETTER PI; U+03B1 GREEK SMALL LETTER ALPHA; "
+    "U+03C0 GREEK SMALL LETTER PI",
+    "family_name/invisible_character": "U+200B ZERO WIDTH SPACE",
+    "street/too_long": "20000 characters (at most 80)",
+    "family_name/too_long": "61 characters (at most 60)",
+}
+
+
+# The physical line of each case: after the header and a good row, one line per row, and one more after a
+# value with a line break (the CSV writer quotes it; the record spans two lines).
+LINES = [3 + k + sum(v.count("\n") for c in CASES[:k] for v in c[0].values()) for k in range(len(CASES))]
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Verdict, pl.DataFrame]:
+    """One register file: a good row, then one row per case, then a good row; validated once."""
+    rows = [person(1)]
+    for k, (override, *_) in enumerate(CASES):
+        rows.append(person(100 + k, **({"matricule": matricule("19500314", 100 + k)} | override)))
+    rows.append(person(2))
+    return _validate(tmp_path_factory.mktemp("damaged"), rows)
+
+
+@pytest.mark.parametrize(("case", "expected"), list(enumerate(CASES)), ids=[f"{c[1]}-{c[2]}" for c in CASES])
 def test_each_row_rule_quarantines_only_the_damaged_row(
-    tmp_path: Path, override: dict[str, str], column: str, rule: str, shown: str | None
+    damaged: tuple[Verdict, pl.DataFrame], case: int, expected: tuple[dict[str, str], str, str, str | None]
 ) -> None:
-    rows = [person(1), person(2, **override), person(3)]
-    verdict, rejects = _validate(tmp_path, rows)
+    _, column, rule, shown = expected
+    _, rejects = damaged
+    found = rejects.filter(pl.col("line_number") == LINES[case])
+    assert found.select("column_name", "rule", "value_masked").rows() == [(column, rule, shown)]
+    assert found["source_file"].to_list() == ["register_20210129.csv"]
+    if f"{column}/{rule}" in DETAILS:
+        assert found["detail"].to_list() == [DETAILS[f"{column}/{rule}"]]
+
+
+def test_good_rows_of_the_damaged_file_pass(damaged: tuple[Verdict, pl.DataFrame]) -> None:
+    verdict, rejects = damaged
     assert not verdict.refused
-    assert verdict.rejected_rows == 1
-    assert rejects.select("line_number", "column_name", "rule", "value_masked").rows() == [(3, column, rule, shown)]
-    assert rejects["source_file"].to_list() == ["register_20210129.csv"]
+    assert verdict.rejected_rows == len(CASES)
+    assert set(rejects["line_number"]) == set(LINES)  # line 2 and the last are clean
 
 
-def test_duplicate_matricule_rejects_every_occurrence(tmp_path: Path) -> None:
-    rows = [person(1), person(2), person(3, matricule=person(1)["matricule"])]
+def test_duplicate_matricule_rejects_every_occurrence_on_the_canonical_form(tmp_path: Path) -> None:
+    m = person(1)["matricule"]
+    rows = [person(1), person(2), person(3, matricule=f"{m[:4]} {m[4:8]} {m[8:11]} {m[11:]}")]
     _, rejects = _validate(tmp_path, rows)
     assert rejects.select("line_number", "rule").rows() == [(2, "duplicate_matricule"), (4, "duplicate_matricule")]
 
@@ -85,6 +144,43 @@ def test_unknown_month_and_day_in_matricule_are_valid(tmp_path: Path) -> None:
     assert rejects.height == 0
 
 
+# --- a check that cannot run is a failure -----------------------------------------------------------------
+
+
+def test_a_check_that_raises_refuses_the_file_without_quoting_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(values: pl.Series) -> pl.Series:
+        raise ValueError(f"invalid literal for int(): {values[0]!r}")  # an error that quotes a value
+
+    monkeypatch.setattr(conditions, "is_matricule", broken)
+    verdict, rejects = _validate(tmp_path, [person(1), person(2, matricule=BAD_CHECK)])
+    assert verdict.refusals == (
+        "register_20210129.csv: check matricule_check_digit on column matricule could not be evaluated "
+        "(it raised) [rule check_failed]",
+    )
+    assert rejects.height == 0
+    assert person(1)["matricule"] not in " ".join(verdict.refusals)
+
+
+def test_a_check_that_returns_no_result_refuses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import great_expectations as gx
+
+    run = gx.ValidationDefinition.run
+
+    def dropping(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = run(self, *args, **kwargs)
+        result.results = [r for r in result.results if r.expectation_config.meta["rule"] != "unknown_postcode"]
+        return result
+
+    monkeypatch.setattr(gx.ValidationDefinition, "run", dropping)
+    verdict, _ = _validate(tmp_path, [person(1), person(2, postcode="L-0000")])
+    assert verdict.refusals == ("register_20210129.csv: check unknown_postcode returned no result [rule check_failed]",)
+
+
+# --- file rules -----------------------------------------------------------------------------------------------
+
+
 def test_missing_column_refuses_the_file_naming_it(tmp_path: Path) -> None:
     header = [c for c in REGISTER_HEADER if c != "postcode"]
     verdict, rejects = _validate(tmp_path, [person(1)], header=header)
@@ -93,7 +189,17 @@ def test_missing_column_refuses_the_file_naming_it(tmp_path: Path) -> None:
         "register_20210129.csv: column(s) postcode missing from the header [rule missing_column]"
         in (verdict.refusals[0])
     )
-    assert rejects.height == 0  # row rules are not run on a refused file
+    assert rejects.height == 0  # rows of a refused file are not listed
+
+
+def test_file_without_header_is_refused_with_a_hint_and_no_value(tmp_path: Path) -> None:
+    path = write_register(tmp_path / "landing" / "register_20210129.csv", [person(1), person(2)])
+    path.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+    extracted = [extract(f, tmp_path / "work") for f in find_landing_files(tmp_path / "landing", DAY)]
+    [verdict] = validate_files(extracted, day=DAY, work_dir=tmp_path / "work", previous={}, max_row_change=0.05)
+    assert "is the header line missing?" in verdict.refusals[0]
+    assert "Gonçalves" not in " ".join(verdict.refusals)
+    assert person(1)["matricule"] not in " ".join(verdict.refusals)
 
 
 def test_header_only_file_is_refused_as_empty(tmp_path: Path) -> None:
@@ -135,7 +241,8 @@ def test_data_docs_are_written_without_row_values(tmp_path: Path) -> None:
     _validate(tmp_path, rows, docs=True)
     pages = list((tmp_path / "docs").rglob("*.html"))
     assert (tmp_path / "docs" / "index.html") in pages
-    assert any("register.rows" in p.read_text() or "register/rows" in str(p) for p in pages)
+    assert (tmp_path / "docs" / "expectations" / "register.html") in pages
+    assert any("validations" in p.parts and "register" in p.parts for p in pages)
     for page in pages:
         text = page.read_text()
         assert secret not in text

@@ -1,40 +1,44 @@
 """Expectation suites per source, built from its ``SourceSpec``.
 
-Two suites per source: ``<source>.file`` (whole-file rules: header, not empty, row count against the
-previous snapshot) and ``<source>.rows`` (row rules). Every expectation carries ``meta.rule``, the name
-under which failing rows are quarantined, so the suites are the single list of what convoc checks.
+One suite per source, ``<source>``: the whole-file rules (header, not empty, row count against the
+previous snapshot) and the row rules, column by column. Every expectation carries
+``meta.rule``, the name under which failing rows are quarantined, so the suites and ``ROW_RULES`` are the
+single list of what convoc checks. Two more rules are decided before Great Expectations sees the file, on
+its lines (``convoc.sources.extract``): ``malformed_row`` and ``bad_encoding``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from convoc import reference
-from convoc.sources.specs import SourceSpec
+from convoc.sources.specs import Column, SourceSpec
 
 if TYPE_CHECKING:
     import great_expectations as gx
-
-# C0 controls and DEL, except tab; line breaks cannot occur inside a parsed field.
-CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 FILE_RULES = {
     "missing_column": "the header lacks a required column",
     "empty_file": "the file holds no data rows",
     "row_count_change": "the row count moved too far from the previous snapshot",
+    "malformed_rows": "more than the allowed share of rows are malformed or badly encoded",
+    "unreadable_header": "the header line cannot be read (encoding, quoting, empty or repeated names)",
+    "check_failed": "a check could not be evaluated (it raised or returned no result): nothing is loaded",
 }
 
 ROW_RULES = {
+    "malformed_row": "the line has the wrong number of fields or broken quoting",
+    "bad_encoding": "the line is not valid UTF-8 in a file that is otherwise UTF-8",
     "missing_required": "a required field is empty",
-    "matricule_check_digit": "not a 13-digit matricule with valid Luhn and Verhoeff check digits",
-    "duplicate_matricule": "the matricule occurs on more than one row of the file",
+    "matricule_check_digit": "not 13 ASCII digits with valid Luhn and Verhoeff check digits",
+    "duplicate_matricule": "the matricule (canonical form) occurs on more than one row of the file",
     "birth_date_unparseable": "not a YYYY-MM-DD date",
     "birth_date_future": "a date after the snapshot day",
+    "birth_date_too_early": "a birth date before 1900-01-01",
     "registered_on_unparseable": "not a YYYY-MM-DD date",
     "registered_on_future": "a date after the snapshot day",
     "unknown_postcode": "not a Luxembourg postcode (L-####)",
     "unknown_commune": "not one of the country's communes",
-    "invalid_value": "not one of the allowed values",
+    "invalid_value": "not one of the allowed values, or not in the column's format",
     "invalid_code": "not a booking code in its canonical form (XXXX-XXXX-XXXC, check symbol valid)",
     "duplicate_code": "the booking code occurs on more than one row of the file",
     "booked_at_unparseable": "not a YYYY-MM-DD HH:MM timestamp",
@@ -43,7 +47,10 @@ ROW_RULES = {
     "unknown_centre": "not one of the centres in campaigns/centres.yaml",
     "unknown_code": "a well-formed code that no invitation carries (mistyped or forged)",
     "unknown_resident": "a matricule that no resident of the register carries on that day",
-    "control_character": "control character in a text field",
+    "control_character": "a control character or a line break in a text field",
+    "invisible_character": "a zero-width, bidirectional-control, private-use or unassigned character",
+    "too_long": "longer than the column's documented maximum",
+    "unprintable_character": "a character the letter cannot print in a script the post reads",
     "event_date_unparseable": "not a YYYY-MM-DD date",
     "event_date_future": "a date after the file's day",
     "returned_on_unparseable": "not a YYYY-MM-DD date",
@@ -54,86 +61,84 @@ ROW_RULES = {
     "never_mailed": "a returned piece the print shop never confirmed as mailed",
 }
 
+TEXT_RULES = ("control_character", "invisible_character", "unprintable_character")
+"""Rules whose rejects name the offending characters (code points), for the register team."""
 
-def file_suite(spec: SourceSpec) -> gx.ExpectationSuite:
+
+def file_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
     """Header, non-empty and (for snapshots) row-count rules; bounds come as suite parameters."""
     import great_expectations as gx
 
     e = gx.expectations
-    suite = gx.ExpectationSuite(name=f"{spec.name}.file")
-    suite.add_expectation(
-        e.ExpectTableColumnsToMatchSet(
-            column_set=["_line", *spec.columns], exact_match=False, meta={"rule": "missing_column"}
-        )
-    )
+    out: list[tuple[Any, str]] = [
+        (e.ExpectTableColumnsToMatchSet(column_set=["_line", *spec.columns], exact_match=False), "missing_column")
+    ]
     if not spec.may_be_empty:
-        suite.add_expectation(e.ExpectTableRowCountToBeBetween(min_value=1, meta={"rule": "empty_file"}))
+        out.append((e.ExpectTableRowCountToBeBetween(min_value=1), "empty_file"))
     if spec.snapshot:
-        suite.add_expectation(
-            e.ExpectTableRowCountToBeBetween(
-                min_value={"$PARAMETER": "min_rows"},
-                max_value={"$PARAMETER": "max_rows"},
-                meta={"rule": "row_count_change"},
-            )
+        bounds = e.ExpectTableRowCountToBeBetween(
+            min_value={"$PARAMETER": "min_rows"}, max_value={"$PARAMETER": "max_rows"}
         )
-    return suite
+        out.append((bounds, "row_count_change"))
+    return out
 
 
-def row_suite(spec: SourceSpec) -> gx.ExpectationSuite:
-    """Row rules; a failing row is quarantined under ``meta.rule`` and the file's other rows go on."""
+def column_expectations(spec: SourceSpec, column: Column) -> list[tuple[Any, str]]:
+    """The expectations on one column and the rule each quarantines under, in reporting order."""
     import great_expectations as gx
 
     from convoc.quality import expectations as ce
 
-    e = gx.expectations
-    suite = gx.ExpectationSuite(name=f"{spec.name}.rows")
+    name = column.name
+    out: list[tuple[Any, str]] = []
+    if column.required:
+        out.append((gx.expectations.ExpectColumnValuesToNotBeNull(column=name), "missing_required"))
+    if column.kind == "matricule":
+        out.append((ce.ExpectColumnValuesToBeValidLuMatricule(column=name), "matricule_check_digit"))
+    if column.kind == "integer":
+        out.append((ce.ExpectColumnValuesToBeInFormat(column=name, pattern=r"^[0-9]{1,15}$"), "not_an_integer"))
+    if column.booking_code:
+        out.append((ce.ExpectColumnValuesToBeBookingCode(column=name), "invalid_code"))
+    if spec.unique and spec.unique[0] == name:
+        out.append((ce.ExpectColumnValuesToBeUniqueInFile(column=name), spec.unique[1]))
+    if column.date:
+        out.append((ce.ExpectColumnValuesToBeIsoDate(column=name, kind=column.date), f"{name}_unparseable"))
+        if column.not_after_day:
+            within = ce.ExpectColumnValuesToBeIsoDateWithin(
+                column=name, max_date={"$PARAMETER": "day"}, kind=column.date
+            )
+            out.append((within, f"{name}_future"))
+        if column.not_before:
+            within = ce.ExpectColumnValuesToBeIsoDateWithin(column=name, min_date=column.not_before, kind=column.date)
+            out.append((within, f"{name}_too_early"))
+    if column.reference:
+        known = ce.ExpectColumnValuesToBeInReference(column=name, reference=column.reference)
+        out.append((known, f"unknown_{column.reference}"))
+    if column.values:
+        out.append((ce.ExpectColumnValuesToBeAmong(column=name, values=list(column.values)), "invalid_value"))
+    if column.pattern:
+        out.append((ce.ExpectColumnValuesToBeInFormat(column=name, pattern=column.pattern), "invalid_value"))
+    if column.kind == "text":
+        out.append((ce.ExpectColumnValuesToHaveNoControlCharacters(column=name), "control_character"))
+        out.append((ce.ExpectColumnValuesToHaveNoInvisibleCharacters(column=name), "invisible_character"))
+    if column.max_length is not None and not column.reference:
+        lengths = ce.ExpectColumnValuesToBeAtMostCharacters(column=name, max_length=column.max_length)
+        out.append((lengths, "too_long"))
+    if column.printable:
+        out.append((ce.ExpectColumnValuesToBePrintableOnLetters(column=name), "unprintable_character"))
+    return out
 
-    def add(expectation: Any, rule: str) -> None:
+
+def source_suite(spec: SourceSpec) -> gx.ExpectationSuite:
+    """The source's suite: file rules, then row rules column by column; every expectation names its rule
+    (``meta.rule``): a file rule refuses the file, a row rule quarantines the failing rows."""
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=spec.name)
+    rules = file_expectations(spec)
+    for column in spec.schema:
+        rules += column_expectations(spec, column)
+    for expectation, rule in rules:
         expectation.meta = {"rule": rule}
         suite.add_expectation(expectation)
-
-    for column in spec.required:
-        add(e.ExpectColumnValuesToNotBeNull(column=column), "missing_required")
-    if "matricule" in spec.columns:
-        add(ce.ExpectColumnValuesToBeValidLuMatricule(column="matricule"), "matricule_check_digit")
-    if "booking_code" in spec.columns:
-        add(ce.ExpectColumnValuesToBeBookingCode(column="booking_code"), "invalid_code")
-    if spec.unique:
-        column, rule = spec.unique
-        add(e.ExpectColumnValuesToBeUnique(column=column), rule)
-    for column in spec.past_dates:
-        add(
-            e.ExpectColumnValuesToMatchStrftimeFormat(column=column, strftime_format="%Y-%m-%d"),
-            f"{column}_unparseable",
-        )
-        add(
-            ce.ExpectColumnValuesToBeIsoDateNotAfter(column=column, max_date={"$PARAMETER": "day"}),
-            f"{column}_future",
-        )
-    for column in spec.timestamps:
-        add(
-            e.ExpectColumnValuesToMatchStrftimeFormat(column=column, strftime_format="%Y-%m-%d %H:%M"),
-            f"{column}_unparseable",
-        )
-    if "centre" in spec.columns:
-        from convoc.campaigns import load_centres
-
-        centres = sorted(c.centre for c in load_centres().centres)
-        add(e.ExpectColumnValuesToBeInSet(column="centre", value_set=centres), "unknown_centre")
-    if "postcode" in spec.columns:
-        add(
-            e.ExpectColumnValuesToBeInSet(column="postcode", value_set=sorted(reference.postcode_set())),
-            "unknown_postcode",
-        )
-    if "commune" in spec.columns:
-        add(
-            e.ExpectColumnValuesToBeInSet(column="commune", value_set=sorted(reference.commune_set())),
-            "unknown_commune",
-        )
-    for column, values in spec.value_sets:
-        add(e.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)), "invalid_value")
-    for column in spec.text:
-        add(e.ExpectColumnValuesToNotMatchRegex(column=column, regex=CONTROL_CHARACTERS), "control_character")
-    for column in spec.integers:
-        add(e.ExpectColumnValuesToMatchRegex(column=column, regex=r"^[0-9]{1,15}$"), "not_an_integer")
     return suite

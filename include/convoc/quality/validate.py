@@ -2,8 +2,11 @@
 
 For each file: the ``.file`` suite decides whether the whole file is refused (and the reason a person
 reads); otherwise the ``.rows`` suite lists the failing rows, which are written as a reject list
-(one row per line × rule, values masked where personal). Data Docs of the run are written without any
-row values, so they can be shared.
+(one row per line × rule, values masked where personal), together with the lines extraction could not
+read (``malformed_row``, ``bad_encoding``). A check that cannot run is a failure, never a pass: an
+expectation that raised, or came back without the counts and row indexes it must report, refuses the file
+(rule ``check_failed``, naming the check — never its exception text, which may quote a value). Data Docs
+of the run are written without any row values, so they can be shared.
 """
 
 from __future__ import annotations
@@ -16,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc.privacy import mask_value
-from convoc.sources.extract import Extracted
+from convoc.sources.extract import REJECT_SCHEMA, Extracted
 
 if TYPE_CHECKING:
-    import great_expectations as gx
     import polars as pl
 
 log = logging.getLogger(__name__)
 
-REJECT_COLUMNS = ("source_file", "line_number", "column_name", "rule", "value_masked")
 _VALUE_KEYS = (
     "unexpected_list",
     "partial_unexpected_list",
@@ -34,6 +35,16 @@ _VALUE_KEYS = (
     "unexpected_index_query",
     "unexpected_rows",
 )
+
+
+ROW_RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": ["_line"],
+    "exclude_unexpected_values": True,
+    "partial_unexpected_count": 0,
+    "return_unexpected_index_query": False,
+}
+"""Row results name the failing lines and nothing else (no values: those are masked from the extract)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class Previous:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What validation decided about one file; ``rejects`` is a Parquet reject list (REJECT_COLUMNS)."""
+    """What validation decided about one file; ``rejects`` is a Parquet reject list (``REJECT_SCHEMA``)."""
 
     source: str
     file_name: str
@@ -90,25 +101,77 @@ def _context() -> Any:
     return context
 
 
+def raised(result: Any) -> bool:
+    """Whether a GX result records an exception (GX 1.x: a flat ``exception_info`` or one per metric)."""
+    info = getattr(result, "exception_info", None) or {}
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
+def _unevaluated(result: Any, suite: Any, extracted: Extracted, *, row_rules: bool) -> list[str]:
+    """Refusals for every check of ``suite`` that raised, is missing from ``result`` or lacks its figures:
+    the file rules, and the row rules too when ``row_rules`` (their figures are used only then)."""
+    from convoc.quality.suites import FILE_RULES
+
+    def wanted(rule: str) -> bool:
+        return rule in FILE_RULES or row_rules
+
+    name = extracted.file_name
+    reasons = []
+    seen = {r.expectation_config.meta.get("rule") for r in result.results}
+    for expectation in suite.expectations:
+        rule = expectation.meta.get("rule")
+        if wanted(rule) and rule not in seen:
+            reasons.append(f"{name}: check {rule} returned no result [rule check_failed]")
+    for r in result.results:
+        config = r.expectation_config
+        rule = config.meta.get("rule")
+        if not wanted(rule):
+            continue
+        row = rule not in FILE_RULES
+        what = f"check {rule}" + (f" on column {config.kwargs['column']}" if row else "")
+        figures = r.result or {}
+        incomplete = r.success is None or (
+            row
+            and (
+                not isinstance(figures.get("unexpected_count"), int)
+                or (not r.success and len(_failing_lines(r)) != figures["unexpected_count"])
+            )
+        )
+        if raised(r):
+            reasons.append(f"{name}: {what} could not be evaluated (it raised) [rule check_failed]")
+        elif incomplete:
+            reasons.append(f"{name}: {what} came back without a result [rule check_failed]")
+    return reasons
+
+
 def _refusals(result: Any, extracted: Extracted, previous: Previous | None, max_row_change: float) -> list[str]:
+    from convoc.quality.suites import FILE_RULES
+
     reasons = []
     name = extracted.file_name
     for r in result.results:
-        if r.success:
-            continue
         rule = r.expectation_config.meta["rule"]
+        if r.success or raised(r) or rule not in FILE_RULES:
+            continue
         if rule == "missing_column":
             missing = r.result.get("details", {}).get("mismatched", {}).get("missing", [])
+            hint = (
+                " (no expected column at all: is the header line missing?)"
+                if set(missing) >= set(extracted.spec.columns) and extracted.rows
+                else ""
+            )
             reasons.append(
-                f"{name}: column(s) {', '.join(missing)} missing from the header "
+                f"{name}: column(s) {', '.join(missing)} missing from the header{hint} "
                 f"[rule missing_column]; expected: {', '.join(extracted.spec.columns)}"
             )
         elif rule == "empty_file":
             reasons.append(f"{name}: no data rows [rule empty_file]")
         elif rule == "row_count_change" and previous is not None:
-            change = extracted.rows / previous.rows - 1
+            change = extracted.parsed / previous.rows - 1
             reasons.append(
-                f"{name}: {extracted.rows} rows, {change:+.1%} against the previous snapshot "
+                f"{name}: {extracted.parsed} rows, {change:+.1%} against the previous snapshot "
                 f"{previous.file_name} ({previous.rows} rows), more than the allowed ±{max_row_change:.0%} "
                 "[rule row_count_change]; if the change is real, re-run with the param "
                 "accept_row_count_change=true"
@@ -118,36 +181,76 @@ def _refusals(result: Any, extracted: Extracted, previous: Previous | None, max_
     return reasons
 
 
-def _rejects(result: Any, extracted: Extracted) -> pl.DataFrame:
+def _detail(rule: str, values: pl.Series, max_length: int | None) -> pl.Series:
+    """What the register team is told beside a masked value: the characters refused, or the length."""
     import polars as pl
 
-    personal = set(extracted.spec.personal)
-    records: list[tuple[str, int, str, str, str | None]] = []
+    from convoc import text
+    from convoc.quality.conditions import offending
+
+    patterns = {
+        "control_character": text.CONTROL,
+        "invisible_character": text.INVISIBLE,
+        "unprintable_character": text.UNPRINTABLE,
+    }
+    if rule in patterns:
+        return offending(values, patterns[rule])
+    if rule == "too_long":
+        return values.str.len_chars().cast(pl.String) + f" characters (at most {max_length})"
+    return pl.Series([None] * values.len(), dtype=pl.String)
+
+
+def _failing_lines(result: Any) -> list[int]:
+    """The ``_line`` of every row an expectation failed (GX: ``[{"_line": [...]}]`` without values)."""
+    lines: list[int] = []
+    for item in (result.result or {}).get("unexpected_index_list") or []:
+        found = item.get("_line")
+        lines.extend(int(x) for x in (found if isinstance(found, list) else [found]))
+    return lines
+
+
+def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.DataFrame:
+    """One reject per failing row × rule, its value masked (and the characters or length that failed)."""
+    import polars as pl
+
+    spec = extracted.spec
+    frames = []
+    from convoc.quality.suites import FILE_RULES
+
     for r in result.results:
-        if r.success:
-            continue
         config = r.expectation_config
-        column = config.kwargs["column"]
         rule = config.meta["rule"]
-        if r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(
-                f"{extracted.file_name}: rule {rule} on column {column} could not be evaluated: "
-                f"{r.exception_info.get('exception_message')}"
+        if r.success or rule in FILE_RULES:
+            continue
+        column = config.kwargs["column"]
+        column_spec = spec.column(column)
+        lines = pl.DataFrame({"_line": pl.Series(_failing_lines(r), dtype=pl.Int64)})
+        values = lines.join(extract.select("_line", column), on="_line", how="left", maintain_order="left")[column]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "source_file": extracted.file_name,
+                    "line_number": lines["_line"],
+                    "column_name": column,
+                    "rule": rule,
+                    "value_masked": pl.Series(
+                        [mask_value(v, column_spec.personal) for v in values.to_list()], dtype=pl.String
+                    ),
+                    "detail": _detail(rule, values, column_spec.max_length),
+                }
             )
-        for item in r.result.get("unexpected_index_list", []):
-            value = mask_value(item.get(column), column in personal)
-            records.append((extracted.file_name, int(item["_line"]), column, rule, value))
-    return pl.DataFrame(
-        records,
-        schema={
-            "source_file": pl.String,
-            "line_number": pl.Int64,
-            "column_name": pl.String,
-            "rule": pl.String,
-            "value_masked": pl.String,
-        },
-        orient="row",
-    ).sort("line_number", "rule", "column_name")
+        )
+    return _concat_rejects(frames)
+
+
+def _concat_rejects(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    import polars as pl
+
+    schema = {c: pl.Int64 if c == "line_number" else pl.String for c in REJECT_SCHEMA}
+    frames = [f.select(REJECT_SCHEMA).cast(schema) for f in frames]  # type: ignore[arg-type]
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).sort("line_number", "rule", "column_name", nulls_last=True)
 
 
 def _strip_values(result: Any) -> None:
@@ -182,14 +285,18 @@ def validate_files(
     accept_row_count_change: bool = False,
     docs_dir: Path | None = None,
 ) -> list[Verdict]:
-    """Run both suites on each file; write reject lists to ``work_dir``; Data Docs to ``docs_dir``.
+    """Run each file's suite; write reject lists to ``work_dir``; Data Docs to ``docs_dir``.
 
-    Returns one verdict per file, refused or not; raising is the caller's decision.
+    One validation run per file (GX fingerprints the whole frame for every run): the file rules decide
+    whether the file is refused, and only if it is not are the row rules' failures listed. GX reports
+    failing rows by line only (``ROW_RESULT_FORMAT``); the values, masked, come from the extract itself,
+    which keeps GX's result objects small at 650,000 rows. Returns one verdict per file, refused or not;
+    raising is the caller's decision.
     """
     import great_expectations as gx
     import polars as pl
 
-    from convoc.quality.suites import file_suite, row_suite
+    from convoc.quality.suites import source_suite
 
     context = _context()
     datasource = context.data_sources.add_pandas("landing")
@@ -197,22 +304,7 @@ def validate_files(
     verdicts = []
     for ex in extracted:
         spec = ex.spec
-        frame = pl.read_parquet(ex.parquet).to_pandas()
-        batch = datasource.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe("whole")
-
-        def run(suite: gx.ExpectationSuite, params: dict[str, Any], fmt: dict[str, Any]) -> Any:
-            suite = context.suites.add(suite)
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)  # noqa: B023
-            )
-            result = definition.run(
-                batch_parameters={"dataframe": frame},  # noqa: B023
-                expectation_parameters=params,
-                result_format=fmt,
-            )
-            stored.append((definition, result))
-            return result
-
+        extract = pl.read_parquet(ex.parquet)
         prev = None if accept_row_count_change else previous.get(spec.name)
         bounds = (
             {
@@ -222,28 +314,28 @@ def validate_files(
             if prev
             else {"min_rows": 0, "max_rows": 2**62}
         )
-        file_result = run(file_suite(spec), bounds, {"result_format": "SUMMARY"})
-        refusals = _refusals(file_result, ex, prev, max_row_change)
-        rejects = pl.DataFrame(schema=dict.fromkeys(REJECT_COLUMNS, pl.String)).with_columns(
-            pl.col("line_number").cast(pl.Int64)
+        suite = context.suites.add(source_suite(spec))
+        batch = datasource.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe("whole")
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
         )
+        result = definition.run(
+            batch_parameters={"dataframe": extract.to_pandas()},
+            expectation_parameters={**bounds, "day": day.isoformat()},
+            result_format=ROW_RESULT_FORMAT,
+        )
+        stored.append((definition, result))
+        refusals = _unevaluated(result, suite, ex, row_rules=False) + _refusals(result, ex, prev, max_row_change)
+        rejects = _concat_rejects([])
         if not refusals:
-            row_result = run(
-                row_suite(spec),
-                {"day": day.isoformat()},
-                {"result_format": "COMPLETE", "unexpected_index_column_names": ["_line"]},
-            )
-            rejects = _rejects(row_result, ex)
+            refusals = _unevaluated(result, suite, ex, row_rules=True)
+        if not refusals:
+            rejects = _concat_rejects([pl.read_parquet(ex.rejects), _rejects(result, ex, extract)])
+        del extract
         path = work_dir / f"{spec.name}.rejects.parquet"
         rejects.write_parquet(path)
         rejected_rows = rejects["line_number"].n_unique()
-        log.info(
-            "%s: %d rows, %d rejected%s",
-            ex.file_name,
-            ex.rows,
-            rejected_rows,
-            "; REFUSED" if refusals else "",
-        )
+        log.info("%s: %d rows, %d rejected%s", ex.file_name, ex.rows, rejected_rows, "; REFUSED" if refusals else "")
         verdicts.append(Verdict(spec.name, ex.file_name, ex.rows, rejected_rows, tuple(refusals), path))
 
     if docs_dir is not None:
@@ -252,9 +344,9 @@ def validate_files(
             _strip_values(result)
         for key in store.list_keys():
             suite_name = key.expectation_suite_identifier.name
-            for definition, result in stored:
+            for definition, kept in stored:
                 if definition.suite.name == suite_name:
-                    store.set(key, result)
+                    store.set(key, kept)
         index = _build_docs(context, docs_dir)
         log.info("Data Docs: %s", index)
     return verdicts

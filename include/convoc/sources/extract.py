@@ -1,30 +1,64 @@
-"""Extract: landing CSV files → typed-as-text polars frames, written aside as Parquet.
+"""Extract: landing CSV files → normalised text columns, parked as Parquet with the lines they came from.
 
-Every value is kept as text exactly as delivered (decoded, surrounding blanks trimmed, empty → null);
-casting happens in ``sql/staging``. Each row carries ``_line``, its physical line number in the file
-(header = line 1), so a quarantined row can be found in the original file. Fields with embedded line
-breaks are not part of any source format and would shift those numbers.
+A landing file is read once, as bytes; what is hashed (``raw.load_log``) is exactly what is parsed, and a
+file that changes while it is read is refused (``FileChanging``: the task fails and Airflow retries it). A
+source may require a readiness marker ``NAME_YYYYMMDD.csv.done`` (setting ``CONVOC_READY_MARKERS``); a
+marker holding a SHA-256 must match the file.
+
+Decoding: UTF-8 (a BOM is removed) when the whole file is. A file that is not valid UTF-8 is read as
+Windows-1252 (the superset of Latin-1 that "latin-1" files nearly always are; Latin-1 where even that
+fails) only when none of its lines is UTF-8 with non-ASCII characters — otherwise it is a UTF-8 file with
+a few damaged lines, and those lines are quarantined (``bad_encoding``) instead of decoded into mojibake.
+
+Lines: the file is split on ``\\n`` (a trailing ``\\r`` is removed); line 1 is the header. Every other
+non-blank line is one record, except that a line with an odd number of quote characters is joined with the
+following lines (up to ``MAX_RECORD_LINES``) until its quotes balance: a quoted field holding a line break
+(which the checks then quarantine as ``control_character``). A record that does not follow RFC 4180
+quoting, or has another number of fields than the header, is quarantined as ``malformed_row``; the other
+records load. The file is refused (``malformed_rows``) when more than ``max_malformed_share`` of its records
+(and more than ``MALFORMED_TOLERATED``) are malformed or badly encoded, and (``unreadable_header``) when its
+header cannot be read.
+
+Each record carries ``_line``, the physical line it starts on, so a quarantined row can be found in the
+original file. Values are then normalised column by column (``convoc.text``): the frame parked as Parquet
+holds exactly the values validated and, for the rows that pass, loaded. Messages and logs name files, lines,
+columns and rules only — never a value, not even in chained exceptions.
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
 import logging
+import os
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convoc.errors import MalformedFile
+from convoc.errors import FileChanging, FileNotReady, FileRefused
+from convoc.files import private_dirs
 from convoc.sources.specs import SOURCES, SourceSpec, source_named
+from convoc.text import normalise
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import polars as pl
+
+    IntArray = npt.NDArray[np.int64]
+    BoolArray = npt.NDArray[np.bool_]
 
 log = logging.getLogger(__name__)
 
 _DELIMITERS = (",", ";", "\t", "|")
 _BOM = b"\xef\xbb\xbf"
+MAX_RECORD_LINES = 5
+"""Most physical lines one record may span (a quoted field with line breaks); beyond, the quote is broken."""
+MALFORMED_TOLERATED = 10
+"""Malformed or badly encoded records always quarantined rather than refusing the file, whatever its size."""
+MARKER_SUFFIX = ".done"
+REJECT_SCHEMA = ("source_file", "line_number", "column_name", "rule", "value_masked", "detail")
 
 
 @dataclass(frozen=True)
@@ -36,17 +70,23 @@ class LandingFile:
 
 @dataclass(frozen=True)
 class Extracted:
-    """One landing file read and parked as Parquet; what XCom carries between ingest tasks."""
+    """One landing file read, normalised and parked as Parquet; what XCom carries between ingest tasks.
+
+    ``rows`` counts the file's records (header and blank lines excluded), ``parsed`` those parked in
+    ``parquet``; the others (malformed or badly encoded) are listed in ``rejects``.
+    """
 
     source: str
     file_name: str
     day: date
     sha256: str
     rows: int
+    parsed: int
     encoding: str
     delimiter: str
     columns: tuple[str, ...]
     parquet: Path
+    rejects: Path
 
     @property
     def spec(self) -> SourceSpec:
@@ -54,7 +94,8 @@ class Extracted:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(day=self.day.isoformat(), parquet=str(self.parquet), columns=list(self.columns))
+        d.update(day=self.day.isoformat(), parquet=str(self.parquet), rejects=str(self.rejects))
+        d["columns"] = list(self.columns)
         return d
 
     @classmethod
@@ -65,10 +106,12 @@ class Extracted:
             day=date.fromisoformat(d["day"]),
             sha256=d["sha256"],
             rows=int(d["rows"]),
+            parsed=int(d["parsed"]),
             encoding=d["encoding"],
             delimiter=d["delimiter"],
             columns=tuple(d["columns"]),
             parquet=Path(d["parquet"]),
+            rejects=Path(d["rejects"]),
         )
 
 
@@ -84,104 +127,379 @@ def find_landing_files(landing: Path, day: date) -> list[LandingFile]:
     return found
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# --- reading: the bytes parsed are the bytes hashed ---------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[bytes, str]:
-    """Return the content as UTF-8 bytes (BOM removed) and the encoding it was delivered in.
+@dataclass(frozen=True)
+class Landing:
+    """A landing file's bytes, read once, their SHA-256 and the file's identity when they were read."""
 
-    UTF-8 is tried first; what is not UTF-8 is read as Windows-1252, the superset of Latin-1 that
-    files called "latin-1" nearly always are, and as Latin-1 where even that fails.
+    data: bytes
+    sha256: str
+    identity: tuple[int, int, int, int]
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_landing(path: Path, *, require_marker: bool = False) -> Landing:
+    """The file's bytes and their SHA-256, read once; ``FileChanging`` if it moved while being read.
+
+    With ``require_marker``, ``<path>.done`` must exist (else ``FileNotReady``); a marker whose first word
+    is a SHA-256 must name these bytes (else ``FileChanging``).
     """
+    import hashlib
+
+    marker = path.with_name(path.name + MARKER_SUFFIX)
+    if require_marker and not marker.is_file():
+        raise FileNotReady(f"{path.name}: waiting for its readiness marker {marker.name}; nothing read")
+    with path.open("rb") as fh:
+        before = os.fstat(fh.fileno())
+        data = fh.read()
+        after = os.fstat(fh.fileno())
+    identity = _identity(after)
+    if not (_identity(before) == identity == _identity(os.stat(path))) or len(data) != after.st_size:
+        raise FileChanging(f"{path.name}: the file changed while it was read; nothing loaded, try again")
+    digest = hashlib.sha256(data).hexdigest()
+    if marker.is_file():
+        words = marker.read_text(encoding="ascii", errors="replace").split()
+        named = words[0].lower() if words else ""
+        if re.fullmatch(r"[0-9a-f]{64}", named) and named != digest:
+            raise FileChanging(
+                f"{path.name}: SHA-256 {digest[:12]}… does not match its readiness marker ({named[:12]}…): "
+                "the file is not (yet) the one announced; nothing loaded"
+            )
+    return Landing(data, digest, identity)
+
+
+def check_unchanged(path: Path, landing: Landing) -> None:
+    """``FileChanging`` unless ``path`` is still the file ``landing`` was read from, unmodified."""
+    if _identity(os.stat(path)) != landing.identity:
+        raise FileChanging(f"{path.name}: the file changed while it was being processed; nothing loaded, try again")
+
+
+# --- decoding and records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A landing file as UTF-8 bytes cut on ``\n``: where each physical line starts, its length (without
+    the ``\n``), whether it is valid UTF-8, and the encoding the file was delivered in."""
+
+    data: bytes
+    starts: IntArray
+    lengths: IntArray
+    valid: BoolArray
+    encoding: str
+
+    def text(self, index: int) -> str | None:
+        """Line ``index`` (0-based) as text, its trailing ``\r`` removed; None if it is not valid UTF-8."""
+        if not self.valid[index]:
+            return None
+        start = int(self.starts[index])
+        return self.data[start : start + int(self.lengths[index])].decode("utf-8").removesuffix("\r")
+
+    def count(self, chars: bytes) -> IntArray:
+        """Occurrences per line of any of the bytes ``chars`` (ASCII, so exact in UTF-8)."""
+        import numpy as np
+
+        array = np.frombuffer(self.data, dtype=np.uint8)
+        mask = array == chars[0]
+        for char in chars[1:]:
+            mask |= array == char
+        return _per_line(mask, self.starts, self.lengths)
+
+
+def _per_line(mask: BoolArray, starts: IntArray, lengths: IntArray) -> IntArray:
+    import numpy as np
+
+    if not len(mask):
+        return np.zeros(len(starts), dtype=np.int64)
+    counts = np.add.reduceat(mask.view(np.uint8), np.minimum(starts, len(mask) - 1), dtype=np.int32)
+    counts[lengths == 0] = 0  # reduceat gives an empty segment the element at its index
+    return counts.astype(np.int64)
+
+
+def _cut(data: bytes) -> tuple[IntArray, IntArray]:
+    import numpy as np
+
+    array = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(array == 0x0A)
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [len(array)])).astype(np.int64)
+    return starts, ends - starts
+
+
+def _invalid_utf8(data: bytes) -> tuple[IntArray, bool]:
+    """For a file that is not valid UTF-8: the lines (0-based) holding invalid bytes, and whether any of its
+    other bytes form valid UTF-8 beyond ASCII. The file is decoded once with invalid bytes kept as lone
+    surrogates (which valid UTF-8 never yields) and scanned as UTF-16 code units, all vectorised."""
+    import numpy as np
+
+    units = np.frombuffer(data.decode("utf-8", "surrogateescape").encode("utf-16-le", "surrogatepass"), np.uint16)
+    escaped = (units >= 0xDC80) & (units <= 0xDCFF)
+    escaped[1:] &= ~((units[:-1] >= 0xD800) & (units[:-1] <= 0xDBFF))  # a genuine pair's low half is not one
+    lines: IntArray = np.unique(np.searchsorted(np.flatnonzero(units == 0x0A), np.flatnonzero(escaped)))
+    return lines, bool(((units >= 0x80) & ~escaped).any())
+
+
+def decode(data: bytes) -> Lines:
+    """Cut and decode a landing file (see the module doc): UTF-8; else Windows-1252 (Latin-1 where even that
+    fails) when no byte of it is UTF-8 beyond ASCII; else UTF-8 with its invalid lines marked."""
+    import numpy as np
+    import polars as pl
+
+    encoding = "utf-8"
     if data.startswith(_BOM):
-        return data[len(_BOM) :], "utf-8-sig"
+        data, encoding = data[len(_BOM) :], "utf-8-sig"
+    starts, lengths = _cut(data)
+    valid = np.ones(len(starts), dtype=np.bool_)
     try:
-        data.decode("utf-8")
-        return data, "utf-8"
-    except UnicodeDecodeError:
+        pl.Series([data], dtype=pl.Binary).cast(pl.String)  # one vectorised check: nearly every file passes
+        return Lines(data, starts, lengths, valid, encoding)
+    except pl.exceptions.PolarsError:
         pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            return data.decode(encoding).encode("utf-8"), encoding
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+    invalid, utf8_beyond_ascii = _invalid_utf8(data)
+    if encoding == "utf-8" and not utf8_beyond_ascii:  # a legacy 8-bit file
+        for legacy in ("cp1252", "latin-1"):
+            try:
+                utf8 = data.decode(legacy).encode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            starts, lengths = _cut(utf8)
+            return Lines(utf8, starts, lengths, np.ones(len(starts), dtype=np.bool_), legacy)
+    valid[invalid] = False
+    return Lines(data, starts, lengths, valid, encoding)
 
 
-def sniff_delimiter(first_line: bytes) -> str:
-    counts = {d: first_line.count(d.encode()) for d in _DELIMITERS}
+def sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def read_csv(path: Path) -> tuple[pl.DataFrame, str, str]:
-    """Read one landing file as text columns plus ``_line``; returns (frame, encoding, delimiter)."""
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+
+
+def _record_shape(delimiter: str) -> str:
+    """RFC 4180: each field either quoted whole (quotes doubled inside) or free of quotes; line breaks only
+    inside quotes."""
+    d = re.escape(delimiter)
+    field = rf'(?:"(?:[^"]|"")*"|[^"{d}\n]*)'
+    return rf"{field}(?:{d}{field})*"
+
+
+def _fields(record: str, delimiter: str) -> int:
+    """Fields of a record of valid quoting: delimiters outside quoted fields, plus one."""
+    return re.sub(_QUOTED_FIELD, "", record).count(delimiter) + 1
+
+
+def _parse_header(line: str | None, file_name: str) -> tuple[list[str], str]:
+    """Column names (trimmed, lower case) and the delimiter; FileRefused if the header cannot be read."""
+    if line is None:
+        raise FileRefused([f"{file_name}: line 1 (the header) is not valid UTF-8 [rule unreadable_header]"])
+    delimiter = sniff_delimiter(line)
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+    except csv.Error:
+        raise FileRefused([f"{file_name}: line 1 (the header) has broken quoting [rule unreadable_header]"]) from None
+    names = [c.strip(" \t\ufeff").lower() for c in cells]
+    repeated = sorted({n for n in names if n and names.count(n) > 1 and n in source_columns()})
+    if repeated:
+        raise FileRefused(
+            [f"{file_name}: column(s) {', '.join(repeated)} named twice in the header [rule unreadable_header]"]
+        )
+    return names, delimiter
+
+
+def source_columns() -> frozenset[str]:
+    return frozenset(c for spec in SOURCES for c in spec.columns)
+
+
+@dataclass(frozen=True)
+class Records:
+    """Where the records of a file are: the 0-based line each well-shaped record starts on (ascending), the
+    lines whose bytes make up those records (a quoted line break spans several), and the problem lines
+    (1-based line, rule)."""
+
+    starts: IntArray
+    keep: BoolArray
+    problems: list[tuple[int, str]]
+
+
+def find_records(lines: Lines, delimiter: str, width: int) -> Records:
+    """Cut the data lines (all but the first) into records (see the module doc). Vectorised over the lines
+    without quote characters; lines with quotes (rare in register extracts) are checked one by one."""
+    import numpy as np
+
+    n = len(lines.starts)
+    data_line = np.arange(n) > 0
+    quotes = lines.count(b'"')
+    fields = lines.count(delimiter.encode()) + 1
+    blank = lines.count(b" \t\r") == lines.lengths
+    usable = data_line & lines.valid & ~blank
+    keep = usable & (quotes == 0) & (fields == width)
+    malformed: list[int] = np.flatnonzero(usable & (quotes == 0) & (fields != width)).tolist()
+    starts: list[int] = np.flatnonzero(keep).tolist()
+    quoted = np.flatnonzero(usable & (quotes > 0))
+    if len(quoted):
+        shape = re.compile(_record_shape(delimiter))
+        consumed: set[int] = set()
+        for first in quoted.tolist():
+            if first in consumed:
+                continue
+            # A line of unbalanced quotes is joined with the next ones until they balance (a quoted line
+            # break); only when the result is a record of the right shape, else the line alone is malformed.
+            total, last = int(quotes[first]), first
+            while total % 2 and last - first + 1 < MAX_RECORD_LINES and last + 1 < n and usable[last + 1]:
+                last += 1
+                total += int(quotes[last])
+            record = "\n".join(lines.text(k) or "" for k in range(first, last + 1))
+            if total % 2 == 0 and shape.fullmatch(record) and _fields(record, delimiter) == width:
+                starts.append(first)
+                keep[first : last + 1] = True
+                consumed.update(range(first + 1, last + 1))
+            else:
+                malformed.append(first)
+        # A line taken into a record is not one of its own, whatever it looked like alone.
+        starts = [i for i in starts if i not in consumed]
+        malformed = [i for i in malformed if i not in consumed]
+    problems = [(int(i) + 1, "bad_encoding") for i in np.flatnonzero(data_line & ~lines.valid)]
+    problems += [(int(i) + 1, "malformed_row") for i in malformed]
+    return Records(np.array(sorted(starts), dtype=np.int64), keep, sorted(problems))
+
+
+def _parse(lines: Lines, records: Records, delimiter: str, width: int, file_name: str) -> pl.DataFrame:
+    """The records as ``width`` text columns ``_c0``… and ``_line``; one row per record, in file order."""
+    import numpy as np
     import polars as pl
 
-    data, encoding = decode(path.read_bytes())
-    first_line = data.split(b"\n", 1)[0]
-    delimiter = sniff_delimiter(first_line)
-    if not data.strip():
-        return pl.DataFrame({"_line": pl.Series([], dtype=pl.Int64)}), encoding, delimiter
-    try:
-        frame = pl.read_csv(
-            data,
-            separator=delimiter,
-            infer_schema=False,
-            empty_string_is_null=False,
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise MalformedFile(f"{path.name}: not a readable CSV file: {_first_bad_line(data, delimiter)}") from exc
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    stripped = [pl.col(c).str.strip_chars(" \t") for c in frame.columns]
-    frame = frame.with_columns(pl.when(s == "").then(None).otherwise(s).name.keep() for s in stripped).with_row_index(
-        "_line", offset=2
+    names = [f"_c{i}" for i in range(width)]
+    line = pl.Series("_line", records.starts + 1, dtype=pl.Int64)
+    if not len(records.starts):
+        return pl.DataFrame(schema=dict.fromkeys(names, pl.String)).with_columns(line)
+    # The bytes of the records' lines, each with its line break, in one piece for the CSV reader.
+    array = np.frombuffer(lines.data, dtype=np.uint8)
+    mask = np.repeat(records.keep, lines.lengths + 1)[: len(array)]
+    frame = pl.read_csv(
+        array[mask].tobytes(),
+        has_header=False,
+        new_columns=names,
+        separator=delimiter,
+        quote_char='"',
+        infer_schema=False,
+        truncate_ragged_lines=False,
     )
-    return frame.with_columns(pl.col("_line").cast(pl.Int64)), encoding, delimiter
+    if frame.height != len(records.starts) or frame.width != width:
+        # Cannot happen for records of valid shape; if it did, rows and lines would no longer match.
+        raise FileRefused([f"{file_name}: the CSV reader and the shape check disagree [rule malformed_rows]"])
+    return frame.with_columns(line)
 
 
-def _first_bad_line(data: bytes, delimiter: str) -> str:
-    """Name the first line that breaks the CSV shape (polars' own message has no line number)."""
-    import csv
-    import io
-
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter, strict=True)
-    try:
-        width = len(next(reader))
-        for record in reader:
-            if len(record) != width:
-                return f"line {reader.line_num} has {len(record)} fields, the header has {width}"
-    except csv.Error as exc:
-        return f"line {reader.line_num}: {exc}"
-    return "unbalanced quotes"
+# --- extract ------------------------------------------------------------------------------------------------
 
 
-def extract(landing_file: LandingFile, work_dir: Path) -> Extracted:
-    """Read ``landing_file`` and park it as ``work_dir/<source>.parquet`` (columns: the spec's, as found)."""
+def _reject_frame(file_name: str, lines: list[tuple[int, str]]) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame(
+        [(file_name, line, None, rule, None, None) for line, rule in lines],
+        schema={
+            "source_file": pl.String,
+            "line_number": pl.Int64,
+            "column_name": pl.String,
+            "rule": pl.String,
+            "value_masked": pl.String,
+            "detail": pl.String,
+        },
+        orient="row",
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """A decoded landing file cut into its header and records: what ``extract`` normalises."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    frame: pl.DataFrame
+    """One text column ``_c0``… per header cell and ``_line``, one row per well-shaped record."""
+    problems: list[tuple[int, str]]
+    """(line, rule) of the records that could not be read: malformed_row, bad_encoding."""
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height + len(self.problems)
+
+
+def split(data: bytes, file_name: str) -> Split:
+    """Decode ``data`` and cut it into header and records (see the module doc)."""
+    lines = decode(data)
+    header, delimiter = _parse_header(lines.text(0), file_name)
+    records = find_records(lines, delimiter, len(header))
+    frame = _parse(lines, records, delimiter, len(header), file_name)
+    return Split(lines.encoding, delimiter, header, frame, records.problems)
+
+
+def extract(
+    landing_file: LandingFile, work_dir: Path, *, max_malformed_share: float = 0.01, require_marker: bool = False
+) -> Extracted:
+    """Read, decode, split and normalise ``landing_file``; park it as ``work_dir/<source>.parquet`` (``_line``
+    and the spec's columns found in the header) and its line-level rejects as ``<source>.lines.parquet``.
+
+    ``FileRefused`` for an unreadable header or too many malformed records; ``FileChanging`` /
+    ``FileNotReady`` when the file is not settled (retry later).
+    """
+    import polars as pl
+
     spec = source_named(landing_file.source)
-    frame, encoding, delimiter = read_csv(landing_file.path)
-    extra = [c for c in frame.columns if c != "_line" and c not in spec.columns]
-    if extra:
-        log.warning("%s: ignoring unexpected columns %s", landing_file.path.name, ", ".join(extra))
-    kept = ["_line", *[c for c in spec.columns if c in frame.columns]]
-    frame = frame.select(kept)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    name = landing_file.path.name
+    landing = read_landing(landing_file.path, require_marker=require_marker)
+    parts = split(landing.data, name)
+    unexpected = sum(1 for n in parts.header if n not in spec.columns)
+    if unexpected:
+        # Never the names themselves: in a file without a header they are the first row's values.
+        log.warning("%s: %d column(s) not in the %s format ignored", name, unexpected, spec.name)
+    bad = len(parts.problems)
+    if bad > MALFORMED_TOLERATED and bad > max_malformed_share * parts.rows:
+        raise FileRefused(
+            [
+                f"{name}: {bad:,} of {parts.rows:,} rows ({bad / parts.rows:.2%}) are malformed or not UTF-8, "
+                f"more than the allowed {max_malformed_share:.0%} (first at line {parts.problems[0][0]}) "
+                "[rule malformed_rows]"
+            ]
+        )
+    if bad:
+        log.info("%s: %d row(s) quarantined before validation (first at line %d)", name, bad, parts.problems[0][0])
+
+    kept = [c for c in spec.columns if c in parts.header]
+    frame = pl.DataFrame(
+        [
+            parts.frame["_line"],
+            *[normalise(parts.frame[f"_c{parts.header.index(c)}"], spec.column(c).kind).alias(c) for c in kept],
+        ]
+    )
+    private_dirs(work_dir)
     parquet = work_dir / f"{spec.name}.parquet"
-    frame.write_parquet(parquet)
+    rejects = work_dir / f"{spec.name}.lines.parquet"
+    # Working copies live minutes: the fastest codec, not the smallest.
+    frame.write_parquet(parquet, compression="lz4")
+    _reject_frame(name, parts.problems).write_parquet(rejects)
+    for path in (parquet, rejects):
+        os.chmod(path, 0o600)
+    check_unchanged(landing_file.path, landing)
     return Extracted(
         source=spec.name,
-        file_name=landing_file.path.name,
+        file_name=name,
         day=landing_file.day,
-        sha256=sha256_file(landing_file.path),
-        rows=frame.height,
-        encoding=encoding,
-        delimiter=delimiter,
-        columns=tuple(c for c in kept if c != "_line"),
+        sha256=landing.sha256,
+        rows=parts.rows,
+        parsed=frame.height,
+        encoding=parts.encoding,
+        delimiter=parts.delimiter,
+        columns=tuple(kept),
         parquet=parquet,
+        rejects=rejects,
     )

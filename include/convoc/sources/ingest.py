@@ -3,18 +3,26 @@
 Every step works on one snapshot day. ``load_day`` writes the warehouse in one transaction and is
 idempotent: a file already loaded (same name and SHA-256) is not loaded again, and the day's
 quarantine and staging partitions are replaced, so a re-run or a backfill leaves the same warehouse.
+
+What is loaded is exactly what was validated: ``raw.<source>`` receives the normalised values of the rows
+no check refused (the Parquet extract, less its reject list), staging casts them and nothing else. The
+day's working copies (extracts and reject lists: names and addresses) are private to the process's user
+and removed once the day is loaded or refused (``CONVOC_KEEP_WORK=1`` keeps them for debugging).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc import warehouse
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
+from convoc.files import private_umask, write_private_csv
 from convoc.quality.validate import Previous, Verdict, run_label, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
 from convoc.sources.specs import REGISTER, SOURCES
@@ -27,19 +35,37 @@ log = logging.getLogger(__name__)
 DAG_ID = "register_ingest"
 
 
-def work_dir(settings: Settings, day: date) -> Any:
+def work_dir(settings: Settings, day: date) -> Path:
     return settings.work / DAG_ID / f"{day:%Y%m%d}"
 
 
 def extract_day(settings: Settings, day: date) -> list[Extracted]:
     """Read the day's landing files into Parquet (no warehouse access)."""
+    private_umask()
+    unknown = settings.ready_markers - {s.name for s in SOURCES} - {"all"}
+    if unknown:
+        raise ConvocError(f"CONVOC_READY_MARKERS names no source: {', '.join(sorted(unknown))}")
     files = find_landing_files(settings.landing, day)
     if not files:
         raise NoLandingFiles(
             f"no landing file for {day:%Y-%m-%d} in {settings.landing} (expected e.g. {REGISTER.file_name(day)})"
         )
     out = work_dir(settings, day)
-    return [extract(f, out) for f in files]
+    return [
+        extract(
+            f,
+            out,
+            max_malformed_share=settings.max_malformed_share,
+            require_marker=settings.requires_marker(f.source),
+        )
+        for f in files
+    ]
+
+
+def remove_work(settings: Settings, day: date) -> None:
+    """Remove the day's working copies (personal data), unless ``CONVOC_KEEP_WORK`` keeps them."""
+    if not settings.keep_work:
+        shutil.rmtree(work_dir(settings, day), ignore_errors=True)
 
 
 def previous_snapshots(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Previous]:
@@ -67,6 +93,7 @@ def validate_day(
     run_id: str = "manual",
 ) -> list[Verdict]:
     """Validate the day's files; raise ``FileRefused`` (after writing Data Docs) if any file is refused."""
+    private_umask()
     previous: dict[str, Previous] = {}
     if settings.warehouse.exists():
         with warehouse.connect(settings.warehouse) as con:
@@ -84,6 +111,7 @@ def validate_day(
     )
     refusals = [reason for v in verdicts for reason in v.refusals]
     if refusals:
+        remove_work(settings, day)
         raise FileRefused([*refusals, f"Data Docs: {docs / 'index.html'}"])
     return verdicts
 
@@ -101,8 +129,9 @@ class Loaded:
         return dict(self.__dict__)
 
 
-def _load_raw(con: duckdb.DuckDBPyConnection, ex: Extracted) -> bool:
-    """Load the file into raw.<source> unless this exact content is there already; True if loaded."""
+def _load_raw(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict) -> bool:
+    """Load the file's accepted rows into raw.<source> unless this exact content is there already; True if
+    loaded. Rows any check refused are not stored (their masked values are in the quarantine)."""
     seen = con.execute(
         "select count(*) from raw.load_log where file_name = $f and sha256 = $s",
         {"f": ex.file_name, "s": ex.sha256},
@@ -114,8 +143,9 @@ def _load_raw(con: duckdb.DuckDBPyConnection, ex: Extracted) -> bool:
     con.execute(f"delete from {table} where _file = $f", {"f": ex.file_name})
     cols = ", ".join(f'"{c}"' for c in ex.columns)
     con.execute(
-        f"insert into {table} (_file, _line, {cols}) select $f, _line, {cols} from read_parquet($p)",
-        {"f": ex.file_name, "p": str(ex.parquet)},
+        f"insert into {table} (_file, _line, {cols}) select $f, _line, {cols} from read_parquet($p) "
+        "where _line not in (select line_number from read_parquet($r))",
+        {"f": ex.file_name, "p": str(ex.parquet), "r": str(verdict.rejects)},
     )
     return True
 
@@ -124,7 +154,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict)
     table = ex.spec.rejects_table
     con.execute(f"delete from {table} where source_file = $f", {"f": ex.file_name})
     con.execute(
-        f"insert into {table} select $d, source_file, line_number, column_name, rule, value_masked "
+        f"insert into {table} select $d, source_file, line_number, column_name, rule, value_masked, detail "
         "from read_parquet($p)",
         {"d": ex.day, "p": str(verdict.rejects)},
     )
@@ -138,7 +168,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict)
         unknown = warehouse.select(f"intermediate/{ex.spec.reference_check}")
         con.execute(
             f"insert into {table} select snapshot_date, source_file, line_number, column_name, rule, "
-            "regexp_replace(value, '[0-9A-Z]', '9', 'g') from (" + unknown + ")",
+            "regexp_replace(value, '[0-9A-Z]', '9', 'g'), null from (" + unknown + ")",
             {"snapshot_date": ex.day},
         )
 
@@ -163,8 +193,24 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
     return int(staged[0]) if staged else 0
 
 
+def _already_loaded(con: duckdb.DuckDBPyConnection, extracted: list[Extracted]) -> bool:
+    """Whether every file of the day is in ``raw.load_log`` with this content (the day's load committed)."""
+    for ex in extracted:
+        seen = con.execute(
+            "select count(*) from raw.load_log where file_name = $f and sha256 = $s",
+            {"f": ex.file_name, "s": ex.sha256},
+        ).fetchall()[0][0]
+        if not seen:
+            return False
+    return True
+
+
 def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verdict], day: date) -> list[Loaded]:
-    """Write raw, quarantine, staging and core for the day, in one transaction."""
+    """Write raw, quarantine, staging and core for the day, in one transaction; then the register team's list
+    of the day's register rejects, and remove the working copies."""
+    import duckdb
+
+    private_umask()
     by_file = {v.file_name: v for v in verdicts}
     # In SOURCES order: the register before the lists checked against its residents, confirmations
     # before the returns checked against the pieces they confirm as mailed.
@@ -172,31 +218,77 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
     loaded = []
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
-        with warehouse.transaction(con):
-            for ex in ordered:
-                verdict = by_file[ex.file_name]
-                fresh = _load_raw(con, ex)
-                _quarantine(con, ex, verdict)
-                staged = _stage(con, ex)
-                rejected = ex.rows - staged
-                if fresh:
-                    con.execute(
-                        "insert into raw.load_log values ($f, $src, $d, $sha, $rows, $rej, $enc, now())",
-                        {
-                            "f": ex.file_name,
-                            "src": ex.source,
-                            "d": day,
-                            "sha": ex.sha256,
-                            "rows": ex.rows,
-                            "rej": rejected,
-                            "enc": ex.encoding,
-                        },
-                    )
-                if ex.spec is REGISTER:
-                    warehouse.run_script(con, "core/dim_resident__merge.sql", {"snapshot_date": day})
-                elif ex.spec.core_load:
-                    warehouse.run_script(con, f"core/{ex.spec.core_load}", {"file_name": ex.file_name})
-                loaded.append(Loaded(ex.source, ex.file_name, ex.rows, rejected, staged, not fresh))
-                log.info("%s: %d rows, %d staged, %d quarantined", ex.file_name, ex.rows, staged, rejected)
-            warehouse.run_script(con, "core/fct_priority_group__load.sql", {"snapshot_date": day})
+        if any(not ex.parquet.exists() for ex in ordered):
+            # A retry after the working copies were removed: only fine if the day's load had committed.
+            if _already_loaded(con, ordered):
+                log.info("the day's files are loaded already (working copies removed): nothing to do")
+                return [Loaded(ex.source, ex.file_name, ex.rows, 0, 0, True) for ex in ordered]
+            raise ConvocError(
+                f"the working copies of {day:%Y-%m-%d} are gone (removed or kept elsewhere): run the whole "
+                "register_ingest run again, from extract_files"
+            )
+        try:
+            with warehouse.transaction(con):
+                for ex in ordered:
+                    loaded.append(_load_file(con, ex, by_file[ex.file_name], day))
+                warehouse.run_script(con, "core/fct_priority_group__load.sql", {"snapshot_date": day})
+            checks = _register_checks(con, settings, ordered, day)
+        except duckdb.Error as exc:
+            # DuckDB's messages quote the values they choke on: name the step, never the value.
+            raise ConvocError(
+                f"loading {day:%Y-%m-%d} failed in the warehouse ({type(exc).__name__}); nothing was published. "
+                "The values concerned are withheld from this message: query the quarantine and raw tables"
+            ) from None
+    if checks is not None:
+        log.info("register team's list of the day's rejected rows: %s", checks)
+    remove_work(settings, day)
     return loaded
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict, day: date) -> Loaded:
+    fresh = _load_raw(con, ex, verdict)
+    _quarantine(con, ex, verdict)
+    staged = _stage(con, ex)
+    rejected = ex.rows - staged
+    if fresh:
+        con.execute(
+            "insert into raw.load_log values ($f, $src, $d, $sha, $rows, $rej, $enc, now())",
+            {
+                "f": ex.file_name,
+                "src": ex.source,
+                "d": day,
+                "sha": ex.sha256,
+                "rows": ex.rows,
+                "rej": rejected,
+                "enc": ex.encoding,
+            },
+        )
+    if ex.spec is REGISTER:
+        warehouse.run_script(con, "core/dim_resident__merge.sql", {"snapshot_date": day})
+    elif ex.spec.core_load:
+        warehouse.run_script(con, f"core/{ex.spec.core_load}", {"file_name": ex.file_name})
+    log.info("%s: %d rows, %d staged, %d quarantined", ex.file_name, ex.rows, staged, rejected)
+    return Loaded(ex.source, ex.file_name, ex.rows, rejected, staged, not fresh)
+
+
+def register_checks_path(settings: Settings, day: date) -> Path:
+    return settings.reports / "register_checks" / f"register_checks_{day:%Y%m%d}.csv"
+
+
+def _register_checks(
+    con: duckdb.DuckDBPyConnection, settings: Settings, extracted: list[Extracted], day: date
+) -> Path | None:
+    """The register team's list of the day's rejected register rows (owner-only CSV, like the address checks):
+    line, the matricule where it is a valid one (to find the person), column, rule, masked value and what was
+    wrong (the characters refused, the length)."""
+    register = next((ex for ex in extracted if ex.spec is REGISTER), None)
+    if register is None:
+        return None
+    frame = warehouse.query(
+        con,
+        warehouse.select("intermediate/int_register__checks.sql"),
+        {"file_name": register.file_name, "extract": str(register.parquet)},
+    )
+    path = register_checks_path(settings, day)
+    write_private_csv(path, frame)
+    return path

@@ -1,6 +1,10 @@
-"""The landing files convoc knows: name pattern, columns, and which columns are required or personal.
+"""The landing files convoc knows: name pattern and, per column, how it is normalised and checked.
 
-One ``SourceSpec`` per source; extraction, validation and loading are all driven by these.
+One ``SourceSpec`` per source; extraction, normalisation, validation and loading are all driven by these.
+Each ``Column`` says which normalisation rule of ``convoc.text`` applies (its ``kind``) and which checks
+its value must pass; a value of a ``text`` column is also checked for control and invisible characters.
+Every column of another kind has a format, a value set or a reference list, so that nothing but canonical
+ASCII is stored there (``SourceSpec`` refuses to be built otherwise).
 """
 
 from __future__ import annotations
@@ -8,42 +12,110 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
+
+from convoc.text import Kind
+
+NAME_LENGTH = 60
+"""Longest family or given name, in characters: past about 50 the letter's window line shortens it (initials,
+truncation), past 60 it no longer reads as a name — the register team must shorten it."""
+STREET_LENGTH = 80
+"""Longest street name: the letter abbreviates and truncates what does not fit the window's 80 mm."""
+LOCALITY_LENGTH = 40
+"""Longest locality (the country's longest is under 30 characters)."""
+HOUSE_NUMBER_LENGTH = 10
+"""Longest house number (``12-14A``, ``3 bis``)."""
+FREE_TEXT_LENGTH = 100
+"""Longest other free-text value (care-home names, conditions)."""
+EARLIEST_BIRTH_DATE = "1900-01-01"
+"""Birth dates before this are taken for typing errors (nobody registered is that old)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a landing file: normalisation ``kind`` (see ``convoc.text``) and the checks on its value.
+
+    Each check quarantines a failing row under its rule: ``required`` → missing_required, ``values`` →
+    invalid_value, ``pattern`` (an ASCII format) → invalid_value, ``date`` → <name>_unparseable,
+    ``not_after_day`` → <name>_future, ``not_before`` → <name>_too_early, ``reference`` →
+    unknown_<reference>, ``max_length`` → too_long, ``printable`` → unprintable_character; kind
+    ``matricule`` → matricule_check_digit, ``integer`` → not_an_integer, ``booking_code`` → invalid_code.
+    """
+
+    name: str
+    kind: Kind = "code"
+    required: bool = False
+    # Personal values are masked wherever they are reported.
+    personal: bool = False
+    values: tuple[str, ...] = ()
+    pattern: str | None = None
+    date: Literal["date", "timestamp"] | None = None
+    not_after_day: bool = False
+    not_before: str | None = None
+    reference: Literal["postcode", "commune", "centre"] | None = None
+    max_length: int | None = None
+    # Printed on a letter (names, address): Latin script the post reads, drawable by the letter's fonts.
+    printable: bool = False
+    booking_code: bool = False
+
+    @property
+    def restricted(self) -> bool:
+        """Whether a check confines the value to a known shape (required of every non-text column)."""
+        return bool(
+            self.values
+            or self.pattern
+            or self.date
+            or self.reference
+            or self.booking_code
+            or self.kind in ("matricule", "integer", "postcode")
+        )
 
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """A kind of landing file, ``<name>_YYYYMMDD.csv``, one per day.
-
-    ``columns`` is the header a file must carry (extra columns are ignored and logged);
-    ``required`` may not be empty; ``personal`` values are masked wherever they are reported.
-    """
+    """A kind of landing file, ``<name>_YYYYMMDD.csv``, one per day, with the columns its header must name
+    (extra columns are ignored)."""
 
     name: str
-    columns: tuple[str, ...]
-    required: tuple[str, ...]
-    personal: tuple[str, ...]
-    # Allowed values per column (validated only where the value is present).
-    value_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # Columns holding YYYY-MM-DD dates that may not lie after the snapshot day.
-    past_dates: tuple[str, ...] = ()
-    # Columns whose text may not contain control characters.
-    text: tuple[str, ...] = ()
-    # Columns holding "YYYY-MM-DD HH:MM" timestamps.
-    timestamps: tuple[str, ...] = ()
-    # A column whose values may occur once per file, and the rule that quarantines every repeat.
+    schema: tuple[Column, ...]
+    # A column whose values may occur once per file (on their normalised form), and the rule that
+    # quarantines every occurrence of a repeated one.
     unique: tuple[str, str] | None = None
     # Whether the file holds a whole population, so that its row count is compared to the last one.
     snapshot: bool = True
     # Whether a file with no data rows is normal (a day without bookings) rather than refused.
     may_be_empty: bool = False
-    # Columns holding whole numbers (ids).
-    integers: tuple[str, ...] = ()
     # The SQL file (under sql/intermediate) listing rows that name nothing known in the warehouse.
     reference_check: str | None = None
     # Where valid rows go: the staging table and the SQL file (under sql/staging) that selects them.
     staging: tuple[str, str] | None = None
     # The SQL script (under sql/core) that publishes the staged rows of one file ($file_name).
     core_load: str | None = None
+
+    def __post_init__(self) -> None:
+        for column in self.schema:
+            if column.kind != "text" and not column.restricted:
+                raise ValueError(f"{self.name}.{column.name}: a {column.kind} column needs a format or value set")
+            if column.kind == "text" and column.max_length is None:
+                raise ValueError(f"{self.name}.{column.name}: a text column needs a maximum length")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.schema)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.schema if c.required)
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.schema if c.personal)
+
+    def column(self, name: str) -> Column:
+        for c in self.schema:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
 
     @property
     def file_pattern(self) -> re.Pattern[str]:
@@ -61,54 +133,48 @@ class SourceSpec:
         return f"quarantine.{self.name}_rejects"
 
 
+def _matricule() -> Column:
+    return Column("matricule", kind="matricule", required=True, personal=True)
+
+
 REGISTER = SourceSpec(
     name="register",
-    columns=(
-        "matricule",
-        "family_name",
-        "given_name",
-        "birth_date",
-        "sex",
-        "street",
-        "house_number",
-        "postcode",
-        "locality",
-        "commune",
-        "nationality",
-        "language",
-        "status",
+    schema=(
+        _matricule(),
+        Column("family_name", kind="text", required=True, personal=True, max_length=NAME_LENGTH, printable=True),
+        Column("given_name", kind="text", required=True, personal=True, max_length=NAME_LENGTH, printable=True),
+        Column(
+            "birth_date",
+            required=True,
+            personal=True,
+            date="date",
+            not_after_day=True,
+            not_before=EARLIEST_BIRTH_DATE,
+        ),
+        Column("sex", required=True, values=("F", "M", "X")),
+        Column("street", kind="text", required=True, personal=True, max_length=STREET_LENGTH, printable=True),
+        Column("house_number", kind="text", personal=True, max_length=HOUSE_NUMBER_LENGTH, printable=True),
+        Column("postcode", kind="postcode", required=True, reference="postcode"),
+        Column("locality", kind="text", required=True, max_length=LOCALITY_LENGTH, printable=True),
+        Column("commune", kind="text", required=True, reference="commune", max_length=LOCALITY_LENGTH),
+        # ISO 3166-1 alpha-2 (``XX`` for unknown or stateless).
+        Column("nationality", required=True, pattern=r"^[A-Z]{2}$"),
+        Column("language", values=("fr", "de", "en", "pt")),
+        Column("status", required=True, values=("resident", "deceased", "emigrated")),
     ),
-    required=(
-        "matricule",
-        "family_name",
-        "given_name",
-        "birth_date",
-        "sex",
-        "street",
-        "postcode",
-        "locality",
-        "commune",
-        "nationality",
-        "status",
-    ),
-    personal=("matricule", "family_name", "given_name", "birth_date", "street", "house_number"),
-    value_sets=(
-        ("sex", ("F", "M", "X")),
-        ("language", ("fr", "de", "en", "pt")),
-        ("status", ("resident", "deceased", "emigrated")),
-    ),
-    past_dates=("birth_date",),
-    text=("family_name", "given_name", "street", "locality"),
     unique=("matricule", "duplicate_matricule"),
 )
 
+_REGISTERED_ON = Column("registered_on", required=True, date="date", not_after_day=True)
+
 PRIORITY_CAREHOMES = SourceSpec(
     name="priority_carehomes",
-    columns=("matricule", "role", "facility", "commune"),
-    required=("matricule", "role", "facility"),
-    personal=("matricule",),
-    value_sets=(("role", ("resident", "staff")),),
-    text=("facility",),
+    schema=(
+        _matricule(),
+        Column("role", required=True, values=("resident", "staff")),
+        Column("facility", kind="text", required=True, max_length=FREE_TEXT_LENGTH),
+        Column("commune", kind="text", reference="commune", max_length=LOCALITY_LENGTH),
+    ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
     staging=("staging.priority_group", "stg_priority__carehomes.sql"),
@@ -116,15 +182,14 @@ PRIORITY_CAREHOMES = SourceSpec(
 
 PRIORITY_HEALTHWORKERS = SourceSpec(
     name="priority_healthworkers",
-    columns=("matricule", "profession", "sector"),
-    required=("matricule", "profession"),
-    personal=("matricule",),
-    value_sets=(
-        (
+    schema=(
+        _matricule(),
+        Column(
             "profession",
-            ("doctor", "nurse", "carer", "pharmacist", "physiotherapist", "midwife", "dentist", "paramedic"),
+            required=True,
+            values=("doctor", "nurse", "carer", "pharmacist", "physiotherapist", "midwife", "dentist", "paramedic"),
         ),
-        ("sector", ("hospital", "practice", "care_home", "pharmacy", "rescue")),
+        Column("sector", values=("hospital", "practice", "care_home", "pharmacy", "rescue")),
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
@@ -133,11 +198,13 @@ PRIORITY_HEALTHWORKERS = SourceSpec(
 
 PRIORITY_VULNERABLE = SourceSpec(
     name="priority_vulnerable",
-    columns=("matricule", "level", "condition", "registered_on", "doctor_code"),
-    required=("matricule", "level", "registered_on"),
-    personal=("matricule", "condition", "doctor_code"),
-    value_sets=(("level", ("high", "significant", "moderate")),),
-    past_dates=("registered_on",),
+    schema=(
+        _matricule(),
+        Column("level", required=True, values=("high", "significant", "moderate")),
+        Column("condition", kind="text", personal=True, max_length=FREE_TEXT_LENGTH),
+        _REGISTERED_ON,
+        Column("doctor_code", personal=True, pattern=r"^[A-Za-z0-9-]{1,16}$"),
+    ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
     staging=("staging.priority_group", "stg_priority__vulnerable.sql"),
@@ -145,11 +212,13 @@ PRIORITY_VULNERABLE = SourceSpec(
 
 PRIORITY_CONDITIONS = SourceSpec(
     name="priority_conditions",
-    columns=("matricule", "condition", "registered_on"),
-    required=("matricule", "condition", "registered_on"),
-    personal=("matricule", "condition"),
-    value_sets=(("condition", ("pregnancy", "bmi_30_40", "diabetes", "hypertension")),),
-    past_dates=("registered_on",),
+    schema=(
+        _matricule(),
+        Column(
+            "condition", required=True, personal=True, values=("pregnancy", "bmi_30_40", "diabetes", "hypertension")
+        ),
+        _REGISTERED_ON,
+    ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
     staging=("staging.priority_group", "stg_priority__conditions.sql"),
@@ -159,10 +228,13 @@ PRIORITY_CONDITIONS = SourceSpec(
 # (e.g. the dose administered) on the day before the file's date.
 BOOKINGS = SourceSpec(
     name="bookings",
-    columns=("booking_code", "booked_at", "centre", "slot", "administered_at"),
-    required=("booking_code", "booked_at", "centre", "slot"),
-    personal=("booking_code",),
-    timestamps=("booked_at", "slot", "administered_at"),
+    schema=(
+        Column("booking_code", required=True, personal=True, booking_code=True),
+        Column("booked_at", required=True, date="timestamp"),
+        Column("centre", required=True, reference="centre"),
+        Column("slot", required=True, date="timestamp"),
+        Column("administered_at", date="timestamp"),
+    ),
     unique=("booking_code", "duplicate_code"),
     snapshot=False,
     may_be_empty=True,
@@ -171,16 +243,19 @@ BOOKINGS = SourceSpec(
     core_load="fct_booking__load.sql",
 )
 
+_JOB_ID = Column("job_id", required=True, pattern=r"^J[0-9]{8}(-R[0-9]{1,4})?$")
+_PIECE_ID = Column("piece_id", kind="integer", required=True)
+
 # The print shop's confirmations: one row per piece of a job it handled, mailed or spoiled (spoiled
 # pieces are reprinted), reported on the day before the file's date.
 PRINT_CONFIRM = SourceSpec(
     name="print_confirm",
-    columns=("job_id", "piece_id", "status", "event_date"),
-    required=("job_id", "piece_id", "status", "event_date"),
-    personal=(),
-    value_sets=(("status", ("mailed", "spoiled")),),
-    past_dates=("event_date",),
-    integers=("piece_id",),
+    schema=(
+        _JOB_ID,
+        _PIECE_ID,
+        Column("status", required=True, values=("mailed", "spoiled")),
+        Column("event_date", required=True, date="date", not_after_day=True),
+    ),
     snapshot=False,
     may_be_empty=True,
     reference_check="int_print_confirm__unknown_pieces.sql",
@@ -191,12 +266,12 @@ PRINT_CONFIRM = SourceSpec(
 # Returned mail, as the post office hands it back to the print shop: one row per returned piece.
 RETURNS = SourceSpec(
     name="returns",
-    columns=("job_id", "piece_id", "reason", "returned_on"),
-    required=("job_id", "piece_id", "reason", "returned_on"),
-    personal=(),
-    value_sets=(("reason", ("unknown_address", "moved", "deceased")),),
-    past_dates=("returned_on",),
-    integers=("piece_id",),
+    schema=(
+        _JOB_ID,
+        _PIECE_ID,
+        Column("reason", required=True, values=("unknown_address", "moved", "deceased")),
+        Column("returned_on", required=True, date="date", not_after_day=True),
+    ),
     snapshot=False,
     may_be_empty=True,
     reference_check="int_returns__unmailed_pieces.sql",

@@ -1,0 +1,228 @@
+"""The row conditions behind convoc's own expectations, vectorised and total.
+
+Each function takes a polars String series and returns a Boolean series of the same length: True where
+the value passes. They never raise, whatever the text (non-ASCII digits, lone diacritics, 20,000
+characters…): a value that is not what the rule expects is False. A missing value (null) passes: it is the
+``missing_required`` rule's business. Checks run over whole columns in polars and numpy, never as a Python
+call per row (650,000 register rows in a few tens of milliseconds each).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from convoc import codes
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import polars as pl
+
+    IntMatrix = npt.NDArray[np.int64]
+    BoolArray = npt.NDArray[np.bool_]
+
+DATE_FORMATS = {
+    "date": ("%Y-%m-%d", r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    "timestamp": ("%Y-%m-%d %H:%M", r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"),
+}
+"""strptime format and exact ASCII shape of each kind of date column."""
+
+_CROCKFORD = f"[{codes.ALPHABET}]"
+BOOKING_CODE = (
+    rf"^{_CROCKFORD}{{4}}-{_CROCKFORD}{{4}}-{_CROCKFORD}{{4}}(-{_CROCKFORD}{{1,{codes.MAX_SUFFIX_LENGTH}}})?$"
+)
+"""A booking code as convoc prints it: ``XXXX-XXXX-XXXC`` and an optional ``-SUFFIX`` (upper case)."""
+
+
+def _symbols(values: pl.Series, width: int, alphabet: str) -> IntMatrix:
+    """Values of exactly ``width`` ASCII symbols of ``alphabet``, as a (width, n) matrix of symbol values:
+    one contiguous row per position, which is what the check-digit loops below walk through."""
+    import numpy as np
+
+    if values.len() == 0:
+        return np.zeros((width, 0), dtype=np.uint8)
+    joined = values.str.join("").item()
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+    table = np.zeros(256, dtype=np.uint8)
+    for value, symbol in enumerate(alphabet):
+        table[ord(symbol)] = value
+    result: IntMatrix = np.ascontiguousarray(table[raw].T)
+    return result
+
+
+def luhn_valid(symbols: IntMatrix, modulus: int) -> BoolArray:
+    """Luhn mod ``modulus`` over each column of a (positions, n) matrix, check symbol last: python-stdnum's
+    ``luhn.checksum`` == 0 (every second symbol from the right doubled, its digits in base ``modulus`` summed)."""
+    import numpy as np
+
+    doubled = np.array([(2 * d) // modulus + (2 * d) % modulus for d in range(modulus)], dtype=np.uint16)
+    total = np.zeros(symbols.shape[1], dtype=np.uint16)
+    for k, row in enumerate(symbols[::-1]):
+        total += doubled[row] if k % 2 else row
+    valid: BoolArray = total % modulus == 0
+    return valid
+
+
+@cache
+def _verhoeff_tables() -> tuple[Any, Any]:
+    import numpy as np
+    from stdnum import verhoeff
+
+    return (
+        np.array(verhoeff._multiplication_table, dtype=np.uint8).ravel(),
+        np.array(verhoeff._permutation_table, dtype=np.uint8),
+    )
+
+
+def verhoeff_valid(digits: IntMatrix) -> BoolArray:
+    """Verhoeff over each column of a (positions, n) matrix, check digit last: python-stdnum's
+    ``verhoeff.checksum`` == 0."""
+    import numpy as np
+
+    multiplication, permutation = _verhoeff_tables()
+    check = np.zeros(digits.shape[1], dtype=np.uint8)
+    for i, row in enumerate(digits[::-1]):
+        check = multiplication[check * 10 + permutation[i % 8][row]]
+    valid: BoolArray = check == 0
+    return valid
+
+
+def _where(values: pl.Series, shaped: pl.Series, passed: BoolArray) -> pl.Series:
+    """Scatter the verdicts of the well-shaped values back over the column; nulls pass."""
+    import numpy as np
+    import polars as pl
+
+    result = np.zeros(values.len(), dtype=np.bool_)
+    result[np.flatnonzero(shaped.to_numpy())] = passed
+    return pl.Series(values.name, result) | values.is_null()
+
+
+def is_matricule(values: pl.Series) -> pl.Series:
+    """A Luxembourg national identification number: 13 ASCII digits YYYYMMDD + serial, Luhn + Verhoeff.
+
+    Month and day may be 00 (unknown). The Luhn digit (12th) and the Verhoeff digit (13th) are both computed
+    over the first 11 digits, as python-stdnum computes them (tests compare every case with it).
+    """
+    shaped = values.str.contains(r"^[0-9]{13}$").fill_null(False)
+    digits = _symbols(values.filter(shaped), 13, "0123456789")
+    month = digits[4] * 10 + digits[5]
+    day = digits[6] * 10 + digits[7]
+    luhn = luhn_valid(digits[:12], 10)
+    verhoeff = verhoeff_valid(digits[[*range(11), 12]])
+    return _where(values, shaped, (month <= 12) & (day <= 31) & luhn & verhoeff)
+
+
+def is_booking_code(values: pl.Series) -> pl.Series:
+    """A booking code in its canonical printed form whose check symbol holds (Luhn mod 32 over 12 symbols)."""
+    shaped = values.str.contains(BOOKING_CODE).fill_null(False)
+    body = values.filter(shaped).str.replace_all("-", "").str.slice(0, codes.CODE_LENGTH)
+    return _where(values, shaped, luhn_valid(_symbols(body, codes.CODE_LENGTH, codes.ALPHABET), len(codes.ALPHABET)))
+
+
+def _parsed(values: pl.Series, kind: Literal["date", "timestamp"]) -> pl.Series:
+    import polars as pl
+
+    fmt, shape = DATE_FORMATS[kind]
+    dtype = pl.Date if kind == "date" else pl.Datetime("us")
+    parsed = values.str.strptime(dtype, fmt, strict=False)
+    return pl.select(pl.when(values.str.contains(shape)).then(parsed)).to_series()
+
+
+def is_iso_date(values: pl.Series, kind: Literal["date", "timestamp"] = "date") -> pl.Series:
+    """``YYYY-MM-DD`` (or ``YYYY-MM-DD HH:MM``) in ASCII digits, naming a day that exists."""
+    return _parsed(values, kind).is_not_null() | values.is_null()
+
+
+def date_within(
+    values: pl.Series,
+    earliest: date | str | None = None,
+    latest: date | str | None = None,
+    kind: Literal["date", "timestamp"] = "date",
+) -> pl.Series:
+    """Dates on or after ``earliest`` and on or before ``latest``; values that are no date pass (another rule)."""
+    import polars as pl
+
+    parsed = _parsed(values, kind)
+    day = parsed if kind == "date" else parsed.dt.date()
+    ok = pl.Series(values.name, [True] * values.len(), dtype=pl.Boolean)
+    if earliest is not None:
+        ok = ok & (day >= date.fromisoformat(str(earliest))).fill_null(True)
+    if latest is not None:
+        ok = ok & (day <= date.fromisoformat(str(latest))).fill_null(True)
+    return ok
+
+
+@cache
+def reference_values(name: str) -> frozenset[str]:
+    """The values a ``reference`` column may hold: ``postcode`` (the country's 4,165, ``L-####``), ``commune``
+    (the 102 of 2021) or ``centre`` (the centres of ``campaigns/centres.yaml``)."""
+    from convoc import reference
+
+    if name == "postcode":
+        return frozenset(reference.postcode_set())
+    if name == "commune":
+        return frozenset(reference.commune_set())
+    if name == "centre":
+        from convoc.campaigns import load_centres
+
+        return frozenset(c.centre for c in load_centres().centres)
+    raise ValueError(f"no reference list named {name!r}")
+
+
+def in_reference(values: pl.Series, name: str) -> pl.Series:
+    """Values found in the reference list ``name`` (exact match on the normalised value)."""
+    import polars as pl
+
+    return values.is_in(pl.Series(sorted(reference_values(name)), dtype=pl.String).implode()) | values.is_null()
+
+
+def among(values: pl.Series, allowed: tuple[str, ...]) -> pl.Series:
+    """Values exactly equal to one of ``allowed``."""
+    import polars as pl
+
+    return values.is_in(pl.Series(allowed, dtype=pl.String).implode()) | values.is_null()
+
+
+def in_format(values: pl.Series, pattern: str) -> pl.Series:
+    """Values matching ``pattern`` (anchor it: ``^…$``)."""
+    return values.str.contains(pattern).fill_null(True)
+
+
+def at_most_characters(values: pl.Series, max_length: int) -> pl.Series:
+    """Values of at most ``max_length`` characters (code points)."""
+    return (values.str.len_chars() <= max_length).fill_null(True)
+
+
+def unique(values: pl.Series) -> pl.Series:
+    """Values that occur once in the column; every occurrence of a repeated value fails. Missing ones pass.
+
+    Repeats are found on 64-bit hashes (fast), then confirmed on the values themselves among the candidates,
+    so that a hash collision never quarantines a row."""
+    import polars as pl
+
+    candidates = values.hash().is_duplicated() & values.is_not_null()
+    if not candidates.any():
+        return pl.Series(values.name, [True] * values.len(), dtype=pl.Boolean)
+    index = candidates.arg_true()
+    repeated = values.gather(index).is_duplicated()
+    return (~candidates).scatter(index.filter(repeated), False)
+
+
+def has_none_of(values: pl.Series, pattern: str) -> pl.Series:
+    """No match of ``pattern`` (a character class of ``convoc.text``) anywhere in the value."""
+    return ~values.str.contains(pattern).fill_null(False)
+
+
+def offending(values: pl.Series, pattern: str, limit: int = 3) -> pl.Series:
+    """The first few distinct characters matching ``pattern`` in each value, named (``U+200B ZERO WIDTH
+    SPACE``): what the register team is told, without the value itself."""
+    import polars as pl
+
+    from convoc.text import describe
+
+    found = values.str.extract_all(pattern).list.unique(maintain_order=True).list.head(limit)
+    return found.map_elements(
+        lambda chars: "; ".join(describe(c[0]) for c in chars if c), return_dtype=pl.String, skip_nulls=True
+    )
