@@ -3,13 +3,15 @@
 ``generate`` writes, for each day, a full register snapshot (one row per person ever registered:
 residents, the deceased and the emigrated) and the four priority-group lists, as CSV (UTF-8, comma,
 ``\\n``, header first, dates YYYY-MM-DD, empty field = missing). With a defect rate, each day's register
-carries damaged rows and ``_truth/defects_YYYYMMDD.csv`` names them (file, line, column, rule).
+carries damaged rows (some of them malformed lines or invalid UTF-8: ``convoc.synth.defects``) and
+``_truth/defects_YYYYMMDD.csv`` names them (file, line, column, rule); benign variants the ingest must
+normalise are named in ``_truth/variants_YYYYMMDD.csv`` (file, line, column, variant, canonical).
 Same arguments, same bytes: every draw comes from ``numpy.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,13 +31,15 @@ class GenerateResult:
 
     ``files``: every landing file, day by day (register, then the four lists); ``truth_files``: one defect
     truth per day when damaging; ``residents``: rows of the first register snapshot; ``defect_rows``:
-    damaged rows over all days (a duplicate pair counts as two).
+    damaged rows over all days (a duplicate pair counts as two); ``variant_files``: one benign-variant
+    truth per day when damaging.
     """
 
     files: list[Path]
     truth_files: list[Path]
     residents: int
     defect_rows: int
+    variant_files: list[Path] = field(default_factory=list)
 
 
 def _register_text(people: pl.DataFrame) -> pl.DataFrame:
@@ -76,6 +80,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     truth_files: list[Path] = []
+    variant_files: list[Path] = []
     first_rows = people.height
     defect_rows = 0
     for k in range(days):
@@ -86,11 +91,21 @@ def generate(
         name = REGISTER.file_name(day)
         if defects > 0:
             eligible = (~people["pid"].is_in(listed.implode())).to_numpy()
-            register, truth = damage(defect_rng, register, eligible, defects, day, name)
+            damaged = damage(defect_rng, register, eligible, defects, day, name)
             (out / "_truth").mkdir(exist_ok=True)
-            truth_files.append(_write(truth, out / "_truth" / f"defects_{day:%Y%m%d}.csv"))
-            defect_rows += truth.height
-        files.append(_write(register, out / name))
+            truth_files.append(_write(damaged.truth, out / "_truth" / f"defects_{day:%Y%m%d}.csv"))
+            variant_files.append(_write(damaged.variants, out / "_truth" / f"variants_{day:%Y%m%d}.csv"))
+            defect_rows += damaged.truth.height
+            (out / name).write_bytes(damaged.csv())
+            files.append(out / name)
+        else:
+            files.append(_write(register, out / name))
         for list_name, frame in priority.lists(memberships, people).items():
             files.append(_write(frame, out / f"{list_name}_{day:%Y%m%d}.csv"))
-    return GenerateResult(files=files, truth_files=truth_files, residents=first_rows, defect_rows=defect_rows)
+    return GenerateResult(
+        files=files,
+        truth_files=truth_files,
+        residents=first_rows,
+        defect_rows=defect_rows,
+        variant_files=variant_files,
+    )
