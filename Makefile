@@ -16,6 +16,8 @@ export AIRFLOW_HOME ?= $(CONVOC_HOME)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS := 0o700
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS := 0o600
 
 RESIDENTS ?= 20000
 SEED ?= 42
@@ -53,14 +55,14 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		echo "make demo: $(CONVOC_HOME) holds data make demo did not write; set CONVOC_HOME elsewhere"; exit 1; fi
 	@# Each demo starts from fresh data (Airflow's metadata is kept).
 	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs,print,outbox}
-	@mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
+	@umask 077 && mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
 	$(BIN)/convoc generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
 	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1
 	@$(BIN)/airflow pools set warehouse 1 "one DuckDB writer at a time" > /dev/null
 	@$(BIN)/convoc key init "$(CONVOC_HOME)/secrets/signing.key"
 	@# Centres' capacity scaled to the synthetic population (the country had 634,730 residents).
-	@export CONVOC_SIGNING_KEY_FILE="$(CONVOC_HOME)/secrets/signing.key" \
+	@umask 077; export CONVOC_SIGNING_KEY_FILE="$(CONVOC_HOME)/secrets/signing.key" \
 		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \

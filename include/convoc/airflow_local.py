@@ -331,6 +331,9 @@ def local_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
     env.setdefault("AIRFLOW__CORE__PARALLELISM", str(2 * (os.cpu_count() or 2)))
+    # Task logs can quote a file name or a rule, never a value, but they stay owner-only all the same.
+    env.setdefault("AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS", "0o700")
+    env.setdefault("AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS", "0o600")
     if env.get("CONVOC_AIRFLOW_DB"):
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = env["CONVOC_AIRFLOW_DB"]
     return env

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from convoc.config import Settings
 from convoc.errors import ConvocError
+from convoc.files import private_umask
 
 
 def _day(text: str) -> date:
@@ -334,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    private_umask()  # everything convoc writes holds or derives from personal data
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:

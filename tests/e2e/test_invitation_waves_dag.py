@@ -174,5 +174,6 @@ def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatc
         name for p in pdfs for name in (p.name, f"{p.stem}.reason.txt")
     )
     reason = (folder / "rejected" / f"{pdfs[0].stem}.reason.txt").read_text(encoding="utf-8")
-    assert "page 1 (piece 1)" in reason and "https://wrong.example/b/" in reason
+    assert "page 1 (piece 1): booking code: the right code found, under another URL than the booking URL" in reason
+    assert "https://" not in reason  # the booking QR's text (URL and code) is never written out
     assert rows(settings, "select count(*) from core.fct_print_batch") == [(0,)]
