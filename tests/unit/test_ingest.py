@@ -376,3 +376,45 @@ def test_a_warehouse_error_is_reported_without_the_value_it_quotes(
     assert err.value.__cause__ is None and err.value.__suppress_context__
     assert "(ConversionException); nothing was published" in str(err.value)
     assert _query(settings, "select count(*) from staging.register") == [(0,)]
+
+
+def test_bookings_and_priority_values_stored_are_the_values_validated(settings: Settings) -> None:
+    from convoc.codes import make_code
+
+    _register(settings, [person(1), person(2)])
+    (settings.landing / "priority_vulnerable_20210129.csv").write_text(
+        "matricule,level,condition,registered_on,doctor_code\n"
+        f" {person(1)['matricule'][:4]} {person(1)['matricule'][4:]},high, dialysis  weekly ,2021-01-10 , D123456\n"
+    )
+    _run(settings)
+    code = make_code("vaccination:1:1:1", b"k" * 32)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
+            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
+            {"c": code},
+        )
+    day = DAY + timedelta(days=1)
+    _register(settings, [person(1), person(2)], day=day)
+    (settings.landing / "bookings_20210130.csv").write_text(
+        "booking_code,booked_at,centre,slot,administered_at\n"
+        f" {code} ,2021-01-29 10:15, victor_hugo,2021-02-02 09:30 ,\n"
+    )
+    extracted = ingest.extract_day(settings, day)
+    verdicts = ingest.validate_day(settings, extracted, day)
+    validated = {ex.source: pl.read_parquet(ex.parquet) for ex in extracted}
+    ingest.load_day(settings, extracted, verdicts, day)
+    booking = validated["bookings"].row(0, named=True)
+    assert _query(settings, "select booking_code, booked_at, centre, slot, administered_at from staging.booking") == [
+        (
+            booking["booking_code"],
+            datetime.strptime(booking["booked_at"], "%Y-%m-%d %H:%M"),
+            booking["centre"],
+            datetime.strptime(booking["slot"], "%Y-%m-%d %H:%M"),
+            booking["administered_at"],
+        )
+    ]
+    assert booking["booking_code"] == code and booking["centre"] == "victor_hugo"
+    assert _query(settings, "select matricule, group_code, detail, registered_on from staging.priority_group") == [
+        (person(1)["matricule"], "vulnerable_high", "dialysis weekly", date(2021, 1, 10))
+    ]
