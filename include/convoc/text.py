@@ -109,7 +109,17 @@ def _subset(values: pl.Series, needs: pl.Series, rule: Callable[[pl.Series], pl.
 
 
 def normalise(values: pl.Series, kind: Kind) -> pl.Series:
-    """The normalisation rule of ``kind`` (see the module doc) applied to a text column."""
+    """The normalisation rule of ``kind`` (see the module doc) applied to a text column.
+
+    A column with few distinct values (names, streets, communes, codes) is normalised once per value."""
+    if kind in ("text", "code", "postcode"):
+        distinct = values.unique()
+        if distinct.len() * 4 < values.len():
+            return values.replace_strict(distinct, _normalise(distinct, kind))
+    return _normalise(values, kind)
+
+
+def _normalise(values: pl.Series, kind: Kind) -> pl.Series:
     out = values.str.strip_chars(BLANK_CHARACTERS)
     if kind == "text":
         out = _subset(out, out.str.len_bytes() != out.str.len_chars(), lambda v: v.str.normalize("NFC"))

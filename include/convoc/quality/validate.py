@@ -213,24 +213,28 @@ def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.Dat
     """One reject per failing row × rule, its value masked (and the characters or length that failed)."""
     import polars as pl
 
-    spec = extracted.spec
-    frames = []
     from convoc.quality.suites import FILE_RULES
 
-    for r in result.results:
+    spec = extracted.spec
+    failed = [
+        (r, _failing_lines(r))
+        for r in result.results
+        if not r.success and r.expectation_config.meta["rule"] not in FILE_RULES
+    ]
+    every_line = pl.Series("_line", sorted({line for _, lines in failed for line in lines}), dtype=pl.Int64)
+    rows = extract.filter(pl.col("_line").is_in(every_line.implode()))  # the few failing rows, once
+    frames = []
+    for r, lines in failed:
         config = r.expectation_config
-        rule = config.meta["rule"]
-        if r.success or rule in FILE_RULES:
-            continue
-        column = config.kwargs["column"]
+        column, rule = config.kwargs["column"], config.meta["rule"]
         column_spec = spec.column(column)
-        lines = pl.DataFrame({"_line": pl.Series(_failing_lines(r), dtype=pl.Int64)})
-        values = lines.join(extract.select("_line", column), on="_line", how="left", maintain_order="left")[column]
+        found = pl.DataFrame({"_line": pl.Series(lines, dtype=pl.Int64)})
+        values = found.join(rows.select("_line", column), on="_line", how="left", maintain_order="left")[column]
         frames.append(
             pl.DataFrame(
                 {
                     "source_file": extracted.file_name,
-                    "line_number": lines["_line"],
+                    "line_number": found["_line"],
                     "column_name": column,
                     "rule": rule,
                     "value_masked": pl.Series(

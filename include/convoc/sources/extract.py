@@ -200,15 +200,23 @@ class Lines:
         start = int(self.starts[index])
         return self.data[start : start + int(self.lengths[index])].decode("utf-8").removesuffix("\r")
 
-    def count(self, chars: bytes) -> IntArray:
-        """Occurrences per line of any of the bytes ``chars`` (ASCII, so exact in UTF-8)."""
+    def count(self, char: str) -> IntArray:
+        """Occurrences of the ASCII character ``char`` per line (exact in UTF-8: no other byte equals it).
+
+        Dense characters (delimiters) are summed line by line; sparse ones (quotes) are located."""
         import numpy as np
 
-        array = np.frombuffer(self.data, dtype=np.uint8)
-        mask = array == chars[0]
-        for char in chars[1:]:
-            mask |= array == char
-        return _per_line(mask, self.starts, self.lengths)
+        found = np.frombuffer(self.data, dtype=np.uint8) == ord(char)
+        if np.count_nonzero(found) < len(self.starts):
+            at = np.searchsorted(self.starts, np.flatnonzero(found), side="right") - 1
+            counts: IntArray = np.bincount(at, minlength=len(self.starts))
+            return counts
+        return _per_line(found, self.starts, self.lengths)
+
+    def is_blank(self, index: int) -> bool:
+        """Whether line ``index`` holds nothing but spaces, tabs and a carriage return."""
+        start = int(self.starts[index])
+        return not self.data[start : start + int(self.lengths[index])].strip(b" \t\r")
 
 
 def _per_line(mask: BoolArray, starts: IntArray, lengths: IntArray) -> IntArray:
@@ -335,9 +343,12 @@ def find_records(lines: Lines, delimiter: str, width: int) -> Records:
 
     n = len(lines.starts)
     data_line = np.arange(n) > 0
-    quotes = lines.count(b'"')
-    fields = lines.count(delimiter.encode()) + 1
-    blank = lines.count(b" \t\r") == lines.lengths
+    quotes = lines.count('"')
+    fields = lines.count(delimiter) + 1
+    # Only a line without delimiters can be blank: few enough to look at one by one.
+    blank = np.zeros(n, dtype=np.bool_)
+    for index in np.flatnonzero(fields == 1):
+        blank[index] = lines.is_blank(int(index))
     usable = data_line & lines.valid & ~blank
     keep = usable & (quotes == 0) & (fields == width)
     malformed: list[int] = np.flatnonzero(usable & (quotes == 0) & (fields != width)).tolist()
