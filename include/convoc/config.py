@@ -15,6 +15,21 @@ def _default_home() -> Path:
     return Path.cwd() / "var"
 
 
+def _number(env: dict[str, str], name: str, default: str) -> float:
+    raw = env.get(name, default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number such as {default}, not {raw!r}") from None
+
+
+def _share(env: dict[str, str], name: str, default: str) -> float:
+    value = _number(env, name, default)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must lie between 0 and 1, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where convoc reads and writes, and the knobs of validation.
@@ -87,30 +102,14 @@ class Settings:
         env = dict(os.environ if env is None else env)
         home = Path(env.get("CONVOC_HOME") or _default_home()).resolve()
         warehouse = Path(env.get("CONVOC_WAREHOUSE") or home / "warehouse" / "convoc.duckdb")
-        raw_change = env.get("CONVOC_MAX_ROW_CHANGE", "0.05")
-        try:
-            max_row_change = float(raw_change)
-        except ValueError:
-            raise ValueError(f"CONVOC_MAX_ROW_CHANGE must be a number such as 0.05, not {raw_change!r}") from None
-        if not 0 <= max_row_change <= 1:
-            raise ValueError(f"CONVOC_MAX_ROW_CHANGE must lie between 0 and 1, not {max_row_change}")
-        raw_scale = env.get("CONVOC_CAPACITY_SCALE", "1")
-        try:
-            capacity_scale = float(raw_scale)
-        except ValueError:
-            raise ValueError(f"CONVOC_CAPACITY_SCALE must be a number such as 0.05, not {raw_scale!r}") from None
+        max_row_change = _share(env, "CONVOC_MAX_ROW_CHANGE", "0.05")
+        capacity_scale = _number(env, "CONVOC_CAPACITY_SCALE", "1")
         if capacity_scale <= 0:
             raise ValueError(f"CONVOC_CAPACITY_SCALE must be greater than 0, not {capacity_scale}")
         print_transport = env.get("CONVOC_PRINT_TRANSPORT", "local").strip().lower()
         if print_transport not in ("local", "sftp"):
             raise ValueError(f"CONVOC_PRINT_TRANSPORT must be 'local' or 'sftp', not {print_transport!r}")
-        raw_share = env.get("CONVOC_MAX_MALFORMED_SHARE", "0.01")
-        try:
-            max_malformed_share = float(raw_share)
-        except ValueError:
-            raise ValueError(f"CONVOC_MAX_MALFORMED_SHARE must be a number such as 0.01, not {raw_share!r}") from None
-        if not 0 <= max_malformed_share <= 1:
-            raise ValueError(f"CONVOC_MAX_MALFORMED_SHARE must lie between 0 and 1, not {max_malformed_share}")
+        max_malformed_share = _share(env, "CONVOC_MAX_MALFORMED_SHARE", "0.01")
         markers = frozenset(s.strip().lower() for s in env.get("CONVOC_READY_MARKERS", "").split(",") if s.strip())
         keep_work = env.get("CONVOC_KEEP_WORK", "").strip().lower() in ("1", "true", "yes")
         return cls(

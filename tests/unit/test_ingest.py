@@ -86,6 +86,13 @@ def test_no_files_for_the_day(settings: Settings) -> None:
         ingest.extract_day(settings, DAY)
 
 
+def test_a_marker_setting_naming_no_source_is_refused(convoc_home: Path) -> None:
+    with pytest.raises(ConvocError, match="CONVOC_READY_MARKERS names no source: regsiter"):
+        ingest.extract_day(
+            Settings.from_env({"CONVOC_HOME": str(convoc_home), "CONVOC_READY_MARKERS": "regsiter"}), DAY
+        )
+
+
 def test_refused_file_publishes_nothing_and_previous_snapshot_stays_current(settings: Settings) -> None:
     _register(settings, [person(i) for i in range(1, 21)])
     _run(settings)
@@ -185,6 +192,16 @@ def test_other_encodings_are_loaded_not_rejected(settings: Settings, encoding: s
     assert _query(settings, "select encoding from raw.load_log") == [(encoding.replace("latin-1", "cp1252"),)]
 
 
+def _invite(settings: Settings, code: str) -> None:
+    """Resident 1's invitation vaccination:1:1:1 under ``code``, as the waves would have written it."""
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
+            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
+            {"c": code},
+        )
+
+
 def test_bookings_feed_loads_known_codes_and_quarantines_the_rest(settings: Settings) -> None:
     from convoc.codes import make_code
 
@@ -192,12 +209,7 @@ def test_bookings_feed_loads_known_codes_and_quarantines_the_rest(settings: Sett
     _run(settings)
     key = b"k" * 32
     known, forged = make_code("vaccination:1:1:1", key), make_code("vaccination:1:999:1", key)
-    with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute(
-            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
-            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
-            {"c": known},
-        )
+    _invite(settings, known)
     day = DAY + timedelta(days=1)
     mistyped = known[:-1] + ("0" if known[-1] != "0" else "1")
     (settings.landing / "bookings_20210130.csv").write_text(
@@ -388,12 +400,7 @@ def test_bookings_and_priority_values_stored_are_the_values_validated(settings: 
     )
     _run(settings)
     code = make_code("vaccination:1:1:1", b"k" * 32)
-    with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute(
-            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
-            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
-            {"c": code},
-        )
+    _invite(settings, code)
     day = DAY + timedelta(days=1)
     _register(settings, [person(1), person(2)], day=day)
     (settings.landing / "bookings_20210130.csv").write_text(

@@ -22,6 +22,8 @@ from convoc.runtime import resolve_day
         (None, True, None),
         (float("nan"), False, None),
         ("x" * 100, False, "x" * 64 + "…"),
+        ("Mül\u200bler", True, "Xxx\\u200bxxx"),
+        ("y" * 20_000, True, "x" * 64 + "…"),
     ],
 )
 def test_mask_value(value: object, personal: bool, expected: str | None) -> None:
@@ -44,10 +46,23 @@ def test_default_home_is_the_checkout_var() -> None:
     assert Settings.from_env({}).home == Path(__file__).resolve().parents[2] / "var"
 
 
+@pytest.mark.parametrize("name", ["CONVOC_MAX_ROW_CHANGE", "CONVOC_MAX_MALFORMED_SHARE"])
 @pytest.mark.parametrize("bad", ["five", "1.5", "-0.1"])
-def test_settings_reject_bad_row_change(bad: str) -> None:
-    with pytest.raises(ValueError, match="CONVOC_MAX_ROW_CHANGE"):
-        Settings.from_env({"CONVOC_MAX_ROW_CHANGE": bad})
+def test_settings_reject_bad_shares(name: str, bad: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: bad})
+
+
+def test_front_door_settings(tmp_path: Path) -> None:
+    s = Settings.from_env({"CONVOC_HOME": str(tmp_path)})
+    assert (s.max_malformed_share, s.ready_markers, s.keep_work) == (0.01, frozenset(), False)
+    assert not s.requires_marker("register")
+    s = Settings.from_env(
+        {"CONVOC_MAX_MALFORMED_SHARE": "0.05", "CONVOC_READY_MARKERS": " Register, bookings ", "CONVOC_KEEP_WORK": "1"}
+    )
+    assert (s.max_malformed_share, s.keep_work) == (0.05, True)
+    assert s.requires_marker("register") and s.requires_marker("bookings") and not s.requires_marker("returns")
+    assert Settings.from_env({"CONVOC_READY_MARKERS": "all"}).requires_marker("returns")
 
 
 @pytest.mark.parametrize(
