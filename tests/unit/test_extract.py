@@ -342,3 +342,27 @@ def test_any_bytes_are_read_or_refused_never_crash(data: bytes) -> None:
     assert parts.frame.width == 4
     lines = (b"a,b,c\n" + data).split(b"\n")
     assert all(1 < line <= len(lines) for line, _ in parts.problems)
+
+
+def test_a_reader_error_is_reported_without_the_row_it_quotes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: object, **kwargs: object) -> None:
+        raise pl.exceptions.ComputeError("could not parse `1950031400173,Gonçalves,Inês`")
+
+    monkeypatch.setattr(pl, "read_csv", failing)
+    with pytest.raises(FileRefused) as err:
+        _extract(tmp_path, f"{HEADER}\n{_line()}\n".encode())
+    assert str(err.value).endswith("the CSV reader failed (ComputeError) on well-shaped records [rule malformed_rows]")
+    assert "Gonçalves" not in str(err.value) and err.value.__cause__ is None
+
+
+def test_every_column_that_is_not_free_text_is_confined_to_a_format() -> None:
+    from convoc.sources.specs import SOURCES, Column, SourceSpec
+
+    for spec in SOURCES:
+        for column in spec.schema:
+            assert column.kind == "text" or column.restricted, (spec.name, column.name)
+            assert column.kind != "text" or column.max_length, (spec.name, column.name)
+    with pytest.raises(ValueError, match=r"x\.note: a code column needs a format or value set"):
+        SourceSpec("x", (Column("note"),))
+    with pytest.raises(ValueError, match=r"x\.note: a text column needs a maximum length"):
+        SourceSpec("x", (Column("note", kind="text"),))

@@ -247,3 +247,17 @@ def test_data_docs_are_written_without_row_values(tmp_path: Path) -> None:
         text = page.read_text()
         assert secret not in text
         assert person(1)["matricule"] not in text
+
+
+def test_a_validation_run_that_fails_refuses_the_file_naming_only_the_error_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import great_expectations as gx
+
+    def failing(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot handle value 'Gonçalves'")
+
+    monkeypatch.setattr(gx.ValidationDefinition, "run", failing)
+    verdict, rejects = _validate(tmp_path, [person(1)])
+    assert verdict.refusals == ("register_20210129.csv: validation could not run (RuntimeError) [rule check_failed]",)
+    assert rejects.height == 0

@@ -323,18 +323,23 @@ def validate_files(
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
         )
-        result = definition.run(
-            batch_parameters={"dataframe": extract.to_pandas()},
-            expectation_parameters={**bounds, "day": day.isoformat()},
-            result_format=ROW_RESULT_FORMAT,
-        )
-        stored.append((definition, result))
-        refusals = _unevaluated(result, suite, ex, row_rules=False) + _refusals(result, ex, prev, max_row_change)
         rejects = _concat_rejects([])
-        if not refusals:
-            refusals = _unevaluated(result, suite, ex, row_rules=True)
-        if not refusals:
-            rejects = _concat_rejects([pl.read_parquet(ex.rejects), _rejects(result, ex, extract)])
+        try:
+            result = definition.run(
+                batch_parameters={"dataframe": extract.to_pandas()},
+                expectation_parameters={**bounds, "day": day.isoformat()},
+                result_format=ROW_RESULT_FORMAT,
+            )
+        except Exception as exc:  # any failure of the run refuses the file; its text may quote data
+            log.error("%s: validation could not run (%s)", ex.file_name, type(exc).__name__)
+            refusals = [f"{ex.file_name}: validation could not run ({type(exc).__name__}) [rule check_failed]"]
+        else:
+            stored.append((definition, result))
+            refusals = _unevaluated(result, suite, ex, row_rules=False) + _refusals(result, ex, prev, max_row_change)
+            if not refusals:
+                refusals = _unevaluated(result, suite, ex, row_rules=True)
+            if not refusals:
+                rejects = _concat_rejects([pl.read_parquet(ex.rejects), _rejects(result, ex, extract)])
         del extract
         path = work_dir / f"{spec.name}.rejects.parquet"
         rejects.write_parquet(path)

@@ -393,15 +393,19 @@ def _parse(lines: Lines, records: Records, delimiter: str, width: int, file_name
     # The bytes of the records' lines, each with its line break, in one piece for the CSV reader.
     array = np.frombuffer(lines.data, dtype=np.uint8)
     mask = np.repeat(records.keep, lines.lengths + 1)[: len(array)]
-    frame = pl.read_csv(
-        array[mask].tobytes(),
-        has_header=False,
-        new_columns=names,
-        separator=delimiter,
-        quote_char='"',
-        infer_schema=False,
-        truncate_ragged_lines=False,
-    )
+    try:
+        frame = pl.read_csv(
+            array[mask].tobytes(),
+            has_header=False,
+            new_columns=names,
+            separator=delimiter,
+            quote_char='"',
+            infer_schema=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError as exc:  # its message may quote a row: only its kind is named
+        reason = f"{file_name}: the CSV reader failed ({type(exc).__name__}) on well-shaped records"
+        raise FileRefused([f"{reason} [rule malformed_rows]"]) from None
     if frame.height != len(records.starts) or frame.width != width:
         # Cannot happen for records of valid shape; if it did, rows and lines would no longer match.
         raise FileRefused([f"{file_name}: the CSV reader and the shape check disagree [rule malformed_rows]"])
