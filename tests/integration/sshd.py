@@ -142,7 +142,8 @@ class SshServer:
         client_key = _write(base / "client_ed25519_key", client_private, 0o600)
         authorized = _write(base / "authorized_keys", f"{client_public}\n".encode(), 0o644)
         chroot = base / "chroot"
-        chroot.mkdir(mode=0o755)
+        chroot.mkdir()
+        chroot.chmod(0o755)  # explicit: the process's umask may be convoc's own 077
         drop = chroot / "drop"
         drop.mkdir(mode=0o700)
         os.chown(drop, user.pw_uid, user.pw_gid)
@@ -172,7 +173,8 @@ Match User {user.pw_name}
     PermitTunnel no
 """
         )
-        _PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)  # normally made by the service's unit file
+        _PRIVSEP_DIR.mkdir(exist_ok=True)  # normally made by the service's unit file
+        _PRIVSEP_DIR.chmod(0o755)
         with (base / "sshd.log").open("wb") as log:
             process = subprocess.Popen(
                 [str(SSHD), "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
