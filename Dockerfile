@@ -20,7 +20,8 @@ RUN pip install --no-cache-dir "uv==0.13.9" && uv venv "$VIRTUAL_ENV"
 COPY requirements.lock ./
 RUN uv pip sync --compile-bytecode requirements.lock
 COPY pyproject.toml README.md ./
-COPY include ./include
+# The product only: the development tools (include/convoc_dev: synthetic data, simulators, samples) stay out.
+COPY include/convoc ./include/convoc
 COPY dags ./dags
 COPY plugins ./plugins
 COPY sql ./sql

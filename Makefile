@@ -56,7 +56,7 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 	@# Each demo starts from fresh data (Airflow's metadata is kept).
 	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs,print,outbox}
 	@umask 077 && mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
-	$(BIN)/convoc generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
+	$(BIN)/convoc-dev generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
 	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1
 	@$(BIN)/airflow pools set warehouse 1 "one DuckDB writer at a time" > /dev/null
@@ -71,18 +71,19 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 			echo "airflow dags test $$dag $$day  (log: $$log)"; \
 			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \
 		done; \
-		$(BIN)/convoc print-shop simulate --spoilage $(SPOILAGE) --returns $(RETURNS) --seed $(SEED) || exit 1; \
-		$(BIN)/convoc simulate-bookings --day "$$day" --uptake $(UPTAKE) --seed $(SEED); \
+		$(BIN)/convoc-dev print-shop simulate --spoilage $(SPOILAGE) --returns $(RETURNS) --seed $(SEED) || exit 1; \
+		$(BIN)/convoc-dev simulate-bookings --day "$$day" --uptake $(UPTAKE) --seed $(SEED); \
 	done
 	@$(BIN)/convoc status
 
 test: install check  ## lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest -q
 
-check: install  ## ruff (with Airflow AIR rules), ruff format --check, mypy on include/convoc
+check: install  ## ruff (with Airflow AIR rules), ruff format --check, mypy, the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -95,14 +96,14 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_render.py
 
 docs: install  ## render the sample letters and the report preview shown in the README (docs/)
-	$(BIN)/python -m convoc.letters.samples docs/letters
-	$(BIN)/python -m convoc.report.samples docs/report
+	$(BIN)/python -m convoc_dev.samples.letters docs/letters
+	$(BIN)/python -m convoc_dev.samples.report docs/report
 
 airflow-up: install  ## start Airflow here (api-server, scheduler, dag-processor, triggerer; LocalExecutor)
-	@$(BIN)/python -m convoc.airflow_local up
+	@$(BIN)/python -m convoc_dev.airflow_local up
 
 airflow-down:  ## stop the Airflow processes airflow-up started (by their pid files), nothing else
-	@$(BIN)/python -m convoc.airflow_local down
+	@$(BIN)/python -m convoc_dev.airflow_local down
 
 .PHONY: sql
 sql: install  ## SQL shell (read-only) on the analysts' published copy of the marts

@@ -26,7 +26,7 @@ from pathlib import Path
 GENERATE = """
 import sys, time
 from pathlib import Path
-from convoc.synth import generate
+from convoc_dev.synth import generate
 start = time.perf_counter()
 generate(residents=int(sys.argv[1]), seed=1, out=Path(sys.argv[2]), days=1, defects=0.01)
 print(time.perf_counter() - start)

@@ -34,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from convoc.config import Settings
 from convoc.quality.validate import Verdict
-from convoc.sources import ingest
+from convoc import ingest
 from convoc.sources.extract import Extracted
 task, day, xcom = sys.argv[1], date.fromisoformat(sys.argv[2]), Path(sys.argv[3])
 s = Settings.from_env()
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from convoc.synth import generate
+    from convoc_dev.synth import generate
 
     root = Path(tempfile.mkdtemp(prefix="convoc-bench-ingest-"))
     try:

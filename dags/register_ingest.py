@@ -50,8 +50,8 @@ def register_ingest() -> None:
 
         from convoc.config import Settings
         from convoc.errors import ConvocError, FileNotSettled, NoLandingFiles
+        from convoc.ingest import extract_day
         from convoc.runtime import resolve_day
-        from convoc.sources.ingest import extract_day
 
         try:
             return [e.as_dict() for e in extract_day(Settings.from_env(), resolve_day(get_current_context()))]
@@ -68,9 +68,9 @@ def register_ingest() -> None:
 
         from convoc.config import Settings
         from convoc.errors import FileRefused
+        from convoc.ingest import validate_day
         from convoc.runtime import resolve_day
         from convoc.sources.extract import Extracted
-        from convoc.sources.ingest import validate_day
 
         context = get_current_context()
         try:
@@ -88,10 +88,10 @@ def register_ingest() -> None:
     @task(pool="warehouse", outlets=[Asset(REGISTER_ASSET)])
     def load_files(extracted: list[dict], verdicts: list[dict]) -> list[dict]:
         from convoc.config import Settings
+        from convoc.ingest import load_day
         from convoc.quality.validate import Verdict
         from convoc.runtime import resolve_day
         from convoc.sources.extract import Extracted
-        from convoc.sources.ingest import load_day
 
         loaded = load_day(
             Settings.from_env(),

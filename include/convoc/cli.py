@@ -1,10 +1,13 @@
-"""``convoc`` command line: synthetic data, running a stage without Airflow, and where things stand.
+"""``convoc`` command line: running a stage without Airflow, booking codes and keys, and where things stand.
 
-convoc generate --residents N --seed S --out DIR [--start-date D] [--days K] [--defects RATE]
 convoc ingest --day YYYY-MM-DD [--accept-row-count-change]
-convoc status
+convoc waves --day YYYY-MM-DD
 convoc handoff --day YYYY-MM-DD [--job JOB_ID] [--outbox DIR]
-convoc print-shop simulate [--outbox DIR] [--landing DIR] [--spoilage R] [--returns R] [--seed N] [--day D]
+convoc code check CODE
+convoc key init PATH
+convoc status
+
+Synthetic data and the simulated print shop and booking system are development tools: ``convoc-dev``.
 """
 
 from __future__ import annotations
@@ -28,34 +31,8 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(f"defect rate must lie in [0, 0.5), not {value}")
-    return value
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from convoc.synth import generate
-
-    result = generate(
-        residents=args.residents,
-        seed=args.seed,
-        out=args.out,
-        start_date=args.start_date,
-        days=args.days,
-        defects=args.defects,
-    )
-    print(
-        f"wrote {len(result.files)} landing files to {args.out} ({result.residents} residents"
-        + (f", {result.defect_rows} damaged rows, truth in {args.out / '_truth'}" if result.defect_rows else "")
-        + ")"
-    )
-    return 0
-
-
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from convoc.sources.ingest import extract_day, load_day, validate_day
+    from convoc.ingest import extract_day, load_day, validate_day
 
     settings = Settings.from_env()
     extracted = extract_day(settings, args.day)
@@ -74,19 +51,6 @@ def _cmd_waves(args: argparse.Namespace) -> int:
 
     for result in run_waves(Settings.from_env(), args.day, load_key()):
         print(f"{result.campaign} {result.wave_date}: {result.invitations} invitations {result.by_centre}")
-    return 0
-
-
-def _cmd_simulate_bookings(args: argparse.Namespace) -> int:
-    from convoc import warehouse
-    from convoc.synth.bookings import write_day
-
-    settings = Settings.from_env()
-    with warehouse.connect(settings.warehouse, read_only=True) as con:
-        path = write_day(con, args.day, settings.landing, seed=args.seed, uptake=args.uptake,
-                         mean_delay_days=args.mean_delay)  # fmt: skip
-    rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
-    print(f"{path}: {rows} booking events of {args.day}")
     return 0
 
 
@@ -128,16 +92,6 @@ def _cmd_key_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"a rate must lie in [0, 1], not {value}")
-    return value
-
-
 def _cmd_handoff(args: argparse.Namespace) -> int:
     from convoc.handoff.deliver import deliver
     from convoc.handoff.job import build_job
@@ -154,35 +108,6 @@ def _cmd_handoff(args: argparse.Namespace) -> int:
         f"{result.pieces:,} pieces, {result.sheets:,} sheets, {result.bytes:,} bytes)"
     )
     return 0
-
-
-def _cmd_print_shop_simulate(args: argparse.Namespace) -> int:
-    from convoc.handoff.printshop import simulate
-
-    settings = Settings.from_env()
-    outbox = args.outbox or settings.outbox
-    result = simulate(
-        outbox,
-        args.landing or settings.landing,
-        spoilage=args.spoilage,
-        returns=args.returns,
-        seed=args.seed,
-        day=args.day,
-    )
-    for job in result.processed:
-        print(
-            f"{job.name}: {job.pieces:,} pieces, {job.mailed:,} mailed and {job.spoiled:,} spoiled on {job.mailed_on}, "
-            f"{job.returned:,} to come back; " + ", ".join(p.name for p in job.files)
-        )
-    for job in result.refused:
-        print(
-            f"ALERT: the print shop refused {outbox / job.name} (job {job.job_id}); nothing printed:", file=sys.stderr
-        )
-        for problem in job.problems:
-            print(f"  - {problem}", file=sys.stderr)
-    if not result.jobs:
-        print(f"no new ready job in {outbox}")
-    return 1 if result.refused else 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -212,12 +137,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("quarantine.print_confirm_rejects", "quarantine.print_confirm_rejects"),
             ("quarantine.returns_rejects", "quarantine.returns_rejects"),
         ]
-        counts = [(name, con.execute(f"select count(*) from {source}").fetchall()[0][0]) for name, source in tables]  # type: ignore[index]
-        for name, n in counts:
-            print(f"  {name:<42} {n:>10,}")
-        rules = con.execute(
-            "select rule, count(*) from quarantine.register_rejects group by rule order by 2 desc, 1"
-        ).fetchall()
+        present = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        for name, source in tables:
+            if source.split()[0] in present:
+                print(f"  {name:<42} {con.execute(f'select count(*) from {source}').fetchall()[0][0]:>10,}")
+        rules = (
+            con.execute(
+                "select rule, count(*) from quarantine.register_rejects group by rule order by 2 desc, 1"
+            ).fetchall()
+            if "quarantine.register_rejects" in present
+            else []
+        )
         if rules:
             print("  quarantined register rows by rule:")
             for rule, n in rules:
@@ -268,15 +198,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    g = sub.add_parser("generate", help="write a synthetic register extract (landing files)")
-    g.add_argument("--residents", type=int, default=20_000)
-    g.add_argument("--seed", type=int, default=42)
-    g.add_argument("--out", type=Path, required=True, help="landing folder to write into")
-    g.add_argument("--start-date", type=_day, default=date(2021, 1, 29))
-    g.add_argument("--days", type=int, default=1, help="daily snapshots to write (default 1)")
-    g.add_argument("--defects", type=_rate, default=0.0, help="share of register rows to damage")
-    g.set_defaults(func=_cmd_generate)
-
     i = sub.add_parser("ingest", help="run the register_ingest stage for one day, without Airflow")
     i.add_argument("--day", type=_day, required=True)
     i.add_argument("--accept-row-count-change", action="store_true")
@@ -285,13 +206,6 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("waves", help="plan the day's invitation waves, without Airflow")
     w.add_argument("--day", type=_day, required=True)
     w.set_defaults(func=_cmd_waves)
-
-    b = sub.add_parser("simulate-bookings", help="play the booking system for a day (writes the next day's file)")
-    b.add_argument("--day", type=_day, required=True)
-    b.add_argument("--seed", type=int, default=42)
-    b.add_argument("--uptake", type=float, default=0.8, help="share of letters that get booked")
-    b.add_argument("--mean-delay", type=float, default=3.0, help="mean days from letter to booking")
-    b.set_defaults(func=_cmd_simulate_bookings)
 
     code = sub.add_parser("code", help="booking codes")
     code_sub = code.add_subparsers(dest="code_command", required=True)
@@ -314,19 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--job", help="a job id other than the day's, e.g. a reprint J20210129-R1")
     h.add_argument("--outbox", type=Path, help="drop folder (default: $CONVOC_HOME/outbox)")
     h.set_defaults(func=_cmd_handoff)
-
-    ps = sub.add_parser("print-shop", help="the print shop, simulated")
-    ps_sub = ps.add_subparsers(dest="print_shop_command", required=True)
-    sim = ps_sub.add_parser(
-        "simulate", help="take ready jobs, verify checksums, write confirmations and returned mail (landing files)"
-    )
-    sim.add_argument("--outbox", type=Path, help="drop folder to take jobs from (default: $CONVOC_HOME/outbox)")
-    sim.add_argument("--landing", type=Path, help="where to write the files (default: $CONVOC_HOME/landing)")
-    sim.add_argument("--spoilage", type=_share, default=0.0, help="share of pieces spoiled (default 0)")
-    sim.add_argument("--returns", type=_share, default=0.0, help="share of mailed pieces that come back (default 0)")
-    sim.add_argument("--seed", type=int, default=42)
-    sim.add_argument("--day", type=_day, help="mailing day (default: each job's hand-off day)")
-    sim.set_defaults(func=_cmd_print_shop_simulate)
 
     s = sub.add_parser("status", help="where the outputs are, and what the warehouse holds")
     s.set_defaults(func=_cmd_status)

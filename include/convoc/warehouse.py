@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc import reference
-from convoc.sources.specs import SOURCES
 
 if TYPE_CHECKING:
     import duckdb
@@ -120,18 +119,9 @@ def connect(
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table convoc writes (idempotent) and refresh the reference tables."""
+    """Create every schema and shared table (idempotent) and refresh the reference tables. The landing sources'
+    raw and quarantine tables are the ingest stage's (``convoc.sources.tables``)."""
     run_script(con, "ddl/001_schemas.sql")
-    for spec in SOURCES:
-        cols = ", ".join(f'"{c}" varchar' for c in spec.columns)
-        con.execute(
-            f"create table if not exists {spec.raw_table} (_file varchar not null, _line bigint not null, {cols})"
-        )
-        con.execute(
-            f"create table if not exists {spec.rejects_table} ("
-            "snapshot_date date not null, source_file varchar not null, line_number bigint not null, "
-            "column_name varchar, rule varchar not null, value_masked varchar, detail varchar)"
-        )
     run_script(con, "ddl/002_staging_core.sql")
     run_script(con, "ddl/003_print.sql")
     communes = reference.communes()  # noqa: F841 - read by DuckDB's replacement scan below

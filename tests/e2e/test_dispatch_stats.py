@@ -12,14 +12,14 @@ import duckdb
 import pendulum
 import pypdfium2
 import pytest
+from convoc_dev.printshop import simulate
+from convoc_dev.synth import generate
+from convoc_dev.synth.bookings import write_day
 
 from convoc import warehouse
 from convoc.config import Settings
-from convoc.handoff.printshop import simulate
 from convoc.stats.marts import MARTS, build_marts
 from convoc.stats.reconcile import check
-from convoc.synth import generate
-from convoc.synth.bookings import write_day
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pendulum
 import pytest
+from convoc_dev.synth import generate
+from convoc_dev.synth.bookings import write_day
 
 from convoc.campaigns import load_campaigns, load_centres
 from convoc.config import Settings
-from convoc.synth import generate
-from convoc.synth.bookings import write_day
 from convoc.waves.plan import window_capacity
 
 pytestmark = pytest.mark.slow

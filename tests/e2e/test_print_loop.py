@@ -14,12 +14,12 @@ import polars as pl
 import pypdfium2
 import pytest
 import zxingcpp
+from convoc_dev.printshop import simulate
+from convoc_dev.synth import generate
 
 from convoc.cli import main
 from convoc.config import Settings
-from convoc.handoff.printshop import simulate
 from convoc.letters.render import BOOKING_URL, piece_code
-from convoc.synth import generate
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ import duckdb
 import pendulum
 import polars as pl
 import pytest
+from convoc_dev.synth import generate
+from convoc_dev.synth.defects import RULES
 
 from convoc.config import Settings
-from convoc.synth import generate
-from convoc.synth.defects import RULES
 
 pytestmark = pytest.mark.slow
 

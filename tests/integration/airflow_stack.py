@@ -1,9 +1,9 @@
 """Real Airflow for the integration tests: a PostgreSQL metadata database of its own, every component a
-process started and stopped by PID (``convoc.airflow_local``), on free ports, in a temporary AIRFLOW_HOME.
+process started and stopped by PID (``convoc_dev.airflow_local``), on free ports, in a temporary AIRFLOW_HOME.
 
 Shared by ``test_airflow_local_executor.py`` and ``test_airflow_celery.py``: the synthetic population, the
 reference warehouse (the same days run one by one with ``dag.test()``), the comparison of two warehouses,
-and the wait for every run of every chain DAG (``convoc.airflow_local.CHAIN_DAGS``) for the days tested.
+and the wait for every run of every chain DAG (``convoc.deploy.CHAIN_DAGS``) for the days tested.
 
 Under ``CI=true`` a missing PostgreSQL or Redis fails the test; elsewhere it skips it.
 """
@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from convoc_dev.airflow_local import LocalAirflow, clean_environment, free_port, session_members
 
-from convoc.airflow_local import CHAIN_DAGS, LocalAirflow, clean_environment, free_port, init, session_members
+from convoc.deploy import CHAIN_DAGS, init
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "root"
@@ -122,7 +123,7 @@ def day_of(key: str) -> date:
 
 @functools.cache
 def _population(root: Path) -> Path:
-    from convoc.synth import generate
+    from convoc_dev.synth import generate
 
     landing = root / "landing"
     generate(residents=RESIDENTS, seed=SEED, out=landing, start_date=START, days=DAYS, defects=DEFECTS)
@@ -161,7 +162,7 @@ def _reference(root: Path, landing: Path) -> Path:
     # Every DAG the scheduler runs after the first one is run here too, or the warehouses cannot match.
     chain = chain_of(bag.dags, CHAIN_DAGS[0])
     assert tuple(chain) == CHAIN_DAGS, (
-        f"the DAGs follow each other as {chain}, but convoc.airflow_local.CHAIN_DAGS lists {list(CHAIN_DAGS)}: "
+        f"the DAGs follow each other as {chain}, but convoc.deploy.CHAIN_DAGS lists {list(CHAIN_DAGS)}: "
         "extend CHAIN_DAGS"
     )
     with pytest.MonkeyPatch.context() as mp:

@@ -24,7 +24,7 @@ from airflow_stack import (  # noqa: F401 (population, reference: fixtures)
     require_service,
 )
 
-from convoc.airflow_local import CHAIN_DAGS
+from convoc.deploy import CHAIN_DAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,14 +10,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from convoc_dev.synth import generate
 
-from convoc import warehouse
+from convoc import ingest, warehouse
 from convoc.campaigns import load_centres
 from convoc.config import Settings
 from convoc.errors import ConvocError
 from convoc.letters.batches import cut_batches, record_batches, render_batch_file, verify_batch_file
-from convoc.sources import ingest
-from convoc.synth import generate
 from convoc.waves.run import run_waves
 
 DAY = date(2021, 1, 29)

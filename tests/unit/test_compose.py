@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from convoc import airflow_local
+from convoc import deploy
 from convoc.codes import AIRFLOW_CONNECTION, KEY_ENV
 from convoc.letters import layout
 
@@ -149,13 +149,13 @@ def test_required_secrets_are_documented(compose: dict[str, Any]) -> None:
 
 
 def test_init_creates_the_pools_and_connections_the_dags_use(services: dict[str, Any]) -> None:
-    assert _command(services["airflow-init"]) == ["python", "-m", "convoc.airflow_local", "init"]
+    assert _command(services["airflow-init"]) == ["python", "-m", "convoc.deploy", "init"]
     used = set()
     for path in (ROOT / "dags").glob("*.py"):
         used |= set(re.findall(r"\bpool=\"(\w+)\"", path.read_text(encoding="utf-8")))
-    assert used and used <= set(airflow_local.POOLS)
-    assert airflow_local.POOLS["warehouse"][0] == 1  # DuckDB takes one writer process
-    assert airflow_local.SIGNING_KEY_CONNECTION == AIRFLOW_CONNECTION
+    assert used and used <= set(deploy.POOLS)
+    assert deploy.POOLS["warehouse"][0] == 1  # DuckDB takes one writer process
+    assert deploy.SIGNING_KEY_CONNECTION == AIRFLOW_CONNECTION
 
 
 def _makefile() -> str:
@@ -184,9 +184,12 @@ def test_image_installs_the_lock_as_make_install_does(dockerfile: str, compose: 
     assert re.search(rf"^FROM python:{re.escape(python_version.group(1))}-", dockerfile, re.MULTILINE)
     assert "--python-platform x86_64-" in makefile
     assert compose["x-airflow-common"]["platform"] == "linux/amd64"
-    # everything the package reads at run time is in the image
-    for folder in ("include", "dags", "plugins", "sql"):
+    # everything the package reads at run time is in the image, and the development tools are not
+    for folder in ("include/convoc", "dags", "plugins", "sql"):
         assert f"COPY {folder} ./{folder}" in dockerfile
+    assert "convoc_dev" not in dockerfile.replace("include/convoc_dev: ", "")
+    imports_dev = re.compile(r"^\s*(from|import) convoc_dev\b", re.MULTILINE)
+    assert not [p for p in (ROOT / "include" / "convoc").rglob("*.py") if imports_dev.search(p.read_text())]
 
 
 def test_image_has_the_letters_fonts(dockerfile: str) -> None:

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from conftest import REGISTER_HEADER, person, write_register
 
+from convoc import ingest
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
-from convoc.sources import ingest
 
 DAY = date(2021, 1, 29)
 

@@ -10,9 +10,8 @@ import duckdb
 import pytest
 from conftest import person, write_register
 
-from convoc import warehouse
+from convoc import ingest, warehouse
 from convoc.config import Settings
-from convoc.sources import ingest
 
 DAY = date(2021, 2, 1)
 

@@ -1,1 +1,1 @@
-"""Landing files: what they look like (specs), extraction to Parquet, and the ingest stage."""
+"""Landing files: what they look like (specs), how they are read (extract), and their warehouse tables."""

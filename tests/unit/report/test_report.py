@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pypdfium2
 import pytest
+from convoc_dev.samples.report_marts import build_demo_marts
 
 from convoc.report import MIN_CELL, Share, Status, protect, protect_group, render_report, render_reports
-from convoc.report.demo import build_demo_marts
 from convoc.report.figures import Window, read_figures, window
 from convoc.report.labels import Words
 
@@ -129,7 +129,7 @@ def test_periods_and_previous_reports() -> None:
     )
 
 
-# Worked out by hand from the demo rules (convoc.report.demo): on 13 March (day index 12, multiplier 1)
+# Worked out by hand from the demo rules (convoc_dev.samples.report_marts): on 13 March (day index 12, multiplier 1)
 # each canton mails 5·w vaccination and 12·w testing letters; on 12 March (multiplier 3) three times that.
 # Over 1..13 March the multipliers add up to 4·(1+2+3) + 1 = 25, so a canton has invited 125·w + 300·w.
 MAILED_VACC = 5 * W  # 645
@@ -236,11 +236,11 @@ def test_the_command_renders_the_reports_due(tmp_path: Path) -> None:
 
 
 def test_committed_preview_is_what_the_renderer_makes_today(tmp_path: Path) -> None:
-    from convoc.report.samples import write_preview
+    from convoc_dev.samples.report import write_preview
 
     written = write_preview(tmp_path)
     assert sorted(p.name for p in written) == ["summary-en.pdf", "summary-en.png", "summary-fr.pdf", "summary-fr.png"]
     for path in written:
         assert (DOCS / path.name).read_bytes() == path.read_bytes(), (
-            f"docs/report/{path.name} is stale: run .venv/bin/python -m convoc.report.samples docs/report"
+            f"docs/report/{path.name} is stale: run .venv/bin/python -m convoc_dev.samples.report docs/report"
         )

@@ -1,4 +1,4 @@
-"""convoc.synth.generate: deterministic files, valid where they should be, realistic, damaged exactly as told.
+"""convoc_dev.synth.generate: deterministic files, valid where they should be, realistic, damaged exactly as told.
 
 The defect checks use an independent checker (the file's bytes read line by line, Python's csv module,
 unicodedata, stdnum and the reference sets), not the generator's code; only the length limits are shared.
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from convoc_dev.synth import generate
+from convoc_dev.synth.defects import MAX_LENGTHS
 from stdnum import luhn, verhoeff
 
 from convoc import reference
-from convoc.synth import generate
-from convoc.synth.defects import MAX_LENGTHS
 
 START = date(2021, 1, 29)
 REGISTER_COLUMNS = (

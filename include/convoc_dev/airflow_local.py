@@ -1,11 +1,12 @@
-"""A real Airflow on this machine: each component a process of its own, started and stopped by its PID.
+"""A real Airflow on this machine, for development and tests: each component a process of its own, started
+and stopped by its PID.
 
-``make airflow-up`` / ``make airflow-down`` (``python -m convoc.airflow_local up|down``) and the integration
-tests (``tests/integration/airflow_stack.py``) run Airflow through ``LocalAirflow``:
+``make airflow-up`` / ``make airflow-down`` (``python -m convoc_dev.airflow_local up|down``) and the integration
+tests (``tests/integration/airflow_stack.py``) run Airflow through ``LocalAirflow``, the ``airflow`` CLI of
+``convoc.deploy`` with processes:
 
-- ``init`` (``LocalAirflow.prepare``) migrates the metadata database and creates what the DAGs need: the pool
-  ``warehouse`` (one slot: DuckDB takes one writer process) and the connection ``convoc_signing_key``; the
-  init service of docker-compose.yaml runs it too (``python -m convoc.airflow_local init``);
+- ``init`` (``convoc.deploy.init``) migrates the metadata database and creates what the DAGs need: the pool
+  ``warehouse`` and the connection ``convoc_signing_key``, as a deployment's init step does;
 - ``start`` runs one component (``airflow scheduler``, ``airflow celery worker``, …) as the leader of a new
   session, its output in ``$AIRFLOW_HOME/run/<name>.log``, its PID and start time in ``<name>.pid``;
 - ``stop`` sends SIGTERM to the component's process group, waits, then SIGKILLs whatever is left of its
@@ -26,33 +27,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from convoc.deploy import AirflowCli, AirflowCommandError, init
 from convoc.errors import ConvocError
-
-CHAIN_DAGS: tuple[str, ...] = (
-    "register_ingest",
-    "invitation_waves",
-    "letters_render",
-    "print_handoff",
-    "dispatch_stats",
-)
-"""The daily chain in the order its DAGs follow each other (each scheduled on an asset the one before produces,
-per partition key = day): a backfill of the first runs each of the others once per day. The integration tests
-run and wait for every DAG listed here and fail while a DAG that follows the chain is missing from the list."""
-
-POOLS: Mapping[str, tuple[int, str]] = {"warehouse": (1, "one DuckDB writer at a time")}
-"""Pools the DAGs use: name → (slots, description)."""
-
-SIGNING_KEY_CONNECTION = "convoc_signing_key"
-"""The Airflow connection whose password is the booking-code signing key (see ``convoc.codes``)."""
 
 LOCAL_COMPONENTS: Mapping[str, tuple[str, ...]] = {
     "api-server": ("api-server",),
@@ -65,7 +48,7 @@ LOCAL_COMPONENTS: Mapping[str, tuple[str, ...]] = {
 DEFAULT_PORT = 8080
 
 
-class AirflowLocalError(RuntimeError):
+class AirflowLocalError(AirflowCommandError):
     """A component did not start, a command failed, or a process could not be stopped."""
 
 
@@ -135,64 +118,8 @@ def clean_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in base.items() if not (k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME")}
 
 
-class LocalAirflow:
+class LocalAirflow(AirflowCli):
     """Airflow components on this machine for one ``AIRFLOW_HOME``, with pid files under ``<home>/run``."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        if not env.get("AIRFLOW_HOME"):
-            raise AirflowLocalError("AIRFLOW_HOME is not set")
-        self.env = dict(env)
-        self.home = Path(self.env["AIRFLOW_HOME"])
-        self.run_dir = self.home / "run"
-        self.airflow = (sys.executable, "-m", "airflow")
-
-    # commands
-
-    def cli(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow ARGS`` to completion with this environment; its output is returned."""
-        done = subprocess.run(
-            [*self.airflow, *args],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-            raise AirflowLocalError(f"airflow {' '.join(args)} exited with {done.returncode}:\n{tail}")
-        return done
-
-    def prepare(self, signing_key: str | None = None) -> None:
-        """Migrate the metadata database; create the pools and, given a key, the signing-key connection.
-
-        An existing connection is kept as it is (it may hold a deployment's key).
-        """
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.cli("db", "migrate", timeout=600)
-        for name, (slots, description) in POOLS.items():
-            self.cli("pools", "set", name, str(slots), description)
-        if signing_key is not None:
-            self.add_connection(SIGNING_KEY_CONNECTION, {"conn_type": "generic", "password": signing_key})
-
-    def add_connection(self, conn_id: str, fields: Mapping[str, Any]) -> bool:
-        """Create connection ``conn_id`` unless it exists; True when created.
-
-        Goes through ``airflow connections import`` from an owner-only file, so that no secret appears
-        on a command line.
-        """
-        if self.cli("connections", "get", conn_id, "-o", "json", check=False).returncode == 0:
-            return False
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="connection-", suffix=".json", dir=self.run_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({conn_id: dict(fields)}, f)
-            self.cli("connections", "import", name)
-        finally:
-            os.unlink(name)
-        return True
 
     # processes
 
@@ -339,43 +266,6 @@ def local_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _signing_key(env: Mapping[str, str], *, create: bool) -> tuple[str | None, str]:
-    """The signing key for a new connection and where it came from: ``CONVOC_SIGNING_KEY``, else the file
-    ``CONVOC_SIGNING_KEY_FILE`` (with ``create``: default ``$CONVOC_HOME/secrets/signing.key``, made if missing)."""
-    from convoc.codes import KEY_ENV, KEY_FILE_ENV, create_key_file, load_key
-    from convoc.config import Settings
-
-    if env.get(KEY_ENV):
-        return load_key({KEY_ENV: env[KEY_ENV]}).decode(), KEY_ENV
-    path_text = env.get(KEY_FILE_ENV)
-    if not path_text and not create:
-        return None, "nowhere"
-    path = Path(path_text or Settings.from_env(dict(env)).home / "secrets" / "signing.key")
-    if create:
-        create_key_file(path)
-    return load_key({KEY_FILE_ENV: str(path)}).decode(), str(path)
-
-
-def init(env: Mapping[str, str] | None = None, *, create_key: bool = False) -> LocalAirflow:
-    """Migrate the metadata database, create the pools and the signing-key connection (when missing).
-
-    The init service of docker-compose.yaml runs this (``python -m convoc.airflow_local init``), with the
-    key in ``CONVOC_SIGNING_KEY``; ``airflow-up`` runs it with a key file it creates if need be.
-    """
-    env = dict(os.environ if env is None else env)
-    airflow = LocalAirflow(env)
-    key, source = _signing_key(env, create=create_key)
-    airflow.prepare(signing_key=key)
-    if key is None and airflow.cli("connections", "get", SIGNING_KEY_CONNECTION, check=False).returncode != 0:
-        raise AirflowLocalError(
-            f"no connection {SIGNING_KEY_CONNECTION} and no key to create it from: set CONVOC_SIGNING_KEY "
-            "(or CONVOC_SIGNING_KEY_FILE); without it invitation_waves refuses to run"
-        )
-    pools = ", ".join(f"{name} ({slots} slot{'s' * (slots != 1)})" for name, (slots, _) in POOLS.items())
-    print(f"database migrated; pools: {pools}; connection {SIGNING_KEY_CONNECTION} (when new: key from {source})")
-    return airflow
-
-
 def _login(home: Path) -> str:
     path = home / "simple_auth_manager_passwords.json.generated"
     try:
@@ -397,7 +287,7 @@ def up(env: Mapping[str, str] | None = None) -> int:
     if missing:
         database = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"SQLite in {airflow.home}"
         print(f"AIRFLOW_HOME={airflow.home}; metadata database: {_hide_password(database)}")
-        init(env, create_key=True)
+        init(env, create_key=True)  # the deployment's init step, with a key file made if need be
         _write_env_file(airflow.run_dir / "env.sh", env)
         try:
             for name in missing:
@@ -457,15 +347,12 @@ def _hide_password(url: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m convoc.airflow_local", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "init"], help="init: migrate, pools, connections")
+    parser = argparse.ArgumentParser(prog="python -m convoc_dev.airflow_local", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down"])
     args = parser.parse_args(argv)
     try:
-        if args.command == "init":
-            init()
-            return 0
         return up() if args.command == "up" else down()
-    except (AirflowLocalError, ConvocError) as exc:
+    except (AirflowCommandError, ConvocError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

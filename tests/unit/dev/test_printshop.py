@@ -11,13 +11,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from convoc_dev.cli import main as dev_main
+from convoc_dev.printshop import REASONS, STATE_DIR, simulate
 from print_jobs import JOB, REPRINT, copy_tree, make_reprint, print_root, rendered
 
 from convoc.cli import main
 from convoc.config import Settings
 from convoc.handoff.deliver import READY, deliver
 from convoc.handoff.job import FORMAT, build_job
-from convoc.handoff.printshop import REASONS, STATE_DIR, simulate
 from convoc.handoff.transport import LocalTransport
 from convoc.sources.specs import PRINT_CONFIRM, RETURNS
 
@@ -146,7 +147,7 @@ def test_a_checksum_mismatch_refuses_the_job_with_an_alert(
     pdf.write_bytes(pdf.read_bytes()[:-10])
     found = hashlib.sha256(pdf.read_bytes()).hexdigest()
     landing = tmp_path / "landing"
-    with caplog.at_level(logging.ERROR, logger="convoc.handoff.printshop"):
+    with caplog.at_level(logging.ERROR, logger="convoc_dev.printshop"):
         result = simulate(outbox, landing)
     (job,) = result.refused
     assert result.processed == () and not landing.exists()
@@ -194,21 +195,21 @@ def test_command_line(outbox: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     landing = tmp_path / "landing"
     args = ["print-shop", "simulate", "--outbox", str(outbox), "--landing", str(landing), "--seed", "5",
             "--spoilage", "0.5", "--returns", "0.5", "--day", "2021-02-01"]  # fmt: skip
-    assert main(args) == 0
+    assert dev_main(args) == 0
     out = capsys.readouterr().out
     assert f"{JOB}: 9 pieces" in out and "print_confirm_20210202.csv" in out
-    assert main(args) == 0 and "no new ready job" in capsys.readouterr().out
+    assert dev_main(args) == 0 and "no new ready job" in capsys.readouterr().out
 
     _fake_job(outbox, "J20210130", 2)
     (outbox / "J20210130" / "inserter_run.csv").write_text("damaged\n")
-    assert main(args) == 1
+    assert dev_main(args) == 1
     err = capsys.readouterr().err
     assert "ALERT" in err and "inserter_run.csv: checksum mismatch" in err
 
 
 def test_command_line_rejects_bad_rates(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["print-shop", "simulate", "--spoilage", "1.5"])
+        dev_main(["print-shop", "simulate", "--spoilage", "1.5"])
     assert "a rate must lie in [0, 1]" in capsys.readouterr().err
 
 
@@ -218,13 +219,13 @@ def test_the_loop_from_the_command_line(rendered: Path, settings: Settings, caps
     assert f"{JOB}: delivered as {settings.outbox / JOB} (2 PDFs, 9 pieces" in capsys.readouterr().out
     assert main(["handoff", "--day", "2021-01-29"]) == 0
     assert f"{JOB}: unchanged as" in capsys.readouterr().out
-    assert main(["print-shop", "simulate", "--spoilage", "0.4", "--seed", "2"]) == 0
+    assert dev_main(["print-shop", "simulate", "--spoilage", "0.4", "--seed", "2"]) == 0
     spoiled = [
         r["piece_id"] for r in _rows(settings.landing / "print_confirm_20210130.csv") if r["status"] == "spoiled"
     ]
     assert spoiled
     make_reprint(settings.print_root, tuple(int(p) for p in spoiled))
     assert main(["handoff", "--day", "2021-01-30", "--job", REPRINT]) == 0
-    assert main(["print-shop", "simulate", "--seed", "2"]) == 0
+    assert dev_main(["print-shop", "simulate", "--seed", "2"]) == 0
     assert f"{REPRINT}: {len(spoiled)} pieces, {len(spoiled)} mailed" in capsys.readouterr().out
     assert [r["piece_id"] for r in _rows(settings.landing / "print_confirm_20210131.csv")] == spoiled

@@ -3,7 +3,7 @@
 ``generate`` writes, for each day, a full register snapshot (one row per person ever registered:
 residents, the deceased and the emigrated) and the four priority-group lists, as CSV (UTF-8, comma,
 ``\\n``, header first, dates YYYY-MM-DD, empty field = missing). With a defect rate, each day's register
-carries damaged rows (some of them malformed lines or invalid UTF-8: ``convoc.synth.defects``) and
+carries damaged rows (some of them malformed lines or invalid UTF-8: ``convoc_dev.synth.defects``) and
 ``_truth/defects_YYYYMMDD.csv`` names them (file, line, column, rule); benign variants the ingest must
 normalise are named in ``_truth/variants_YYYYMMDD.csv`` (file, line, column, variant, canonical).
 Same arguments, same bytes: every draw comes from ``numpy.random.default_rng(seed)``.
@@ -19,8 +19,8 @@ import numpy as np
 import polars as pl
 
 from convoc.sources.specs import REGISTER
-from convoc.synth import changes, population, priority
-from convoc.synth.defects import damage
+from convoc_dev.synth import changes, population, priority
+from convoc_dev.synth.defects import damage
 
 __all__ = ["GenerateResult", "generate"]
 

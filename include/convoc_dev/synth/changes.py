@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from convoc.synth import population
-from convoc.synth.population import DAYS_PER_YEAR, PEOPLE_SCHEMA, AddressBook, weighted_sample
+from convoc_dev.synth import population
+from convoc_dev.synth.population import DAYS_PER_YEAR, PEOPLE_SCHEMA, AddressBook, weighted_sample
 
 if TYPE_CHECKING:
     from numpy.random import Generator

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from convoc import reference
-from convoc.synth import pools
+from convoc_dev.synth import pools
 
 if TYPE_CHECKING:
     from numpy.random import Generator

@@ -64,8 +64,8 @@ import polars as pl
 
 from convoc import reference
 from convoc.sources.specs import REGISTER
-from convoc.synth import pools
-from convoc.synth.population import BoolArray, IntArray
+from convoc_dev.synth import pools
+from convoc_dev.synth.population import BoolArray, IntArray
 
 if TYPE_CHECKING:
     from numpy.random import Generator

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from convoc.synth import pools
-from convoc.synth.population import DAYS_PER_YEAR, CareHomes, FloatArray, IntArray, scaled, weighted_sample
+from convoc_dev.synth import pools
+from convoc_dev.synth.population import DAYS_PER_YEAR, CareHomes, FloatArray, IntArray, scaled, weighted_sample
 
 if TYPE_CHECKING:
     from numpy.random import Generator

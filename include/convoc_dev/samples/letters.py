@@ -1,6 +1,6 @@
 """Sample letters for the documentation: one per language, rendered by the project, then rasterized.
 
-    .venv/bin/python -m convoc.letters.samples docs/letters     (or: make docs)
+    .venv/bin/python -m convoc_dev.samples.letters docs/letters     (or: make docs)
 
 Each sample is a one-letter batch rendered by ``render_batch`` (the same code as the DAG), kept as
 ``letter-<lang>.pdf`` and turned into ``letter-<lang>.png`` by pypdfium2. The people are invented; the

@@ -1,8 +1,8 @@
 """Preview of the summary report for the documentation, rendered from the demo marts, then rasterized.
 
-    .venv/bin/python -m convoc.report.samples docs/report
+    .venv/bin/python -m convoc_dev.samples.report docs/report
 
-Builds :mod:`convoc.report.demo`'s marts in a temporary DuckDB, renders the daily report of
+Builds :mod:`convoc_dev.samples.report_marts`'s marts in a temporary DuckDB, renders the daily report of
 14 March 2021 in French and English with ``render_report`` (the same code as the DAG), keeps the PDFs as
 ``summary-<lang>.pdf`` and page 1 of each as ``summary-<lang>.png`` (grayscale, 100 dpi by default).
 The same code gives the same files on every run.
@@ -16,9 +16,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from convoc.report.demo import LAST_DAY, build_demo_marts
 from convoc.report.labels import LANGS
 from convoc.report.render import render_report
+from convoc_dev.samples.report_marts import LAST_DAY, build_demo_marts
 
 PREVIEW_DAY: date = LAST_DAY
 

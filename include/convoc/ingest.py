@@ -26,6 +26,7 @@ from convoc.files import private_umask, write_private_csv
 from convoc.quality.validate import Previous, Verdict, run_label, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
 from convoc.sources.specs import REGISTER, SOURCES
+from convoc.sources.tables import ensure_source_tables
 
 if TYPE_CHECKING:
     import duckdb
@@ -98,6 +99,7 @@ def validate_day(
     if settings.warehouse.exists():
         with warehouse.connect(settings.warehouse) as con:
             warehouse.ensure_schema(con)
+            ensure_source_tables(con)
             previous = previous_snapshots(con, day)
     docs = settings.quality_docs / f"{day:%Y%m%d}" / run_label(run_id)
     verdicts = validate_files(
@@ -218,6 +220,7 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
     loaded = []
     with warehouse.connect(settings.warehouse) as con:
         warehouse.ensure_schema(con)
+        ensure_source_tables(con)
         if any(not ex.parquet.exists() for ex in ordered):
             # A retry after the working copies were removed: only fine if the day's load had committed.
             if _already_loaded(con, ordered):
