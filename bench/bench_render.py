@@ -31,9 +31,9 @@ def _write_batch(n: int, path: Path) -> None:
     """A print batch file as ``cut_batches`` writes it: a synthetic register's residents (names, addresses and
     languages as the real one has them), presorted, each with their own booking code."""
     import polars as pl
-    from convoc_dev.synth import generate
 
     from convoc.codes import make_code
+    from convoc_dev.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(int(n * 1.3) + 100, 7, Path(tmp))

@@ -120,6 +120,23 @@ def settings(convoc_home: Path):  # type: ignore[no-untyped-def]
 DAY = date(2021, 1, 29)
 
 
+def run_dag(dag, day: date, **conf: object) -> str:  # type: ignore[no-untyped-def]
+    """Run ``dag`` for ``day`` with ``dag.test()`` (the day as its logical date, ``conf`` as params); its final
+    state, e.g. ``"success"``. Every end-to-end test runs the DAGs this way."""
+    import pendulum
+
+    logical_date = pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+    return str(dag.test(logical_date=logical_date, run_conf=conf or None).state)
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: Path):  # type: ignore[no-untyped-def]
+    """The project's DAGs by id, parsed once (``DagBag`` over ``dags/``)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags")).dags
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Iterator[Path]:
     """A migrated SQLite metadata database with the pools the DAGs use."""

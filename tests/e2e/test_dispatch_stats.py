@@ -6,20 +6,19 @@ day again — in order, or out of order — gives identical marts (a backfill eq
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
-import pendulum
 import pypdfium2
 import pytest
-from convoc_dev.printshop import simulate
-from convoc_dev.synth import generate
-from convoc_dev.synth.bookings import write_day
+from conftest import run_dag
 
 from convoc import warehouse
 from convoc.config import Settings
 from convoc.stats.marts import MARTS, build_marts
 from convoc.stats.reconcile import check
+from convoc_dev.printshop import simulate
+from convoc_dev.synth import generate
+from convoc_dev.synth.bookings import write_day
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +30,8 @@ PRIVATE = {"matricule", "family_name", "given_name", "street", "house_number", "
 
 
 @pytest.fixture(scope="module")
-def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
-    return [bag.dags[d] for d in CHAIN]
-
-
-def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
-    return str(dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC")).state)
+def dags(dagbag):  # type: ignore[no-untyped-def]
+    return [dagbag[d] for d in CHAIN]
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
@@ -53,7 +45,7 @@ def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: py
     days = [START + timedelta(days=k) for k in range(DAYS)]
     for day in days:
         for dag in dags:
-            assert run(dag, day) == "success", (dag.dag_id, day)
+            assert run_dag(dag, day) == "success", (dag.dag_id, day)
         simulate(settings.outbox, settings.landing, spoilage=0.03, returns=0.05, seed=3)
         with warehouse.connect(settings.warehouse, read_only=True) as con:
             write_day(con, day, settings.landing, seed=3, uptake=0.8)

@@ -12,12 +12,13 @@ from pathlib import Path
 import duckdb
 import pendulum
 import pytest
-from convoc_dev.synth import generate
-from convoc_dev.synth.bookings import write_day
+from conftest import run_dag
 
 from convoc.campaigns import load_campaigns, load_centres
 from convoc.config import Settings
 from convoc.waves.plan import window_capacity
+from convoc_dev.synth import generate
+from convoc_dev.synth.bookings import write_day
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +28,8 @@ RESIDENTS = 4_000
 
 
 @pytest.fixture(scope="module")
-def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
-    return bag.dags["register_ingest"], bag.dags["invitation_waves"], bag.dags["letters_render"]
-
-
-def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
-    return str(dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC")).state)
+def dags(dagbag):  # type: ignore[no-untyped-def]
+    return dagbag["register_ingest"], dagbag["invitation_waves"], dagbag["letters_render"]
 
 
 def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -53,8 +47,8 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
     centres = load_centres()
     for k in range(DAYS):
         day = START + timedelta(days=k)
-        assert run(ingest, day) == "success"
-        assert run(waves, day) == "success"
+        assert run_dag(ingest, day) == "success"
+        assert run_dag(waves, day) == "success"
         # Letters never outrun capacity: a centre sends letters only while its expected load (open letters ×
         # uptake + booked slots in the window) stays within its capacity over the window.
         capacity = window_capacity(centres, day, campaign.booking_window_days, scale)
@@ -116,8 +110,8 @@ def test_a_campaign_over_several_days(dags, settings: Settings, monkeypatch: pyt
     assert testing[0][0] > 0 and testing[0][1]
 
     before = rows(settings, "select * from core.fct_invitation order by all")
-    assert run(waves, START + timedelta(days=2)) == "success"
-    assert run(waves, START) == "success"
+    assert run_dag(waves, START + timedelta(days=2)) == "success"
+    assert run_dag(waves, START) == "success"
     assert rows(settings, "select * from core.fct_invitation order by all") == before
 
 
@@ -126,7 +120,7 @@ def test_waves_refuse_to_run_without_a_key(dags, settings: Settings, monkeypatch
     monkeypatch.delenv("CONVOC_SIGNING_KEY", raising=False)
     monkeypatch.delenv("CONVOC_SIGNING_KEY_FILE", raising=False)
     generate(residents=500, seed=5, out=settings.landing, start_date=START)
-    assert run(ingest, START) == "success"
+    assert run_dag(ingest, START) == "success"
     dag_run = waves.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
     assert str(dag_run.state) == "failed"
     assert rows(settings, "select count(*) from core.fct_invitation") == [(0,)]
@@ -142,7 +136,7 @@ def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatc
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(3_000 / 634_730))
     generate(residents=3_000, seed=8, out=settings.landing, start_date=START)
     for dag in (ingest, waves):
-        assert run(dag, START) == "success"
+        assert run_dag(dag, START) == "success"
     dag_run = letters.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
     assert str(dag_run.state) == "success"
     tis = dag_run.get_task_instances()

@@ -9,17 +9,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import pendulum
 import polars as pl
 import pypdfium2
 import pytest
 import zxingcpp
-from convoc_dev.printshop import simulate
-from convoc_dev.synth import generate
+from conftest import run_dag
 
 from convoc.cli import main
 from convoc.config import Settings
 from convoc.letters.render import BOOKING_URL, piece_code
+from convoc_dev.printshop import simulate
+from convoc_dev.synth import generate
 
 pytestmark = pytest.mark.slow
 
@@ -29,15 +29,8 @@ RESIDENTS = 3_000
 
 
 @pytest.fixture(scope="module")
-def dags(airflow_db: Path):  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
-    return [bag.dags[d] for d in ("register_ingest", "invitation_waves", "letters_render", "print_handoff")]
-
-
-def run(dag, day: date) -> str:  # type: ignore[no-untyped-def]
-    return str(dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC")).state)
+def dags(dagbag):  # type: ignore[no-untyped-def]
+    return [dagbag[d] for d in ("register_ingest", "invitation_waves", "letters_render", "print_handoff")]
 
 
 def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -55,7 +48,7 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     for k in range(DAYS):
         day = START + timedelta(days=k)
         for dag in dags:
-            assert run(dag, day) == "success", (dag.dag_id, day)
+            assert run_dag(dag, day) == "success", (dag.dag_id, day)
         simulate(outbox, settings.landing, spoilage=0.03, returns=0.05, seed=3)
 
     first = f"J{START:%Y%m%d}"
@@ -127,12 +120,12 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
 
     # A day without letters still completes the chain (its asset is published), delivering nothing.
     quiet = START + timedelta(days=DAYS)  # no register loaded, no wave planned
-    assert run(dags[2], quiet) == "success" and run(dags[3], quiet) == "success"
+    assert run_dag(dags[2], quiet) == "success" and run_dag(dags[3], quiet) == "success"
     # record_jobs ran on an empty list (export_address_checks, after it, wrote the day's empty list).
     assert (settings.reports / "address_check" / f"address_check_{quiet:%Y%m%d}.csv").read_text() != ""
     assert not (outbox / f"J{quiet:%Y%m%d}").exists()
 
     # Re-running a day's hand-off delivers nothing new.
     before = sorted(p.name for p in outbox.iterdir())
-    assert run(dags[3], START + timedelta(days=1)) == "success"
+    assert run_dag(dags[3], START + timedelta(days=1)) == "success"
     assert sorted(p.name for p in outbox.iterdir()) == before

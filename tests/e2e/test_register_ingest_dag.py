@@ -16,10 +16,11 @@ import duckdb
 import pendulum
 import polars as pl
 import pytest
-from convoc_dev.synth import generate
-from convoc_dev.synth.defects import RULES
+from conftest import run_dag
 
 from convoc.config import Settings
+from convoc_dev.synth import generate
+from convoc_dev.synth.defects import RULES
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +29,8 @@ RESIDENTS = 6_000
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_db: Path):  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags")).dags["register_ingest"]
-
-
-def run(dag, day: date, **conf: object) -> str:  # type: ignore[no-untyped-def]
-    dag_run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC"), run_conf=conf or None)
-    return str(dag_run.state)
+def dag(dagbag):  # type: ignore[no-untyped-def]
+    return dagbag["register_ingest"]
 
 
 def query(settings: Settings, sql: str) -> pl.DataFrame:
@@ -65,7 +59,7 @@ def warehouse_state(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
 
 def test_every_damage_class_quarantined_every_variant_canonical_nothing_lost(dag, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     result = generate(residents=RESIDENTS, seed=7, out=settings.landing, start_date=D1, days=2, defects=0.01)
-    assert run(dag, D1) == "success"
+    assert run_dag(dag, D1) == "success"
 
     truth = pl.read_csv(settings.landing / "_truth" / "defects_20210129.csv", infer_schema=False)
     assert set(truth["rule"]) == set(RULES)  # every defect class is in this one register file
@@ -131,7 +125,7 @@ def test_every_damage_class_quarantined_every_variant_canonical_nothing_lost(dag
     assert list((settings.quality_docs / "20210129").glob("*/index.html"))
     assert not (settings.work / "register_ingest" / "20210129").exists()  # working copies removed
 
-    assert run(dag, D2) == "success"
+    assert run_dag(dag, D2) == "success"
     changed = query(settings, "select count(*) as n from core.dim_resident where valid_from = '2021-01-30'")["n"][0]
     assert changed > 0
     assert (
@@ -144,8 +138,8 @@ def test_every_damage_class_quarantined_every_variant_canonical_nothing_lost(dag
     )
 
     before = warehouse_state(settings)
-    assert run(dag, D1) == "success"
-    assert run(dag, D2) == "success"
+    assert run_dag(dag, D1) == "success"
+    assert run_dag(dag, D2) == "success"
     assert warehouse_state(settings) == before
 
 
@@ -186,11 +180,11 @@ def test_no_personal_value_in_any_log_exception_or_xcom(
         f'"{codes[2]},2021-01-28 10:15,victor_hugo,2021-02-02 09:30,\n'  # broken quoting
         f"{codes[3].lower()},28/01/2021,nowhere,2021-02-02 09:30,\n"  # not canonical, bad date, unknown centre
     )
-    assert run(dag, D1) == "success"
+    assert run_dag(dag, D1) == "success"
     # The next day's register has lost its header: its first row is read as one, and the file is refused.
     register = settings.landing / "register_20210130.csv"
     register.write_bytes(b"\n".join(register.read_bytes().split(b"\n")[1:]))
-    assert run(dag, D2) == "failed"
+    assert run_dag(dag, D2) == "failed"
 
     with create_session() as session:
         xcoms = [str(x.value) for x in session.query(XComModel).filter(XComModel.dag_id == "register_ingest")]
@@ -204,13 +198,13 @@ def test_no_personal_value_in_any_log_exception_or_xcom(
 
 def test_refused_file_fails_the_run_and_param_accepts_it(dag, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     generate(residents=2_000, seed=3, out=settings.landing, start_date=D1, days=1)
-    assert run(dag, D1) == "success"
+    assert run_dag(dag, D1) == "success"
     # The next day's register lost a fifth of its rows.
     rows = (settings.landing / "register_20210129.csv").read_text().splitlines()
     (settings.landing / "register_20210130.csv").write_text("\n".join(rows[: int(len(rows) * 0.8)]) + "\n")
-    assert run(dag, D2) == "failed"
+    assert run_dag(dag, D2) == "failed"
     assert query(settings, "select count(*) as n from staging.register where snapshot_date = '2021-01-30'")["n"][0] == 0
-    assert run(dag, D2, accept_row_count_change=True) == "success"
+    assert run_dag(dag, D2, accept_row_count_change=True) == "success"
     assert query(settings, "select count(*) as n from staging.register where snapshot_date = '2021-01-30'")["n"][0] > 0
 
 
@@ -228,4 +222,4 @@ def test_a_file_still_being_written_is_retried_not_refused(dag, settings: Settin
     [extract] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "extract_files"]
     assert str(extract.state) in ("up_for_retry", "failed") and extract.max_tries >= 1  # not AirflowFailException
     (settings.landing / "register_20210129.csv.done").write_text("")
-    assert run(dag, D1) == "success"
+    assert run_dag(dag, D1) == "success"

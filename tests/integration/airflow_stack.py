@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convoc_dev.airflow_local import LocalAirflow, clean_environment, free_port, session_members
 
 from convoc.deploy import CHAIN_DAGS, init
+from convoc_dev.airflow_local import LocalAirflow, clean_environment, free_port, session_members
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "root"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from convoc_dev.cli import main as dev_main
 
 from convoc.cli import main
 from convoc.codes import make_code
 from convoc.config import Settings
+from convoc_dev.cli import main as dev_main
 
 
 def test_generate_ingest_waves_status(settings: Settings, capsys: pytest.CaptureFixture[str],

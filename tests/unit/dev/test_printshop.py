@@ -11,8 +11,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from convoc_dev.cli import main as dev_main
-from convoc_dev.printshop import REASONS, STATE_DIR, simulate
 from print_jobs import JOB, REPRINT, copy_tree, make_reprint, print_root, rendered
 
 from convoc.cli import main
@@ -21,6 +19,8 @@ from convoc.handoff.deliver import READY, deliver
 from convoc.handoff.job import FORMAT, build_job
 from convoc.handoff.transport import LocalTransport
 from convoc.sources.specs import PRINT_CONFIRM, RETURNS
+from convoc_dev.cli import main as dev_main
+from convoc_dev.printshop import REASONS, STATE_DIR, simulate
 
 DAY = date(2021, 1, 29)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pypdfium2
 import pytest
-from convoc_dev.samples.report_marts import build_demo_marts
 
 from convoc.report import MIN_CELL, Share, Status, protect, protect_group, render_report, render_reports
 from convoc.report.figures import Window, read_figures, window
 from convoc.report.labels import Words
+from convoc_dev.samples.report_marts import build_demo_marts
 
 AS_OF = date(2021, 3, 13)  # a Saturday: the day before is 12 March
 W = 129  # sum of the demo canton weights (Vianden 0)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from convoc_dev.synth import generate
-from convoc_dev.synth.defects import MAX_LENGTHS
 from stdnum import luhn, verhoeff
 
 from convoc import reference
+from convoc_dev.synth import generate
+from convoc_dev.synth.defects import MAX_LENGTHS
 
 START = date(2021, 1, 29)
 REGISTER_COLUMNS = (

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from convoc_dev.samples.letters import sample_letters, write_samples
 from PIL import Image
 
 from convoc.letters.render import piece_code
+from convoc_dev.samples.letters import sample_letters, write_samples
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "letters"
 URL = "https://convoc.example.lu/b/"

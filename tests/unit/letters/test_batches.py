@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from convoc_dev.synth import generate
 
 from convoc import ingest, warehouse
 from convoc.campaigns import load_centres
@@ -18,6 +17,7 @@ from convoc.config import Settings
 from convoc.errors import ConvocError
 from convoc.letters.batches import cut_batches, record_batches, render_batch_file, verify_batch_file
 from convoc.waves.run import run_waves
+from convoc_dev.synth import generate
 
 DAY = date(2021, 1, 29)
 
