@@ -53,6 +53,23 @@ def write_private(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def write_private_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """``frame`` as a Parquet file at ``path``, through :func:`write_private` (0600, atomic)."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    write_private(path, buffer.getvalue())
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex (read in chunks: print files are hundreds of MB)."""
+    import hashlib
+
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def write_private_csv(path: Path, frame: pl.DataFrame) -> None:
     """Write ``frame`` (a table of people's data for a person to open in a spreadsheet) as CSV with
     :func:`write_private` (0600, atomic): a header line, then one line per row, ``,``-separated,

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convoc.errors import ConvocError
+from convoc.files import sha256_file
 from convoc.files import write_private as _write_atomic
 from convoc.handoff.deliver import READY
 from convoc.handoff.job import FORMAT, MANIFEST_JSON, RUN_FILE, manifest_checksums
@@ -50,7 +51,6 @@ STATE_DIR = ".printshop"
 REASONS: tuple[tuple[str, float], ...] = (("moved", 0.5), ("unknown_address", 0.35), ("deceased", 0.15))
 """Why mail comes back, and how often, among returned pieces."""
 RETURN_DELAY_DAYS = (2, 7)
-_CHUNK = 1 << 20
 
 log = logging.getLogger(__name__)
 
@@ -277,14 +277,10 @@ def _read_json(path: Path) -> Any:
 
 
 def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+        return sha256_file(path)
     except (FileNotFoundError, IsADirectoryError):
         return None
-    return digest.hexdigest()
 
 
 def _json(value: Any) -> bytes:

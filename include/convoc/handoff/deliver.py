@@ -19,7 +19,6 @@ version already delivered (``READY`` present) changes nothing. One delivery of a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -29,13 +28,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from convoc.errors import ConvocError
+from convoc.files import sha256_file
 from convoc.handoff.job import MANIFEST_JSON, JobError, manifest_checksums, read_manifest
 from convoc.handoff.transport import Transport
 
 READY = "READY"
 _READY_ASIDE = ".READY.partial"
 _PARTIAL = ".partial-"
-_CHUNK = 1 << 20
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def deliver(job: Path, transport: Transport) -> DeliveryResult:
     missing = [name for name in wanted if not (job / name).is_file()]
     if missing:
         raise DeliveryError(f"{job}: incomplete job, missing {', '.join(missing)}; build it again")
-    local_manifest = _sha256_file(job / MANIFEST_JSON)
+    local_manifest = sha256_file(job / MANIFEST_JSON)
 
     entries = transport.listdir("")
     for entry in entries:
@@ -228,11 +227,3 @@ def _result(
         pages=int(totals["pages"]),
         sheets=int(totals["sheets"]),
     )
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -42,6 +42,7 @@ from typing import Any, Literal
 from convoc.errors import ConvocError
 from convoc.files import fsync_dir as _fsync_dir
 from convoc.files import private_dirs as _private_dir
+from convoc.files import write_private
 from convoc.letters.batches import batch_job_id, day_dir
 
 FORMAT = "convoc-print-job/1"
@@ -466,11 +467,8 @@ def _copy_private(src: Path, dst: Path) -> tuple[str, int]:
 
 
 def _write_private(path: Path, data: bytes) -> dict[str, Any]:
-    """Write a new 0600 file (fsynced); return its manifest entry (name, SHA-256, bytes)."""
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write a 0600 file (atomically, fsynced); return its manifest entry (name, SHA-256, bytes)."""
+    write_private(path, data)
     return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import io
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
 from convoc.files import fsync_dir as _fsync_dir
+from convoc.files import sha256_file
 
 
 class Transport(Protocol):
@@ -110,11 +110,7 @@ class LocalTransport:
         return self._path(rel).read_bytes()
 
     def sha256(self, rel: str) -> str:
-        digest = hashlib.sha256()
-        with self._path(rel).open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_file(self._path(rel))
 
     def rename(self, src: str, dst: str) -> None:
         old, new = self._path(src), self._path(dst)

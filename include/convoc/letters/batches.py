@@ -26,6 +26,7 @@ from convoc.campaigns import Centres
 from convoc.errors import ConvocError
 from convoc.files import fsync_dir as _fsync_dir
 from convoc.files import private_dirs as _private_dirs
+from convoc.files import write_private, write_private_parquet
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,8 +84,7 @@ def cut_batches(
     paths = []
     for k, start in enumerate(range(0, letters.height, batch_size), start=1):
         path = folder / f"{job_id(day)}-{k:04d}.parquet"
-        letters.slice(start, batch_size).write_parquet(path)
-        os.chmod(path, 0o600)
+        write_private_parquet(path, letters.slice(start, batch_size))
         paths.append(path)
     return paths
 
@@ -186,9 +186,7 @@ def _reject(folder: Path, source: Path, stem: str, reason: str) -> None:
     if source.exists():
         os.chmod(source, 0o600)
         os.replace(source, pdf)
-    with os.fdopen(os.open(reason_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(reason + "\n")
+    write_private(reason_file, (reason + "\n").encode("utf-8"))
 
 
 def write_reprint_batch(print_root: Path, origin_day: date, reprint_job_id: str, piece_ids: list[int]) -> Path:
@@ -217,8 +215,7 @@ def write_reprint_batch(print_root: Path, origin_day: date, reprint_job_id: str,
     shutil.rmtree(folder, ignore_errors=True)
     _private_dirs(print_root, folder.parent.parent, folder.parent, folder, folder / "batches")
     path = folder / "batches" / f"{reprint_job_id}-0001.parquet"
-    rows.write_parquet(path)
-    os.chmod(path, 0o600)
+    write_private_parquet(path, rows)
     return path
 
 
