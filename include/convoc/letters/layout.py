@@ -14,6 +14,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from convoc import fonts
 from convoc.errors import ConvocError
 
 MM = 72.0 / 25.4
@@ -72,7 +73,8 @@ PIECE_TEXT_BASELINE_MM = PIECE_QR_TOP_MM + PIECE_QR_SIZE_MM + 3.0
 FOLD_MARKS_MM = (105.0, 210.0)
 PUNCH_MARK_MM = PAGE_HEIGHT_MM / 2
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_DIR = fonts.FONT_DIR
+"""The DejaVu files the letters and the report embed, shipped with the package (``convoc/fonts``)."""
 FONT_REGULAR = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
 FONT_MONO = "DejaVuSansMono"
@@ -112,8 +114,8 @@ def register_fonts(font_dir: Path = FONT_DIR) -> tuple[str, str, str]:
         path = font_dir / file
         if not path.is_file():
             raise ConvocError(
-                f"font file {path} is missing: the letters embed DejaVu fonts "
-                "(Debian/Ubuntu: apt-get install fonts-dejavu-core)"
+                f"font file {path} is missing: the letters embed the DejaVu fonts shipped with convoc "
+                "(convoc/fonts); reinstall the package (make install)"
             )
         pdfmetrics.registerFont(TTFont(name, str(path)))
     return FONT_REGULAR, FONT_BOLD, FONT_MONO

@@ -166,7 +166,7 @@ def test_long_locality_keeps_its_postcode() -> None:
 
 
 def test_missing_font_files_raise_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConvocError, match="fonts-dejavu-core"):
+    with pytest.raises(ConvocError, match=r"shipped with convoc \(convoc/fonts\); reinstall the package"):
         layout.register_fonts.__wrapped__(tmp_path)
 
 
