@@ -10,18 +10,16 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     AIRFLOW_HOME=/opt/airflow \
     CONVOC_HOME=/var/lib/convoc
 
-# The fonts embedded in the letters (DejaVu covers every name in the register; letters/layout.py).
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-dejavu-core \
-    && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /opt/convoc
 RUN pip install --no-cache-dir "uv==0.13.9" && uv venv "$VIRTUAL_ENV"
 COPY requirements.lock ./
 RUN uv pip sync --compile-bytecode requirements.lock
 COPY pyproject.toml README.md ./
-# The product only: the development tools (include/convoc_dev: synthetic data, simulators, samples) stay out.
+# The product and its Airflow side only: the development tools (include/convoc_dev: synthetic data,
+# simulators, samples) stay out.
+# It brings the fonts the letters embed (include/convoc/fonts): the image needs no font package.
 COPY include/convoc ./include/convoc
+COPY include/convoc_airflow ./include/convoc_airflow
 COPY dags ./dags
 COPY plugins ./plugins
 COPY sql ./sql

@@ -22,71 +22,45 @@ Marts hold counts only — no names, addresses, matricules or booking codes. See
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, Param, PartitionedAssetTimetable, dag, get_current_context, task
+from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import HANDOFF_ASSET, MARTS_ASSET
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, after
 
 
-@dag(
-    schedule=PartitionedAssetTimetable(assets=Asset(HANDOFF_ASSET)),
-    start_date=pendulum.datetime(2021, 1, 29, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)},
-    params={"day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs")},
-    tags=["convoc", "stats"],
-    doc_md=__doc__,
-)
+@dag(schedule=after(HANDOFF_ASSET), params=DAY_PARAMS, tags=["convoc", "stats"], doc_md=__doc__, **DAG_DEFAULTS)
 def dispatch_stats() -> None:
     @task(multiple_outputs=False, pool="warehouse")
     def build_marts() -> dict[str, int]:
-        from convoc import warehouse
-        from convoc.config import Settings
-        from convoc.runtime import resolve_day
         from convoc.stats.marts import build_marts
+        from convoc_airflow.tasks import stage
 
-        with warehouse.connect(Settings.from_env().warehouse) as con, warehouse.transaction(con):
-            return build_marts(con, resolve_day(get_current_context()))
+        with stage(warehouse="write") as run:
+            return build_marts(run.con, run.day)
 
     @task(multiple_outputs=False, pool="warehouse")
     def reconcile() -> dict[str, int]:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from convoc import warehouse
-        from convoc.config import Settings
-        from convoc.errors import ConvocError
-        from convoc.runtime import resolve_day
         from convoc.stats.reconcile import reconcile
+        from convoc_airflow.tasks import stage
 
-        with warehouse.connect(Settings.from_env().warehouse, read_only=True) as con:
-            try:
-                return reconcile(con, resolve_day(get_current_context()))
-            except ConvocError as exc:  # the numbers disagree: retrying will not mend them
-                raise AirflowFailException(str(exc)) from exc
+        with stage(warehouse="read") as run:  # numbers that disagree fail the run, without retry
+            return reconcile(run.con, run.day)
 
     @task(multiple_outputs=False, pool="warehouse", outlets=[Asset(MARTS_ASSET)])
     def publish() -> dict[str, int]:
-        from convoc import warehouse
-        from convoc.config import Settings
         from convoc.stats.publish import publish
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        with warehouse.connect(settings.warehouse, read_only=True) as con:
-            return publish(con, settings.published)
+        with stage(warehouse="read") as run:
+            return publish(run.con, run.settings.published)
 
     @task(multiple_outputs=False)
     def render_reports() -> list[str]:
-        from convoc import warehouse
-        from convoc.config import Settings
         from convoc.report import render_reports
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()  # the published copy: marts only, never blocks the pipeline
-        with warehouse.connect(settings.published, read_only=True) as con:
-            return [str(p) for p in render_reports(con, resolve_day(get_current_context()), settings.reports)]
+        with stage(warehouse="published") as run:  # marts only; never waits on the pipeline's writer
+            return [str(p) for p in render_reports(run.con, run.day, run.settings.reports)]
 
     build_marts() >> reconcile() >> publish() >> render_reports()
 

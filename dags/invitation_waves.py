@@ -13,45 +13,21 @@ The signing key comes from the Airflow connection `convoc_signing_key` (password
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, Param, PartitionedAssetTimetable, dag, get_current_context, task
+from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import REGISTER_ASSET, WAVES_ASSET
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, after
 
 
-@dag(
-    schedule=PartitionedAssetTimetable(assets=Asset(REGISTER_ASSET)),
-    start_date=pendulum.datetime(2021, 1, 29, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)},
-    params={"day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs")},
-    tags=["convoc", "waves"],
-    doc_md=__doc__,
-)
+@dag(schedule=after(REGISTER_ASSET), params=DAY_PARAMS, tags=["convoc", "waves"], doc_md=__doc__, **DAG_DEFAULTS)
 def invitation_waves() -> None:
     @task(pool="warehouse", outlets=[Asset(WAVES_ASSET)])
     def plan_waves() -> list[dict]:
-        from airflow.sdk import Connection
-        from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
-
-        from convoc.codes import load_key
-        from convoc.config import Settings
-        from convoc.errors import ConvocError
-        from convoc.runtime import resolve_day
         from convoc.waves.run import run_waves
+        from convoc_airflow.tasks import signing_key, stage
 
-        try:
-            key = Connection.get("convoc_signing_key").password.encode()
-        except AirflowNotFoundException:
-            key = None
-        try:
-            results = run_waves(Settings.from_env(), resolve_day(get_current_context()), key or load_key())
-        except ConvocError as exc:  # bad configuration, no snapshot, no key: retrying will not mend it
-            raise AirflowFailException(str(exc)) from exc
-        return [r.as_dict() for r in results]
+        with stage() as run:
+            return [r.as_dict() for r in run_waves(run.settings, run.day, signing_key())]
 
     plan_waves()
 

@@ -20,82 +20,53 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import Asset, Param, PartitionedAssetTimetable, dag, get_current_context, task
+from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import HANDOFF_ASSET, LETTERS_ASSET
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, after
 
 
-@dag(
-    schedule=PartitionedAssetTimetable(assets=Asset(LETTERS_ASSET)),
-    start_date=pendulum.datetime(2021, 1, 29, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)},
-    params={"day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs")},
-    tags=["convoc", "print"],
-    doc_md=__doc__,
-)
+@dag(schedule=after(LETTERS_ASSET), params=DAY_PARAMS, tags=["convoc", "print"], doc_md=__doc__, **DAG_DEFAULTS)
 def print_handoff() -> None:
     @task(pool="warehouse")
     def plan_jobs() -> list[dict]:
-        from convoc import warehouse
-        from convoc.config import Settings
         from convoc.handoff.daily import plan_handoff
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        with warehouse.connect(settings.warehouse, read_only=True) as con:
-            return plan_handoff(con, resolve_day(get_current_context()), settings.print_root)
+        with stage(warehouse="read") as run:
+            return plan_handoff(run.con, run.day, run.settings.print_root)
 
     @task(multiple_outputs=False)
     def build_job(plan: dict) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from convoc.config import Settings
-        from convoc.errors import ConvocError
         from convoc.handoff.daily import build_planned_job
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        try:
-            return build_planned_job(
-                plan, settings.print_root, settings.work / "handoff", resolve_day(get_current_context())
-            )
-        except ConvocError as exc:  # a reprint failing verification, a job missing files: retrying will not mend it
-            raise AirflowFailException(str(exc)) from exc
+        with stage() as run:  # a reprint failing verification, a job missing files: no retry
+            return build_planned_job(plan, run.settings.print_root, run.settings.work / "handoff", run.day)
 
     @task(multiple_outputs=False, retries=3, retry_delay=timedelta(minutes=2))
     def deliver_job(built: dict) -> dict:
-        from convoc.config import Settings
         from convoc.handoff.daily import deliver_built_job
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        return deliver_built_job(built, settings.print_transport, settings.outbox)
+        with stage() as run:  # the print shop unreachable (TransportUnavailable) is retried below
+            return deliver_built_job(built, run.settings.print_transport, run.settings.outbox)
 
     @task(pool="warehouse", trigger_rule="none_failed", outlets=[Asset(HANDOFF_ASSET)])
     def record_jobs(delivered: list[dict]) -> int:
-        from convoc import warehouse
-        from convoc.config import Settings
         from convoc.handoff.daily import record_deliveries
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        with warehouse.connect(settings.warehouse) as con, warehouse.transaction(con):
-            day = resolve_day(get_current_context())
-            return record_deliveries(con, day, settings.print_root, list(delivered or []))
+        with stage(warehouse="write") as run:
+            return record_deliveries(run.con, run.day, run.settings.print_root, list(delivered or []))
 
     @task(pool="warehouse")
     def export_address_checks() -> int:
-        from convoc import warehouse
-        from convoc.config import Settings
         from convoc.handoff.address_checks import write_address_checks
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        settings = Settings.from_env()
-        with warehouse.connect(settings.warehouse, read_only=True) as con:
-            day = resolve_day(get_current_context())
-            return write_address_checks(con, day, settings.reports / "address_check")[1]
+        with stage(warehouse="read") as run:
+            return write_address_checks(run.con, run.day, run.settings.reports / "address_check")[1]
 
     record_jobs(deliver_job.expand(built=build_job.expand(plan=plan_jobs()))) >> export_address_checks()
 

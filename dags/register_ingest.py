@@ -22,83 +22,61 @@ Params: `day` (for manual triggers), `accept_row_count_change` (accept a large r
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
-from airflow.sdk import Asset, CronPartitionTimetable, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, task
 
 from convoc.runtime import REGISTER_ASSET
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, daily
 
 
 @dag(
-    schedule=CronPartitionTimetable("0 0 * * *", timezone="UTC", key_format="%Y-%m-%d"),
-    start_date=pendulum.datetime(2021, 1, 29, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)},
+    schedule=daily(),
     params={
-        "day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs"),
+        **DAY_PARAMS,
         "accept_row_count_change": Param(False, type="boolean", description="accept a large change once"),
     },
     tags=["convoc", "ingest"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def register_ingest() -> None:
     @task
     def extract_files() -> list[dict]:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        from convoc.config import Settings
-        from convoc.errors import ConvocError, FileNotSettled, NoLandingFiles
         from convoc.ingest import extract_day
-        from convoc.runtime import resolve_day
+        from convoc_airflow.tasks import stage
 
-        try:
-            return [e.as_dict() for e in extract_day(Settings.from_env(), resolve_day(get_current_context()))]
-        except NoLandingFiles as exc:
-            raise AirflowSkipException(str(exc)) from None
-        except FileNotSettled:  # being written or replaced: a retry reads it again
-            raise
-        except ConvocError as exc:  # a refused file: retrying will not mend it
-            raise AirflowFailException(str(exc)) from None
+        with stage() as run:
+            return [e.as_dict() for e in extract_day(run.settings, run.day)]
 
     @task(pool="warehouse")
     def validate_files(extracted: list[dict]) -> list[dict]:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from convoc.config import Settings
-        from convoc.errors import FileRefused
         from convoc.ingest import validate_day
-        from convoc.runtime import resolve_day
         from convoc.sources.extract import Extracted
+        from convoc_airflow.tasks import stage
 
-        context = get_current_context()
-        try:
+        with stage() as run:
             verdicts = validate_day(
-                Settings.from_env(),
+                run.settings,
                 [Extracted.from_dict(e) for e in extracted],
-                resolve_day(context),
-                accept_row_count_change=bool(context["params"]["accept_row_count_change"]),
-                run_id=context["run_id"],
+                run.day,
+                accept_row_count_change=bool(run.context["params"]["accept_row_count_change"]),
+                run_id=run.context["run_id"],
             )
-        except FileRefused as exc:
-            raise AirflowFailException(str(exc)) from None
         return [v.as_dict() for v in verdicts]
 
     @task(pool="warehouse", outlets=[Asset(REGISTER_ASSET)])
     def load_files(extracted: list[dict], verdicts: list[dict]) -> list[dict]:
-        from convoc.config import Settings
         from convoc.ingest import load_day
         from convoc.quality.validate import Verdict
-        from convoc.runtime import resolve_day
         from convoc.sources.extract import Extracted
+        from convoc_airflow.tasks import stage
 
-        loaded = load_day(
-            Settings.from_env(),
-            [Extracted.from_dict(e) for e in extracted],
-            [Verdict.from_dict(v) for v in verdicts],
-            resolve_day(get_current_context()),
-        )
+        with stage() as run:
+            loaded = load_day(
+                run.settings,
+                [Extracted.from_dict(e) for e in extracted],
+                [Verdict.from_dict(v) for v in verdicts],
+                run.day,
+            )
         return [item.as_dict() for item in loaded]
 
     extracted = extract_files()

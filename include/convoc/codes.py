@@ -207,7 +207,8 @@ def verify(text: str, invitation_id: str, key: bytes) -> bool:
     return hmac.compare_digest(parsed.body + parsed.check, expected)
 
 
-def _accepted_key(key: str, origin: str) -> bytes:
+def checked_key(key: str, origin: str) -> bytes:
+    """``key`` as bytes, if long enough to sign with; ``SigningKeyRefused`` naming ``origin`` (never the key)."""
     if len(key) < MIN_KEY_LENGTH:
         raise SigningKeyRefused(
             f"signing key from {origin} is {len(key)} characters long; at least {MIN_KEY_LENGTH} are needed "
@@ -226,7 +227,7 @@ def _read_key_file(path: Path) -> bytes:
             f"signing key file {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"restrict it with: chmod 600 {path}"
         )
-    return _accepted_key(path.read_text(encoding="utf-8").strip(), f"file {path}")
+    return checked_key(path.read_text(encoding="utf-8").strip(), f"file {path}")
 
 
 def load_key(env: Mapping[str, str] | None = None) -> bytes:
@@ -240,7 +241,7 @@ def load_key(env: Mapping[str, str] | None = None) -> bytes:
     env = os.environ if env is None else env
     key = env.get(KEY_ENV)
     if key:
-        return _accepted_key(key, KEY_ENV)
+        return checked_key(key, KEY_ENV)
     key_file = env.get(KEY_FILE_ENV)
     if key_file:
         return _read_key_file(Path(key_file))

@@ -122,3 +122,21 @@ def test_nothing_heavy_at_parse_time(dag_file: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(dag_file)], capture_output=True, text=True, check=True)
     [heavy] = [line for line in out.stdout.splitlines() if line.startswith("HEAVY=")]
     assert heavy == "HEAVY=", f"imported at parse time: {heavy}"
+
+
+def test_docs_and_comments_speak_of_the_product_not_of_its_tickets() -> None:
+    import re
+
+    ticket = re.compile(r"\b(issue|ticket)s? #?\d+", re.IGNORECASE)
+    files = [*(ROOT / "dags").glob("*.py"), *(ROOT / "include").rglob("*.py"), *(ROOT / "sql").rglob("*.sql")]
+    assert [str(p.relative_to(ROOT)) for p in files if ticket.search(p.read_text(encoding="utf-8"))] == []
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_every_dag_takes_the_shared_defaults(dagbag, dag_file: Path) -> None:  # type: ignore[no-untyped-def]
+    from convoc_airflow.defaults import DEFAULT_ARGS, START
+
+    dag = dagbag.dags[dag_file.stem]
+    assert (dag.start_date, dag.catchup, dag.max_active_runs) == (START, False, 1)
+    assert {k: dag.default_args[k] for k in DEFAULT_ARGS} == DEFAULT_ARGS
+    assert "day" in dag.params

@@ -185,7 +185,7 @@ def test_image_installs_the_lock_as_make_install_does(dockerfile: str, compose: 
     assert "--python-platform x86_64-" in makefile
     assert compose["x-airflow-common"]["platform"] == "linux/amd64"
     # everything the package reads at run time is in the image, and the development tools are not
-    for folder in ("include/convoc", "dags", "plugins", "sql"):
+    for folder in ("include/convoc", "include/convoc_airflow", "dags", "plugins", "sql"):
         assert f"COPY {folder} ./{folder}" in dockerfile
     assert "convoc_dev" not in dockerfile.replace("include/convoc_dev: ", "")
     imports_dev = re.compile(r"^\s*(from|import) convoc_dev\b", re.MULTILINE)
@@ -193,5 +193,13 @@ def test_image_installs_the_lock_as_make_install_does(dockerfile: str, compose: 
 
 
 def test_image_has_the_letters_fonts(dockerfile: str) -> None:
-    assert "fonts-dejavu-core" in dockerfile
-    assert Path("/usr/share/fonts/truetype/dejavu") == layout.FONT_DIR  # where Debian's package puts them
+    from convoc.fonts import FILES
+
+    # the fonts ship inside the package, which the image copies: no Debian font package, no system folder
+    assert "fonts-dejavu" not in dockerfile and "/usr/share/fonts" not in dockerfile
+    assert "COPY include/convoc ./include/convoc" in dockerfile
+    assert layout.FONT_DIR == ROOT / "include" / "convoc" / "fonts"
+    assert all((layout.FONT_DIR / file).is_file() for file in FILES)
+    assert (layout.FONT_DIR / "LICENSE").is_file()  # the licence travels with the fonts
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert not [line for line in ignored if "font" in line or "ttf" in line]

@@ -1,0 +1,40 @@
+"""What every convoc DAG has in common: owner, start, one run at a time, retries, the ``day`` param, and the
+schedules of the daily chain (each stage runs once per day its upstream publishes: one partition per day)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, CronPartitionTimetable, Param, PartitionedAssetTimetable
+
+START = pendulum.datetime(2021, 1, 29, tz="UTC")
+"""The first day a campaign can run (the earliest landing files)."""
+
+DEFAULT_ARGS: dict[str, Any] = {"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)}
+"""Every task: owned by convoc, retried once a minute later (a failure that a retry cannot mend raises
+``AirflowFailException`` and is not retried: see ``tasks.stage``)."""
+
+DAG_DEFAULTS: dict[str, Any] = {
+    "start_date": START,
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": DEFAULT_ARGS,
+}
+"""Keyword arguments of every ``@dag``, beside its own schedule, params, tags and ``doc_md``."""
+
+DAY_PARAMS: dict[str, Param] = {
+    "day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs"),
+}
+"""The one param every DAG takes: the day a manual run works on (a manual trigger has no logical date)."""
+
+
+def daily() -> CronPartitionTimetable:
+    """The chain's first stage: one run a day, its partition key the day (``YYYY-MM-DD``)."""
+    return CronPartitionTimetable("0 0 * * *", timezone="UTC", key_format="%Y-%m-%d")
+
+
+def after(asset_uri: str) -> PartitionedAssetTimetable:
+    """A stage of the chain: one run per day the stage before publishes ``asset_uri`` (same partition key)."""
+    return PartitionedAssetTimetable(assets=Asset(asset_uri))

@@ -1,0 +1,94 @@
+"""Running a stage function inside an Airflow task.
+
+``stage()`` gives a task what it needs — the settings, the day it works on (partition key, logical date or
+the ``day`` param: ``convoc.runtime.resolve_day``) and, when asked, a warehouse connection (``write`` opens one
+transaction around the block) — and turns convoc's errors into Airflow's outcomes:
+
+- ``NoLandingFiles``: nothing to do today → the task is skipped;
+- ``FileNotSettled`` (a landing file still being written): raised as it is → Airflow retries the task;
+- any other ``ConvocError`` (bad input, a refused file, a wrong PDF, numbers that disagree): a retry cannot
+  mend it → ``AirflowFailException``, no retry, the message as convoc wrote it (no chained exception: the
+  cause may quote a value).
+
+The process's files are made owner-only first (``convoc.files.private_umask``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from convoc.config import Settings
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What a task's stage call needs: settings, day, the Airflow context, and the connection if opened."""
+
+    settings: Settings
+    day: date
+    context: Any
+    connection: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self.connection is None:
+            raise RuntimeError("this stage run opened no warehouse connection: stage(warehouse=...)")
+        return self.connection
+
+
+@contextmanager
+def stage(*, warehouse: Literal["read", "write", "published"] | None = None) -> Iterator[StageRun]:
+    """The running task's stage: settings, day and (``read``, ``write`` in one transaction, or the analysts'
+    ``published`` copy, read-only) a warehouse connection; convoc's errors become Airflow's outcomes."""
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from convoc import warehouse as wh
+    from convoc.config import Settings
+    from convoc.errors import ConvocError, FileNotSettled, NoLandingFiles
+    from convoc.files import private_umask
+    from convoc.runtime import resolve_day
+
+    private_umask()
+    context = get_current_context()
+    try:
+        settings = Settings.from_env()
+        day = resolve_day(context)
+        if warehouse is None:
+            yield StageRun(settings, day, context)
+        elif warehouse == "write":
+            with wh.connect(settings.warehouse) as con, wh.transaction(con):
+                yield StageRun(settings, day, context, con)
+        else:
+            path = settings.published if warehouse == "published" else settings.warehouse
+            with wh.connect(path, read_only=True) as con:
+                yield StageRun(settings, day, context, con)
+    except NoLandingFiles as exc:
+        raise AirflowSkipException(str(exc)) from None
+    except FileNotSettled:
+        raise
+    except ConvocError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
+def signing_key() -> bytes:
+    """The booking-code signing key: the Airflow connection ``convoc_signing_key`` (its password) when there is
+    one, else what ``convoc.codes.load_key`` finds (``CONVOC_SIGNING_KEY``, ``CONVOC_SIGNING_KEY_FILE``); checked
+    the same way from every source (an empty or short key is refused, naming where it came from)."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from convoc.codes import AIRFLOW_CONNECTION, checked_key, load_key
+
+    try:
+        connection = Connection.get(AIRFLOW_CONNECTION)
+    except AirflowNotFoundException:
+        return load_key()
+    return checked_key(connection.password or "", f"the Airflow connection {AIRFLOW_CONNECTION}")

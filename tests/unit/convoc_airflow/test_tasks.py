@@ -1,0 +1,90 @@
+"""The stage helper every task uses: settings, day, connection, and convoc's errors as Airflow's outcomes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import airflow.sdk
+import duckdb
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+
+from convoc.codes import SigningKeyRefused
+from convoc.errors import ConvocError, FileChanging, NoLandingFiles
+from convoc_airflow.tasks import signing_key, stage
+
+DAY = date(2021, 1, 29)
+
+
+@pytest.fixture(autouse=True)
+def context(monkeypatch: pytest.MonkeyPatch, convoc_home: Path) -> dict[str, object]:
+    ctx: dict[str, object] = {"params": {"day": None}, "partition_key": "2021-01-29"}
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: ctx)
+    return ctx
+
+
+def test_the_task_gets_its_settings_and_day(convoc_home: Path) -> None:
+    with stage() as run:
+        assert (run.day, run.settings.home) == (DAY, convoc_home.resolve())
+        with pytest.raises(RuntimeError, match="opened no warehouse connection"):
+            _ = run.con
+
+
+def test_a_write_is_one_transaction(convoc_home: Path) -> None:
+    with stage(warehouse="write") as run:
+        run.con.execute("create table t (x int)")
+    with pytest.raises(AirflowFailException), stage(warehouse="write") as run:
+        run.con.execute("insert into t values (1)")
+        raise ConvocError("the numbers disagree")
+    with duckdb.connect(str(convoc_home / "warehouse" / "convoc.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from t").fetchall() == [(0,)]  # rolled back
+
+
+def test_errors_become_airflow_outcomes() -> None:
+    with pytest.raises(AirflowSkipException, match="no landing file"), stage():
+        raise NoLandingFiles("no landing file for 2021-01-29")
+    with pytest.raises(FileChanging), stage():  # retried by Airflow
+        raise FileChanging("register_20210129.csv: the file changed while it was read")
+    with pytest.raises(AirflowFailException) as err, stage():
+        try:
+            raise ValueError("a value that must not be logged: Gonçalves")
+        except ValueError:
+            raise ConvocError("register_20210129.csv: refused [rule missing_column]") from None
+    assert str(err.value) == "register_20210129.csv: refused [rule missing_column]"
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    with pytest.raises(KeyError), stage():  # not convoc's: Airflow retries it as any failure
+        raise KeyError("x")
+
+
+def test_a_run_without_day_fails_saying_what_to_do(context: dict[str, object]) -> None:
+    context.pop("partition_key")
+    with pytest.raises(AirflowFailException, match="trigger it with the param day=YYYY-MM-DD"), stage():
+        pass
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [(None, "from the Airflow connection convoc_signing_key is 0 characters long"),
+     ("short", "from the Airflow connection convoc_signing_key is 5 characters long")],
+)  # fmt: skip
+def test_a_signing_key_from_the_connection_is_checked_like_any(
+    monkeypatch: pytest.MonkeyPatch, password: str | None, message: str
+) -> None:
+    monkeypatch.setattr(airflow.sdk.Connection, "get", staticmethod(lambda conn_id: SimpleNamespace(password=password)))
+    with pytest.raises(SigningKeyRefused, match=message) as err:
+        signing_key()
+    assert password is None or password not in str(err.value)
+
+
+def test_a_signing_key_from_the_connection_or_else_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(airflow.sdk.Connection, "get", staticmethod(lambda conn_id: SimpleNamespace(password="k" * 40)))
+    assert signing_key() == b"k" * 40
+
+    def missing(conn_id: str) -> None:
+        raise AirflowNotFoundException(conn_id)
+
+    monkeypatch.setattr(airflow.sdk.Connection, "get", staticmethod(missing))
+    monkeypatch.setenv("CONVOC_SIGNING_KEY", "e" * 40)
+    assert signing_key() == b"e" * 40
