@@ -84,15 +84,12 @@ def file_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
 
 
 def column_expectations(spec: SourceSpec, column: Column) -> list[tuple[Any, str]]:
-    """The expectations on one column and the rule each quarantines under, in reporting order."""
-    import great_expectations as gx
-
+    """The expectations on one column alone and the rule each quarantines under, in reporting order. The rules
+    shared by several columns (missing values, text) are in ``shared_expectations``."""
     from convoc.quality import expectations as ce
 
     name = column.name
     out: list[tuple[Any, str]] = []
-    if column.required:
-        out.append((gx.expectations.ExpectColumnValuesToNotBeNull(column=name), "missing_required"))
     if column.kind == "matricule":
         out.append((ce.ExpectColumnValuesToBeValidLuMatricule(column=name), "matricule_check_digit"))
     if column.kind == "integer":
@@ -118,14 +115,56 @@ def column_expectations(spec: SourceSpec, column: Column) -> list[tuple[Any, str
         out.append((ce.ExpectColumnValuesToBeAmong(column=name, values=list(column.values)), "invalid_value"))
     if column.pattern:
         out.append((ce.ExpectColumnValuesToBeInFormat(column=name, pattern=column.pattern), "invalid_value"))
-    if column.kind == "text":
-        out.append((ce.ExpectColumnValuesToHaveNoControlCharacters(column=name), "control_character"))
-        out.append((ce.ExpectColumnValuesToHaveNoInvisibleCharacters(column=name), "invisible_character"))
-    if column.max_length is not None and not column.reference:
-        lengths = ce.ExpectColumnValuesToBeAtMostCharacters(column=name, max_length=column.max_length)
-        out.append((lengths, "too_long"))
-    if column.printable:
-        out.append((ce.ExpectColumnValuesToBePrintableOnLetters(column=name), "unprintable_character"))
+    return out
+
+
+SHARED_RULES = ("missing_required", "control_character", "invisible_character", "too_long", "unprintable_character")
+"""Rules that apply to several columns of a source: one expectation over them all (``shared_expectations``)."""
+
+
+def shared_columns(spec: SourceSpec, rule: str) -> list[Column]:
+    """The columns of ``spec`` a shared rule applies to."""
+    if rule == "missing_required":
+        return [c for c in spec.schema if c.required]
+    if rule in ("control_character", "invisible_character"):
+        return [c for c in spec.schema if c.kind == "text"]
+    if rule == "too_long":
+        return [c for c in spec.schema if c.max_length is not None and not c.reference]
+    if rule == "unprintable_character":
+        return [c for c in spec.schema if c.printable]
+    raise KeyError(rule)
+
+
+def shared_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
+    """One expectation per shared rule over every column it applies to (a column alone: a column expectation)."""
+    import great_expectations as gx
+
+    from convoc.quality import expectations as ce
+
+    out: list[tuple[Any, str]] = []
+    for rule in SHARED_RULES:
+        columns = shared_columns(spec, rule)
+        names = [c.name for c in columns]
+        if not columns:
+            continue
+        if rule == "missing_required":
+            one, many = gx.expectations.ExpectColumnValuesToNotBeNull, ce.ExpectColumnsToHaveNoMissingValues
+        elif rule == "control_character":
+            one, many = ce.ExpectColumnValuesToHaveNoControlCharacters, ce.ExpectColumnsToHaveNoControlCharacters
+        elif rule == "invisible_character":
+            one, many = ce.ExpectColumnValuesToHaveNoInvisibleCharacters, ce.ExpectColumnsToHaveNoInvisibleCharacters
+        elif rule == "unprintable_character":
+            one, many = ce.ExpectColumnValuesToBePrintableOnLetters, ce.ExpectColumnsToBePrintableOnLetters
+        else:  # too_long: each column its own maximum
+            lengths = {c.name: int(c.max_length or 0) for c in columns}
+            expectation = (
+                ce.ExpectColumnsToBeWithinLengths(column_list=names, max_lengths=lengths)
+                if len(columns) > 1
+                else ce.ExpectColumnValuesToBeAtMostCharacters(column=names[0], max_length=lengths[names[0]])
+            )
+            out.append((expectation, rule))
+            continue
+        out.append((many(column_list=names) if len(columns) > 1 else one(column=names[0]), rule))
     return out
 
 
@@ -135,7 +174,7 @@ def source_suite(spec: SourceSpec) -> gx.ExpectationSuite:
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=spec.name)
-    rules = file_expectations(spec)
+    rules = file_expectations(spec) + shared_expectations(spec)
     for column in spec.schema:
         rules += column_expectations(spec, column)
     for expectation, rule in rules:

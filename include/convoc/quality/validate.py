@@ -130,7 +130,8 @@ def _unevaluated(result: Any, suite: Any, extracted: Extracted, *, row_rules: bo
         if not wanted(rule):
             continue
         row = rule not in FILE_RULES
-        what = f"check {rule}" + (f" on column {config.kwargs['column']}" if row else "")
+        columns = config.kwargs.get("column_list") or [config.kwargs.get("column")]
+        what = f"check {rule}" + (f" on column {', '.join(map(str, columns))}" if row else "")
         figures = r.result or {}
         incomplete = r.success is None or (
             row
@@ -209,8 +210,26 @@ def _failing_lines(result: Any) -> list[int]:
     return lines
 
 
+def _failing_columns(rule: str, values: pl.Series, max_length: int | None) -> pl.Series:
+    """Which of the values (one column of the rejected rows) a shared rule fails: where a row failed a rule over
+    several columns, the columns to name."""
+    from convoc import text
+    from convoc.quality import conditions
+
+    if rule == "missing_required":
+        return values.is_null()
+    if rule == "too_long":
+        return ~conditions.at_most_characters(values, int(max_length or 0))
+    pattern = {
+        "control_character": text.CONTROL,
+        "invisible_character": text.INVISIBLE,
+        "unprintable_character": text.UNPRINTABLE,
+    }[rule]
+    return ~conditions.has_none_of(values, pattern)
+
+
 def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.DataFrame:
-    """One reject per failing row × rule, its value masked (and the characters or length that failed)."""
+    """One reject per failing row × column × rule, its value masked (and the characters or length that failed)."""
     import polars as pl
 
     from convoc.quality.suites import FILE_RULES
@@ -226,24 +245,33 @@ def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.Dat
     frames = []
     for r, lines in failed:
         config = r.expectation_config
-        column, rule = config.kwargs["column"], config.meta["rule"]
-        column_spec = spec.column(column)
-        found = pl.DataFrame({"_line": pl.Series(lines, dtype=pl.Int64)})
-        values = found.join(rows.select("_line", column), on="_line", how="left", maintain_order="left")[column]
-        frames.append(
-            pl.DataFrame(
-                {
-                    "source_file": extracted.file_name,
-                    "line_number": found["_line"],
-                    "column_name": column,
-                    "rule": rule,
-                    "value_masked": pl.Series(
-                        [mask_value(v, column_spec.personal) for v in values.to_list()], dtype=pl.String
-                    ),
-                    "detail": _detail(rule, values, column_spec.max_length),
-                }
-            )
+        rule = config.meta["rule"]
+        columns = config.kwargs.get("column_list") or [config.kwargs["column"]]
+        found = pl.DataFrame({"_line": pl.Series(lines, dtype=pl.Int64)}).join(
+            rows.select("_line", *columns), on="_line", how="left", maintain_order="left"
         )
+        for column in columns:
+            column_spec = spec.column(column)
+            failing = (
+                found
+                if len(columns) == 1
+                else found.filter(_failing_columns(rule, found[column], column_spec.max_length))
+            )
+            values = failing[column]
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "source_file": extracted.file_name,
+                        "line_number": failing["_line"],
+                        "column_name": column,
+                        "rule": rule,
+                        "value_masked": pl.Series(
+                            [mask_value(v, column_spec.personal) for v in values.to_list()], dtype=pl.String
+                        ),
+                        "detail": _detail(rule, values, column_spec.max_length),
+                    }
+                )
+            )
     return _concat_rejects(frames)
 
 
