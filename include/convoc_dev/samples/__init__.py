@@ -1,1 +1,1 @@
-"""The sample letters and report previews shown in the README (``make docs``), and the small marts behind them."""
+"""The sample letters and report previews shown in docs/letters.md (``make docs``), and the small marts behind them."""
