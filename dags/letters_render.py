@@ -5,7 +5,7 @@ Renders the letters of the day's invitation waves: `cut_batches` writes the lett
 as batch files (5,000 letters each, `var/print/<day>/batches/`), one mapped `render_batch` task per batch
 renders one PDF (`var/print/<day>/rendered/`) without opening the warehouse, one mapped `verify_batch` task
 per PDF checks it and releases it, and `record_batches` records the released PDFs in `core.fct_print_batch`
-and the batch and piece ids on each invitation.
+and each letter's batch and piece id in `core.fct_print_batch_letter`.
 
 **Verification**: the page count must equal pieces × pages per piece, and the first, last and a
 seeded sample of 8 other pages are rasterized and their QR codes decoded: each page must hold exactly its

@@ -69,18 +69,16 @@ def _cmd_code_check(args: argparse.Namespace) -> int:
         print("no warehouse to look the code up in")
         return 0
     with warehouse.connect(settings.warehouse, read_only=True) as con:
-        found = con.execute(
-            "select invitation_id, campaign, dose, attempt, wave_date, valid_from, valid_until, centre, "
-            "exists (select 1 from core.fct_booking b where b.booking_code = i.booking_code) as booked "
-            "from core.fct_invitation i where booking_code = $c",
-            {"c": code},
+        found = warehouse.execute(
+            con, warehouse.select("intermediate/int_invitation__by_code.sql"), {"code": code}
         ).fetchall()
     if not found:
         print("no invitation carries this code (mistyped, forged, or from another warehouse)")
         return 1
-    inv, campaign, dose, attempt, wave, start, until, centre, booked = found[0]
+    inv, campaign, dose, attempt, wave, start, until, centre, status = found[0]
+    booked = "booked" if status in ("booked", "attended") else "not booked"
     print(f"invitation {inv}: campaign {campaign}, dose {dose}, attempt {attempt}, wave {wave}, "
-          f"valid {start} – {until}, centre {centre}, {'booked' if booked else 'not booked'}")  # fmt: skip
+          f"valid {start} – {until}, centre {centre}, {booked} ({status})")  # fmt: skip
     return 0
 
 
@@ -131,6 +129,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("core.fct_booking (bookings)", "core.fct_booking"),
             ("core.fct_booking (doses given)", "core.fct_booking where administered_at is not null"),
             ("core.fct_print_batch (PDF batches)", "core.fct_print_batch"),
+            ("core.fct_print_batch_letter (letters in PDFs)", "core.fct_print_batch_letter"),
             ("core.fct_print_job (jobs delivered)", "core.fct_print_job"),
             ("core.fct_print_event (pieces reported)", "core.fct_print_event"),
             ("core.fct_return (letters returned)", "core.fct_return"),
@@ -152,6 +151,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print("  quarantined register rows by rule:")
             for rule, n in rules:
                 print(f"    {rule:<40} {n:>10,}")
+        views = {f"{s}.{v}" for s, v in con.execute("select schema_name, view_name from duckdb_views()").fetchall()}
+        if "core.dim_invitation_current" in views:
+            statuses = dict(
+                con.execute("select status, count(*) from core.dim_invitation_current group by status").fetchall()
+            )
+            if statuses:
+                print("  invitations now (core.dim_invitation_current): " + ", ".join(
+                    f"{statuses.get(s, 0):,} {s}" for s in ("open", "booked", "attended", "expired")
+                ))  # fmt: skip
         waves = con.execute("select wave_date, campaign, letters, quota from core.fct_wave order by all").fetchall()
         if waves:
             print("  invitation waves (letters sent / allowed):")

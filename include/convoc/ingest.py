@@ -71,17 +71,7 @@ def remove_work(settings: Settings, day: date) -> None:
 
 def previous_snapshots(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, Previous]:
     """Per source, the file last loaded for the latest day before ``day`` (what row counts are compared to)."""
-    rows = con.execute(
-        """
-        select source,
-            arg_max(file_name, (snapshot_date, loaded_at)),
-            arg_max(rows, (snapshot_date, loaded_at))
-        from raw.load_log
-        where snapshot_date < $day
-        group by source
-        """,
-        {"day": day},
-    ).fetchall()
+    rows = warehouse.execute(con, warehouse.select("intermediate/int_load_log__previous.sql"), {"day": day}).fetchall()
     return {source: Previous(name, int(n)) for source, name, n in rows}
 
 

@@ -96,7 +96,8 @@ def select(relpath: str) -> str:
 def connect(
     path: Path, *, read_only: bool = False, memory_limit: str | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse, DuckDB capped at ``memory_limit`` (default CONVOC_DUCKDB_MEMORY)."""
+    """A connection to the warehouse (or the published copy), DuckDB capped at ``memory_limit`` (default
+    CONVOC_DUCKDB_MEMORY), with the macros of ``sql/macros/``."""
     import duckdb
 
     if read_only and not path.exists():
@@ -113,21 +114,49 @@ def connect(
     try:
         if not read_only:
             os.chmod(path, 0o600)
+        create_macros(con)
         yield con
     finally:
         con.close()
 
 
+def create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the SQL macros of ``sql/macros/`` (``age_in_years``, ``age_band``, ``age_bands``) on ``con``.
+    Temporary, so a read-only connection (the published copy, the report) gets them too; ``connect`` and
+    ``ensure_schema`` call it, as does any function that may be handed a bare connection. Idempotent."""
+    for path in sorted((sql_dir() / "macros").glob("*.sql")):
+        run_script(con, f"macros/{path.name}")
+
+
+# Columns that core.fct_invitation carried before each core table had one writer (now derived by the view
+# core.dim_invitation_current from the facts).
+_LEGACY_INVITATION_COLUMNS = ("status", "print_batch", "piece_id", "return_reason", "returned_on")
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a warehouse made by an earlier version to the current tables (a no-op on a current one)."""
+    found = con.execute(
+        "select column_name from duckdb_columns() where schema_name = 'core' and table_name = 'fct_invitation' "
+        "and database_name = current_database()"
+    ).fetchall()
+    if {c for (c,) in found} & set(_LEGACY_INVITATION_COLUMNS):
+        run_script(con, "ddl/migrate_fct_invitation__one_writer.sql")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and shared table (idempotent) and refresh the reference tables. The landing sources'
-    raw and quarantine tables are the ingest stage's (``convoc.sources.tables``)."""
+    """Create every schema, shared table and view (idempotent), the macros, and refresh the reference tables.
+    The landing sources' raw and quarantine tables are the ingest stage's (``convoc.sources.tables``), the
+    marts the statistics stage's (``convoc.stats.marts.ensure_marts``)."""
     run_script(con, "ddl/001_schemas.sql")
     run_script(con, "ddl/002_staging_core.sql")
     run_script(con, "ddl/003_print.sql")
-    communes = reference.communes()  # noqa: F841 - read by DuckDB's replacement scan below
-    postcodes = reference.postcodes()  # noqa: F841
-    con.execute("create or replace table core.ref_commune as select * from communes")
-    con.execute(
-        "create or replace table core.ref_postcode as "
-        "select 'L-' || postcode as postcode, postal_locality, commune_2021 as commune, canton from postcodes"
-    )
+    _migrate(con)
+    run_script(con, "core/dim_invitation_current.sql")
+    create_macros(con)
+    con.register("_communes", reference.communes())
+    con.register("_postcodes", reference.postcodes())
+    try:
+        run_script(con, "core/ref_geography__load.sql")
+    finally:
+        con.unregister("_communes")
+        con.unregister("_postcodes")

@@ -1,5 +1,6 @@
 -- core.fct_return from the returned-mail file $file_name. grain: one row per original piece returned
--- (origin job × piece); a piece reported again replaces its earlier row.
+-- (origin job × piece); a piece reported again replaces its earlier row. The invitation's return shows in
+-- core.dim_invitation_current.
 delete from core.fct_return
 where (origin_job_id, piece_id) in (
     select (pieces.origin_job_id, staged.piece_id)
@@ -32,9 +33,3 @@ final as (
 )
 
 select * from final;
-
--- Flag the invitations whose letters came back.
-update core.fct_invitation as i
-set return_reason = r.reason, returned_on = r.returned_on
-from core.fct_return as r
-where r.invitation_id = i.invitation_id and r.source_file = $file_name;

@@ -1,11 +1,12 @@
--- Schemas of the warehouse, by layer (see README "Warehouse").
-create schema if not exists raw;         -- landing files as delivered, text only
+-- Schemas of the warehouse, by layer (docs/warehouse.md, sql/README.md).
+create schema if not exists raw;         -- the accepted landing rows, as validated (text)
 create schema if not exists quarantine;  -- rejected rows, one row per line × rule
 create schema if not exists staging;     -- valid rows, typed, one partition per snapshot day
 create schema if not exists core;        -- versioned dimensions and facts
 create schema if not exists marts;       -- analyst tables (later stages)
 
 -- One row per landing file content loaded; the same file (name and SHA-256) is loaded once.
+-- Writer: ingest (convoc.ingest).
 create table if not exists raw.load_log (
     file_name varchar not null,
     source varchar not null,

@@ -1,4 +1,8 @@
+-- Staging and core tables. Each table's header comment states its grain and names its one writer: the
+-- stage (and module) that inserts, updates or deletes its rows. Everything else only reads it.
+
 -- Staging: valid rows only, typed; one partition per snapshot_date, replaced on re-run.
+-- Writer: ingest (convoc.ingest, sql/staging/stg_register__residents.sql).
 create table if not exists staging.register (
     snapshot_date date not null,
     source_file varchar not null,
@@ -19,6 +23,7 @@ create table if not exists staging.register (
 );
 
 -- One row per snapshot day × resident × priority group (all four priority lists, unioned).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_priority__groups.sql).
 create table if not exists staging.priority_group (
     snapshot_date date not null,
     source_file varchar not null,
@@ -30,6 +35,7 @@ create table if not exists staging.priority_group (
 );
 
 -- Bookings feed: one row per valid booking row, partitioned by snapshot_date (the file's day).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_bookings__bookings.sql).
 create table if not exists staging.booking (
     snapshot_date date not null,
     source_file varchar not null,
@@ -43,6 +49,7 @@ create table if not exists staging.booking (
 
 -- One row per version of a resident: a new version when any attribute changes between snapshots.
 -- resident_id is a pseudonymous key (assigned on first sight, in matricule order), used by marts.
+-- Writer: ingest (convoc.ingest, sql/core/dim_resident__merge.sql).
 create table if not exists core.dim_resident (
     resident_id bigint not null,
     matricule varchar not null,
@@ -66,6 +73,7 @@ create table if not exists core.dim_resident (
 );
 
 -- One row per snapshot day × resident × priority group, keyed by resident_id.
+-- Writer: ingest (convoc.ingest, sql/core/fct_priority_group__load.sql).
 create table if not exists core.fct_priority_group (
     snapshot_date date not null,
     resident_id bigint not null,
@@ -74,8 +82,11 @@ create table if not exists core.fct_priority_group (
     registered_on date
 );
 
--- One row per invitation letter: a resident × campaign × dose × attempt, planned on wave_date.
+-- One row per invitation letter: a resident × campaign × dose × attempt, as planned on wave_date.
 -- invitation_id = campaign:dose:resident_id:attempt; booking_code = HMAC of it (convoc.codes).
+-- What became of it since (status, print batch and piece, return) is derived from the facts by the view
+-- core.dim_invitation_current (sql/core/dim_invitation_current.sql), never written here.
+-- Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
 create table if not exists core.fct_invitation (
     invitation_id varchar not null,
     resident_id bigint not null,
@@ -88,11 +99,11 @@ create table if not exists core.fct_invitation (
     valid_from date not null,
     valid_until date not null,
     centre varchar not null,
-    language varchar,
-    status varchar not null
+    language varchar
 );
 
 -- One row per campaign × wave day planned (also days that sent nothing): letters sent and allowed.
+-- Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
 create table if not exists core.fct_wave (
     campaign varchar not null,
     wave_date date not null,
@@ -101,6 +112,7 @@ create table if not exists core.fct_wave (
 );
 
 -- One row per booking made with an invitation's code (bookings feed).
+-- Writer: ingest (convoc.ingest, sql/core/fct_booking__load.sql).
 create table if not exists core.fct_booking (
     booking_code varchar not null,
     invitation_id varchar not null,
@@ -111,11 +123,9 @@ create table if not exists core.fct_booking (
     source_file varchar not null
 );
 
--- Where each letter is printed (filled by letters_render; empty until the day's letters are rendered).
-alter table core.fct_invitation add column if not exists print_batch varchar;
-alter table core.fct_invitation add column if not exists piece_id bigint;
-
--- One row per print batch: one PDF of up to 5,000 letters in postal presort order.
+-- One row per print batch: one released PDF of up to 5,000 letters in postal presort order.
+-- Writer: letters (convoc.letters.batches.record_batches, sql/core/fct_print_batch__record.sql), replacing a
+-- wave day.
 create table if not exists core.fct_print_batch (
     job_id varchar not null,
     print_batch varchar not null,
@@ -127,4 +137,17 @@ create table if not exists core.fct_print_batch (
     last_piece bigint not null,
     sha256 varchar not null,
     bytes bigint not null
+);
+
+-- One row per letter of a released print batch: the invitation it carries, as which piece of the wave day's
+-- print job (piece ids in postal presort order) and in which batch. Empty for a day until its letters are
+-- rendered, verified and recorded.
+-- Writer: letters (convoc.letters.batches.record_batches, sql/core/fct_print_batch__record.sql), replacing a
+-- wave day.
+create table if not exists core.fct_print_batch_letter (
+    wave_date date not null,
+    job_id varchar not null,
+    print_batch varchar not null,
+    piece_id bigint not null,
+    invitation_id varchar not null
 );

@@ -3,6 +3,7 @@
 -- (J20210201-R1) carries pieces of its original job (J20210201) under the same piece ids and codes.
 
 -- One row per job version delivered (print_handoff): kind 'original' or 'reprint'.
+-- Writer: handoff (convoc.handoff.daily.record_deliveries), replacing a job.
 create table if not exists core.fct_print_job (
     job_id varchar not null,
     origin_job_id varchar not null,
@@ -19,6 +20,7 @@ create table if not exists core.fct_print_job (
 );
 
 -- One row per piece of a delivered job: the invitation it carries and where it sits in the job.
+-- Writer: handoff (convoc.handoff.daily.record_deliveries), replacing a job.
 create table if not exists core.fct_print_piece (
     job_id varchar not null,
     origin_job_id varchar not null,
@@ -31,6 +33,7 @@ create table if not exists core.fct_print_piece (
 );
 
 -- Valid rows of the print shop's confirmation files (one row per piece reported).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_print_confirm__pieces.sql).
 create table if not exists staging.print_confirm (
     snapshot_date date not null,
     source_file varchar not null,
@@ -42,6 +45,7 @@ create table if not exists staging.print_confirm (
 );
 
 -- Valid rows of the returned-mail files (one row per returned piece).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_returns__pieces.sql).
 create table if not exists staging.print_return (
     snapshot_date date not null,
     source_file varchar not null,
@@ -54,6 +58,7 @@ create table if not exists staging.print_return (
 
 -- One row per piece of a job the print shop reported on: 'mailed' or 'spoiled' (a later report of the
 -- same piece of the same job replaces the earlier one, so a confirmation loaded twice counts once).
+-- Writer: ingest (convoc.ingest, sql/core/fct_print_event__load.sql).
 create table if not exists core.fct_print_event (
     job_id varchar not null,
     origin_job_id varchar not null,
@@ -64,7 +69,9 @@ create table if not exists core.fct_print_event (
     source_file varchar not null
 );
 
--- One row per returned letter (per original piece; a later report replaces an earlier one).
+-- One row per returned letter (per original piece; a later report replaces an earlier one). The invitation's
+-- return_reason and returned_on in core.dim_invitation_current come from here.
+-- Writer: ingest (convoc.ingest, sql/core/fct_return__load.sql).
 create table if not exists core.fct_return (
     origin_job_id varchar not null,
     piece_id bigint not null,
@@ -74,7 +81,3 @@ create table if not exists core.fct_return (
     returned_on date not null,
     source_file varchar not null
 );
-
--- Returned mail flags its invitation (set by the returns load): why and when it came back.
-alter table core.fct_invitation add column if not exists return_reason varchar;
-alter table core.fct_invitation add column if not exists returned_on date;

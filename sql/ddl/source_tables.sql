@@ -3,6 +3,7 @@
 -- Written by the ingest stage only (convoc.ingest).
 
 -- grain: one row per landing row no check refused, its values normalised as validated (text)
+-- Writer: ingest (convoc.ingest).
 create table if not exists raw.{source} (
     _file varchar not null,
     _line bigint not null,
@@ -11,6 +12,7 @@ create table if not exists raw.{source} (
 
 -- grain: one row per rejected line × rule; column_name is null when the whole row is at fault
 -- (malformed_row, bad_encoding), value_masked shows only the value's shape when it is personal
+-- Writer: ingest (convoc.ingest).
 create table if not exists quarantine.{source}_rejects (
     snapshot_date date not null,
     source_file varchar not null,

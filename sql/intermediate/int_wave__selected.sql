@@ -20,9 +20,7 @@ residents as (
         birth_date,
         commune,
         language,
-        year(cast($wave_date as date)) - year(birth_date) - case
-            when month(birth_date) * 100 + day(birth_date) > month(cast($wave_date as date)) * 100
-                + day(cast($wave_date as date)) then 1 else 0 end as age  -- completed years
+        age_in_years(birth_date, $wave_date) as age  -- on the wave day (sql/macros/age.sql)
     from core.dim_resident
     where valid_from <= $wave_date
       and (valid_to is null or valid_to > $wave_date)

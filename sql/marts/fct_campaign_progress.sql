@@ -8,10 +8,7 @@ with population as (
     select
         resident_id,
         coalesce(canton, 'unknown') as canton,
-        year(cast($day as date)) - year(birth_date) - case
-            when month(birth_date) * 100 + day(birth_date)
-                > month(cast($day as date)) * 100 + day(cast($day as date)) then 1 else 0
-        end as age  -- completed years on $day
+        age_in_years(birth_date, $day) as age  -- on $day (sql/macros/age.sql)
     from core.dim_resident
     where valid_from <= $day
       and (valid_to is null or valid_to > $day)
@@ -44,15 +41,7 @@ banded as (
         resident_id,
         canton,
         age,
-        case
-            when age < 16 then '0-15'
-            when age < 55 then '16-54'
-            when age < 65 then '55-64'
-            when age < 70 then '65-69'
-            when age < 75 then '70-74'
-            when age < 80 then '75-79'
-            else '80+'
-        end as age_band
+        age_band(age) as age_band
     from population
 ),
 

@@ -49,10 +49,7 @@ described as (
         invitations.dose,
         coalesce(residents.canton, 'unknown') as canton,
         coalesce(residents.commune, 'unknown') as commune,
-        year(invitations.wave_date) - year(residents.birth_date) - case
-            when month(residents.birth_date) * 100 + day(residents.birth_date)
-                > month(invitations.wave_date) * 100 + day(invitations.wave_date) then 1 else 0
-        end as age,  -- completed years on the wave day
+        age_in_years(residents.birth_date, invitations.wave_date) as age,  -- on the wave day
         case
             when lower(invitations.language) in ('fr', 'de', 'en', 'pt') then lower(invitations.language)
             else 'unknown'
@@ -78,16 +75,7 @@ described as (
 banded as (
     select
         *,
-        case
-            when age is null then 'unknown'
-            when age < 16 then '0-15'
-            when age < 55 then '16-54'
-            when age < 65 then '55-64'
-            when age < 70 then '65-69'
-            when age < 75 then '70-74'
-            when age < 80 then '75-79'
-            else '80+'
-        end as age_band
+        age_band(age) as age_band  -- 'unknown' when the resident has no version on the wave day
     from described
 ),
 

@@ -146,7 +146,7 @@ def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatc
     assert len(rendered) == -(-sent // 5_000)  # one mapped task per batch of 5,000
     assert len(verified) == len(rendered) and {str(ti.state) for ti in verified} == {"success"}
     assert rows(settings, "select sum(pieces), sum(pages) from core.fct_print_batch") == [(sent, sent)]
-    assert rows(settings, "select count(*) from core.fct_invitation where piece_id is null") == [(0,)]
+    assert rows(settings, "select count(*) from core.dim_invitation_current where piece_id is null") == [(0,)]
     folder = settings.print_root / "20210129"
     pdfs = sorted((folder / "pdf").glob("*.pdf"))
     assert len(pdfs) == len(rendered)

@@ -112,7 +112,7 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     assert f"{first}-R1" in out and "reprint" in out and "address checks" in out
 
     # Returned letters flag their invitations and reach the address-check list of the day they were loaded.
-    returned = rows(settings, "select count(*) from core.fct_invitation where return_reason is not null")[0][0]
+    returned = rows(settings, "select count(*) from core.dim_invitation_current where return_reason is not null")[0][0]
     listed = sum(
         len(p.read_text().splitlines()) - 1 for p in (settings.reports / "address_check").glob("address_check_*.csv")
     )

@@ -182,7 +182,8 @@ def test_worker_killed_during_a_render_task(celery_chain: Stack, reference: Path
     home = celery_chain.convoc_home
     with duckdb.connect(str(home / "warehouse" / "convoc.duckdb"), read_only=True) as con:
         invitations = con.execute(
-            "select piece_id, booking_code from core.fct_invitation where wave_date = $d order by piece_id", {"d": day}
+            "select piece_id, booking_code from core.dim_invitation_current where wave_date = $d order by piece_id",
+            {"d": day},
         ).fetchall()
         [(pieces, pages)] = con.execute(
             "select sum(pieces), sum(pages) from core.fct_print_batch where wave_date = $d", {"d": day}

@@ -82,8 +82,8 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     for inv, rid, campaign, wave, phase, language in INVITATIONS:
         con.execute(
             "insert into core.fct_invitation (invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, "
-            "booking_code, valid_from, valid_until, centre, language, status) "
-            "values (?, ?, ?, 1, 1, ?, ?, 'CODE', ?, cast(? as date) + 14, 'c1', ?, 'sent')",
+            "booking_code, valid_from, valid_until, centre, language) "
+            "values (?, ?, ?, 1, 1, ?, ?, 'CODE', ?, cast(? as date) + 14, 'c1', ?)",
             [inv, rid, campaign, wave, phase, wave, wave, language],
         )
     for job, origin, kind, handoff, pieces in JOBS:

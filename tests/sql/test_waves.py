@@ -224,8 +224,7 @@ def second_dose(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> None:
     """Record a vaccination dose 2 given on ``given`` (invitation and booking)."""
     inv = f"vaccination:2:{rid}:1"
     con.execute(
-        "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', "
-        "'fr', 'open', null, null, null, null)",
+        "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', 'fr')",
         {"i": inv, "r": rid, "d": given - timedelta(days=10), "c": f"CODE{rid}"},
     )
     con.execute(
@@ -320,6 +319,9 @@ def test_testing_sample_is_stratified_and_spreads_households_over_weeks(con: duc
     assert con.execute("select count(*) - count(distinct resident_id) from core.fct_invitation").fetchall() == [(0,)]
 
 
+STATUS = "select resident_id, status from core.dim_invitation_current where wave_date = $d order by 1"
+
+
 def test_status_as_of_the_latest_wave(con: duckdb.DuckDBPyConnection) -> None:
     for rid in (1, 2, 3, 4):
         add_resident(con, rid, "1950-01-01")
@@ -327,14 +329,59 @@ def test_status_as_of_the_latest_wave(con: duckdb.DuckDBPyConnection) -> None:
     book(con, 1, D + timedelta(days=2), administered=D + timedelta(days=3))
     book(con, 2, D + timedelta(days=2))
     plan(con, D + timedelta(days=3))  # valid D+1 … D+7: still open
-    status = "select resident_id, status from core.fct_invitation where wave_date = $d order by 1"
-    assert con.execute(status, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "open"), (4, "open")]
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "open"), (4, "open")]
     plan(con, D + timedelta(days=9))
-    assert con.execute(status, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "expired"),
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "expired"),
                                                         (4, "expired")]  # fmt: skip
-    before = con.execute("select * from core.fct_invitation order by all").fetchall()
+    before = con.execute("select * from core.dim_invitation_current order by all").fetchall()
     plan(con, D)  # re-running the first day keeps the statuses of the latest
-    assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
+    assert con.execute("select * from core.dim_invitation_current order by all").fetchall() == before
+
+
+def test_status_follows_the_facts_without_another_wave(con: duckdb.DuckDBPyConnection) -> None:
+    for rid in (1, 2, 3):
+        add_resident(con, rid, "1950-01-01")
+    plan(con, D)
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "open"), (2, "open"), (3, "open")]
+    # Bookings loaded after the wave (the next morning's feed): booked at once, no waves run in between.
+    book(con, 1, D + timedelta(days=1))
+    book(con, 2, D + timedelta(days=1))
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "booked"), (2, "booked"), (3, "open")]
+    # A dose given: attended.
+    con.execute("update core.fct_booking set administered_at = slot where invitation_id = 'vaccination:1:1:1'")
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "open")]
+    # Expired is as of the campaign's latest wave day: a later wave (here one that sends nothing) moves it.
+    assert con.execute(STATUS, {"d": D}).fetchall()[2] == (3, "open")
+    con.execute("insert into core.fct_wave values ('vaccination', $d, 0, 0)", {"d": D + timedelta(days=8)})
+    assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "expired")]
+    # The waves wrote none of it: core.fct_invitation holds the invitations as planned, nothing else.
+    columns = [c for (c,) in con.execute(
+        "select column_name from duckdb_columns() where table_name = 'fct_invitation' order by column_index"
+    ).fetchall()]  # fmt: skip
+    assert columns == ["invitation_id", "resident_id", "campaign", "dose", "attempt", "wave_date", "phase",
+                       "booking_code", "valid_from", "valid_until", "centre", "language"]  # fmt: skip
+
+
+def test_current_invitation_carries_print_and_return_facts(con: duckdb.DuckDBPyConnection) -> None:
+    add_resident(con, 1, "1950-01-01")
+    add_resident(con, 2, "1951-01-01")
+    plan(con, D)
+    facts = "select resident_id, print_batch, piece_id, return_reason, returned_on from core.dim_invitation_current"
+    assert con.execute(facts + " order by 1").fetchall() == [(1, None, None, None, None), (2, None, None, None, None)]
+    con.execute(
+        "insert into core.fct_print_batch_letter select wave_date, 'J20210201', 'J20210201-0001', resident_id, "
+        "invitation_id from core.fct_invitation"
+    )
+    con.execute(
+        "insert into core.fct_return select 'J20210201', 1, 'J20210201', invitation_id, 'moved', $r, 'r.csv' "
+        "from core.fct_invitation where resident_id = 1",
+        {"r": D + timedelta(days=5)},
+    )
+    assert con.execute(facts + " order by 1").fetchall() == [
+        (1, "J20210201-0001", 1, "moved", D + timedelta(days=5)),
+        (2, "J20210201-0001", 2, None, None),
+    ]
+    assert con.execute("select count(*) from core.dim_invitation_current").fetchall() == [(2,)]  # one row each
 
 
 def test_window_capacity_counts_centres_open_on_the_day() -> None:

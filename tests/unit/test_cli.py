@@ -48,8 +48,7 @@ def test_code_check(settings: Settings, capsys: pytest.CaptureFixture[str]) -> N
         warehouse.ensure_schema(con)
         con.execute(
             "insert into core.fct_invitation values ('vaccination:1:7:1', 7, 'vaccination', 1, 1, "
-            "date '2021-02-01', '2a', $c, date '2021-02-02', date '2021-02-15', 'mondorf', 'fr', 'open', "
-            "null, null, null, null)",
+            "date '2021-02-01', '2a', $c, date '2021-02-02', date '2021-02-15', 'mondorf', 'fr')",
             {"c": code},
         )
     assert main(["code", "check", code]) == 0

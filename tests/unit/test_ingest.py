@@ -197,7 +197,7 @@ def _invite(settings: Settings, code: str) -> None:
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(
             "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
-            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt', 'open', null, null, null, null)",
+            "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt')",
             {"c": code},
         )
 

@@ -128,11 +128,11 @@ def test_returned_letters_flag_their_invitation_and_reach_the_address_check_list
     with warehouse.connect(delivered.warehouse) as con:
         con.execute(
             "insert into core.fct_invitation (invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, "
-            "booking_code, valid_from, valid_until, centre, language, status) values "
+            "booking_code, valid_from, valid_until, centre, language) values "
             "('vaccination:1:1:1', 1, 'vaccination', 1, 1, '2021-01-31', '2a', 'C1', '2021-02-01', '2021-02-14', "
-            "'victor_hugo', 'fr', 'open'), "
+            "'victor_hugo', 'fr'), "
             "('vaccination:1:3:1', 3, 'vaccination', 1, 1, '2021-01-31', '2a', 'C3', '2021-02-01', '2021-02-14', "
-            "'victor_hugo', 'fr', 'open')"
+            "'victor_hugo', 'fr')"
         )
     day = DAY + timedelta(days=1)
     _confirm(delivered, day, "J20210201,1,mailed,2021-02-01\nJ20210201,3,mailed,2021-02-01\n")
@@ -141,7 +141,7 @@ def test_returned_letters_flag_their_invitation_and_reach_the_address_check_list
     _returns(delivered, later, "J20210201,1,moved,2021-02-04\n")
     _run(delivered, later)
     assert _query(
-        delivered, "select invitation_id, return_reason, returned_on from core.fct_invitation order by 1"
+        delivered, "select invitation_id, return_reason, returned_on from core.dim_invitation_current order by 1"
     ) == [
         ("vaccination:1:1:1", "moved", date(2021, 2, 4)),
         ("vaccination:1:3:1", None, None),

@@ -221,11 +221,12 @@ def write_reprint_batch(print_root: Path, origin_day: date, reprint_job_id: str,
 
 def _forget_batches(con: duckdb.DuckDBPyConnection, day: date) -> None:
     con.execute("delete from core.fct_print_batch where wave_date = $d", {"d": day})
-    con.execute("update core.fct_invitation set print_batch = null, piece_id = null where wave_date = $d", {"d": day})
+    con.execute("delete from core.fct_print_batch_letter where wave_date = $d", {"d": day})
 
 
 def record_batches(con: duckdb.DuckDBPyConnection, day: date, results: list[dict[str, Any]]) -> int:
-    """Record the day's batches in core.fct_print_batch and batch/piece ids on each invitation.
+    """Record the day's batches in core.fct_print_batch and their letters (invitation × piece id) in
+    core.fct_print_batch_letter, replacing the day's rows of both (the letters stage is their one writer).
 
     ``results`` are ``verify_batch_file``'s: only released PDFs (in the day's ``pdf/``) are recorded; any other
     path is refused before anything is written.
@@ -238,21 +239,11 @@ def record_batches(con: duckdb.DuckDBPyConnection, day: date, results: list[dict
     for result in results:
         pdf = Path(str(result["path"]))
         batch = pdf.parent.parent / "batches" / f"{pdf.stem}.parquet"
-        con.execute(
-            """
-            insert into core.fct_print_batch
-            select $job, $b, $d, $path, $pieces, $pages, min(piece_id), max(piece_id), $sha, $bytes
-            from read_parquet($batch)
-            """,
-            {"job": job_id(day), "b": pdf.stem, "d": day, "path": str(pdf), "pieces": result["pieces"],
-             "pages": result["pages"], "sha": result["sha256"], "bytes": result["bytes"], "batch": str(batch)},
+        warehouse.run_script(
+            con,
+            "core/fct_print_batch__record.sql",
+            {"job_id": job_id(day), "print_batch": pdf.stem, "wave_date": day, "path": str(pdf),
+             "pieces": result["pieces"], "pages": result["pages"], "sha256": result["sha256"],
+             "bytes": result["bytes"], "batch": str(batch)},
         )  # fmt: skip
-        con.execute(
-            """
-            update core.fct_invitation as i set print_batch = $b, piece_id = p.piece_id
-            from (select invitation_id, piece_id from read_parquet($batch)) as p
-            where i.invitation_id = p.invitation_id
-            """,
-            {"b": pdf.stem, "batch": str(batch)},
-        )
     return len(results)

@@ -6,7 +6,8 @@ it — and compares with the previous report (the day before, or the week before
 :mod:`convoc.report.suppress`.
 
 Tables read: ``marts.fct_dispatch_daily``, ``marts.fct_campaign_progress``, ``marts.fct_postage_daily``,
-``marts.fct_returns_by_reason``. The connection may (and should) be read-only.
+``marts.fct_returns_by_reason``, through the queries of ``sql/reports/``. The connection may (and should) be
+read-only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from convoc import warehouse
 from convoc.report.suppress import Count, Share, protect, protect_group
 
 if TYPE_CHECKING:
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 
 Period = Literal["daily", "weekly"]
 PERIODS: tuple[Period, ...] = ("daily", "weekly")
-AGE_BANDS = ("0-15", "16-54", "55-64", "65-69", "70-74", "75-79", "80+")
 REASONS = ("unknown_address", "moved", "deceased")
 CHART_DAYS: dict[Period, int] = {"daily": 14, "weekly": 28}
 """Days drawn in the per-day charts, ending on the as-of day."""
@@ -100,14 +101,17 @@ class Figures:
     days: tuple[date, ...]
     letters: dict[str, list[Count]]
     uptake: dict[str, list[Share]]
+    age_bands: tuple[str, ...]
     coverage: dict[str, list[Share]]
     cantons: list[CantonRow]
     canton_total: CantonRow
     returns: list[ReturnRow]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return con.execute(sql, params).fetchall()
+def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql/reports/<query>.sql``."""
+    rows: list[tuple[Any, ...]] = warehouse.execute(con, warehouse.select(f"reports/{query}.sql"), params).fetchall()
+    return rows
 
 
 def _by_key(rows: Sequence[tuple[Any, ...]]) -> dict[Any, tuple[Any, ...]]:
@@ -115,48 +119,16 @@ def _by_key(rows: Sequence[tuple[Any, ...]]) -> dict[Any, tuple[Any, ...]]:
 
 
 def _campaigns(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[str, ...]:
-    sql = "select distinct campaign from marts.fct_dispatch_daily where day <= $as_of order by campaign"
-    return tuple(str(r[0]) for r in _rows(con, sql, {"as_of": as_of}))
-
-
-_DISPATCH_SQL = """
-select campaign,
-       coalesce(sum(mailed) filter (where day >= $start), 0) as mailed_period,
-       coalesce(sum(mailed), 0) as mailed_total,
-       coalesce(sum(returned) filter (where day >= $start), 0) as returned_period
-from marts.fct_dispatch_daily
-where day <= $end
-group by campaign
-"""
-
-_PROGRESS_SQL = """
-with latest as (
-    select campaign, max(as_of_date) as as_of_date
-    from marts.fct_campaign_progress
-    where as_of_date <= $end
-    group by campaign
-)
-select p.campaign, sum(p.eligible), sum(p.invited), sum(p.booked), sum(p.vaccinated)
-from marts.fct_campaign_progress as p
-join latest using (campaign, as_of_date)
-group by p.campaign
-"""
-
-_POSTAGE_SQL = """
-select campaign, coalesce(sum(cost_eur), 0)
-from marts.fct_postage_daily
-where day between $start and $end
-group by campaign
-"""
+    return tuple(str(r[0]) for r in _rows(con, "campaigns", {"as_of": as_of}))
 
 
 def _headlines(
     con: duckdb.DuckDBPyConnection, campaigns: tuple[str, ...], start: date, end: date
 ) -> dict[str | None, Headline]:
     params = {"start": start, "end": end}
-    dispatch = _by_key(_rows(con, _DISPATCH_SQL, params))
-    progress = _by_key(_rows(con, _PROGRESS_SQL, {"end": end}))
-    postage = _by_key(_rows(con, _POSTAGE_SQL, params))
+    dispatch = _by_key(_rows(con, "headline_dispatch", params))
+    progress = _by_key(_rows(con, "headline_progress", params))
+    postage = _by_key(_rows(con, "headline_postage", params))
 
     def column(source: dict[Any, tuple[Any, ...]], k: int) -> list[int]:
         return [int(source.get(c, (0,) * 5)[k] or 0) for c in campaigns]
@@ -186,14 +158,9 @@ def _headlines(
 def _daily_series(
     con: duckdb.DuckDBPyConnection, campaigns: tuple[str, ...], days: tuple[date, ...]
 ) -> tuple[dict[str, list[Count]], dict[str, list[Share]]]:
-    sql = """
-        select day, campaign, sum(mailed), sum(invited), sum(booked)
-        from marts.fct_dispatch_daily
-        where day between $start and $end
-        group by day, campaign
-    """
     found = {
-        (r[0], r[1]): (int(r[2]), int(r[3]), int(r[4])) for r in _rows(con, sql, {"start": days[0], "end": days[-1]})
+        (r[0], r[1]): (int(r[2]), int(r[3]), int(r[4]))
+        for r in _rows(con, "letters_by_day", {"start": days[0], "end": days[-1]})
     }
     letters: dict[str, list[Count]] = {c: [] for c in campaigns}
     uptake: dict[str, list[Share]] = {c: [] for c in campaigns}
@@ -208,23 +175,19 @@ def _daily_series(
     return letters, uptake
 
 
-def _coverage(con: duckdb.DuckDBPyConnection, campaigns: tuple[str, ...], end: date) -> dict[str, list[Share]]:
-    sql = """
-        with latest as (
-            select campaign, max(as_of_date) as as_of_date
-            from marts.fct_campaign_progress
-            where as_of_date <= $end
-            group by campaign
-        )
-        select p.campaign, p.age_band, sum(p.vaccinated), sum(p.eligible)
-        from marts.fct_campaign_progress as p
-        join latest using (campaign, as_of_date)
-        group by p.campaign, p.age_band
-    """
-    found = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in _rows(con, sql, {"end": end})}
+def age_bands(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The marts' age bands, youngest first, as the ``age_band`` macro defines them (``sql/macros/age.sql``)."""
+    warehouse.create_macros(con)
+    return tuple(str(r[0]) for r in _rows(con, "age_bands", {}))
+
+
+def _coverage(
+    con: duckdb.DuckDBPyConnection, campaigns: tuple[str, ...], bands: tuple[str, ...], end: date
+) -> dict[str, list[Share]]:
+    found = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in _rows(con, "coverage_by_age_band", {"end": end})}
     result: dict[str, list[Share]] = {}
     for campaign in campaigns:
-        values = [found.get((campaign, band), (0, 0)) for band in AGE_BANDS]
+        values = [found.get((campaign, band), (0, 0)) for band in bands]
         vaccinated = protect_group([v[0] for v in values])
         eligible = protect_group([v[1] for v in values])
         result[campaign] = [Share(n, d) for n, d in zip(vaccinated, eligible, strict=True)]
@@ -232,19 +195,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, campaigns: tuple[str, ...], end: d
 
 
 def _cantons(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[list[CantonRow], CantonRow]:
-    sql = """
-        select canton,
-               sum(invited),
-               coalesce(sum(mailed) filter (where day >= $start), 0),
-               sum(mailed),
-               sum(booked),
-               sum(returned)
-        from marts.fct_dispatch_daily
-        where day <= $end
-        group by canton
-        order by canton
-    """
-    rows = _rows(con, sql, {"start": start, "end": end})
+    rows = _rows(con, "cantons", {"start": start, "end": end})
     names = [str(r[0]) for r in rows]
     columns = [[int(r[k]) for r in rows] for k in range(1, 6)]
     cells = [protect_group(values) for values in columns]
@@ -254,15 +205,7 @@ def _cantons(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[li
 
 
 def _returns(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[ReturnRow]:
-    sql = """
-        select reason,
-               coalesce(sum(returned) filter (where day >= $start), 0),
-               coalesce(sum(returned), 0)
-        from marts.fct_returns_by_reason
-        where day <= $end
-        group by reason
-    """
-    found = _by_key(_rows(con, sql, {"start": start, "end": end}))
+    found = _by_key(_rows(con, "returns_by_reason", {"start": start, "end": end}))
     values = [found.get(reason, (0, 0)) for reason in REASONS]
     period = protect_group([int(v[0]) for v in values])
     total = protect_group([int(v[1]) for v in values])
@@ -280,6 +223,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
     n_days = CHART_DAYS[period]
     days = tuple(as_of - timedelta(days=n_days - 1 - k) for k in range(n_days))
     letters, uptake = _daily_series(con, campaigns, days)
+    bands = age_bands(con)
     cantons, canton_total = _cantons(con, win.start, win.end)
     return Figures(
         as_of=as_of,
@@ -290,7 +234,8 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
         days=days,
         letters=letters,
         uptake=uptake,
-        coverage=_coverage(con, campaigns, win.end),
+        age_bands=bands,
+        coverage=_coverage(con, campaigns, bands, win.end),
         cantons=cantons,
         canton_total=canton_total,
         returns=_returns(con, win.start, win.end),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc.files import write_private
-from convoc.report.figures import AGE_BANDS, PERIODS, Figures, Headline, Period, last_data_day, read_figures
+from convoc.report.figures import PERIODS, Figures, Headline, Period, last_data_day, read_figures
 from convoc.report.labels import LANGS, NOT_APPLICABLE, Lang, Words
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def _story(figures: Figures, words: Words, fonts: tuple[str, str, str]) -> list[
     coverage = _bar_chart(
         half,
         190,
-        AGE_BANDS,
+        figures.age_bands,
         [[s.value for s in figures.coverage[name]] for name in figures.campaigns],
         names,
         words.percent,

@@ -177,7 +177,7 @@ PRIORITY_CAREHOMES = SourceSpec(
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
-    staging=("staging.priority_group", "stg_priority__carehomes.sql"),
+    staging=("staging.priority_group", "stg_priority__groups.sql"),
 )
 
 PRIORITY_HEALTHWORKERS = SourceSpec(
@@ -193,7 +193,7 @@ PRIORITY_HEALTHWORKERS = SourceSpec(
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
-    staging=("staging.priority_group", "stg_priority__healthworkers.sql"),
+    staging=("staging.priority_group", "stg_priority__groups.sql"),
 )
 
 PRIORITY_VULNERABLE = SourceSpec(
@@ -207,7 +207,7 @@ PRIORITY_VULNERABLE = SourceSpec(
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
-    staging=("staging.priority_group", "stg_priority__vulnerable.sql"),
+    staging=("staging.priority_group", "stg_priority__groups.sql"),
 )
 
 PRIORITY_CONDITIONS = SourceSpec(
@@ -221,7 +221,7 @@ PRIORITY_CONDITIONS = SourceSpec(
     ),
     snapshot=False,
     reference_check="int_priority__unknown_residents.sql",
-    staging=("staging.priority_group", "stg_priority__conditions.sql"),
+    staging=("staging.priority_group", "stg_priority__groups.sql"),
 )
 
 # Bookings made with invitation codes (from the booking system), one row per booking made or updated

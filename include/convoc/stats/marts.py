@@ -79,8 +79,9 @@ def campaign_min_ages(campaigns: list[Campaign], day: date) -> dict[str, int]:
 
 
 def ensure_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the marts tables if missing (idempotent)."""
-    warehouse.run_script(con, "marts/ddl.sql")
+    """Create the marts tables if missing, and the macros their models use (idempotent)."""
+    warehouse.run_script(con, "ddl/marts.sql")
+    warehouse.create_macros(con)
 
 
 def _inputs(con: duckdb.DuckDBPyConnection, min_ages: dict[str, int], prices: list[PostagePrice]) -> None:

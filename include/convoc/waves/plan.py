@@ -1,9 +1,10 @@
-"""Plan one day's wave of a campaign into ``core.fct_invitation``.
+"""Plan one day's wave of a campaign into ``core.fct_invitation`` and ``core.fct_wave`` (their one writer).
 
 Per centre, the wave is as large as the capacity over the booking window (less the slots already booked,
 times the campaign's share) divided by the expected uptake, less the letters still open. Residents are
 chosen by ``sql/intermediate/int_wave__selected.sql``: second doses first, then by phase, oldest first.
 Idempotent per campaign × day: the day's rows are replaced, and only what happened before the day counts.
+An invitation's status (and print and return) is not stored: ``core.dim_invitation_current`` derives it.
 """
 
 from __future__ import annotations
@@ -171,27 +172,18 @@ def plan_wave(
         pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
         pl.lit(valid_from).alias("valid_from"),
         pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
-        pl.lit("open").alias("status"),
     )
     con.register("_wave", wave)
     con.execute("insert into core.fct_invitation by name select * from _wave")
     # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
-    duplicates = con.execute(
-        """select count(*) from (
-               select dose, resident_id from core.fct_invitation
-               anti join core.fct_booking using (invitation_id)
-               where campaign = $c and valid_until >= $d
-               group by all having count(*) > 1)""",
-        {"c": campaign.campaign, "d": day},
-    ).fetchall()[0]
-    if duplicates and duplicates[0]:
-        raise ConvocError(f"{campaign.campaign} {day}: {duplicates[0]} residents would hold two open invitations")
+    duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), params).height
+    if duplicates:
+        raise ConvocError(f"{campaign.campaign} {day}: {duplicates} residents would hold two open invitations")
     con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
     con.execute(
         "insert into core.fct_wave values ($c, $d, $n, $q)",
         {"c": campaign.campaign, "d": day, "n": wave.height, "q": sum(quota.values())},
     )
-    warehouse.run_script(con, "core/fct_invitation__status.sql", {"campaign": campaign.campaign})
     for name in ("_wave", "_phase", "_catchment", "_quota", "_band"):
         con.unregister(name)
     by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())

@@ -14,7 +14,7 @@ from convoc import reference
 from convoc.campaigns import CampaignError, load_campaigns, load_centres, parse_campaign, parse_centres
 
 CANTONS = dict(reference.communes().select("commune", "canton").iter_rows())
-SHIPPED = Path(__file__).resolve().parents[2] / "include" / "convoc" / "campaigns"
+SHIPPED = Path(__file__).resolve().parents[3] / "include" / "convoc" / "campaigns"
 
 
 def vaccination() -> dict[str, Any]:

@@ -68,11 +68,18 @@ def test_render_verify_and_record(waved: Settings) -> None:
         batches = con.execute("select count(*), sum(pieces), min(first_piece) from core.fct_print_batch").fetchall()
         recorded = con.execute("select path from core.fct_print_batch order by path").fetchall()
         unprinted = con.execute(
-            "select count(*) from core.fct_invitation where wave_date = $d and piece_id is null", {"d": DAY}
+            "select count(*) from core.dim_invitation_current where wave_date = $d and piece_id is null", {"d": DAY}
+        ).fetchall()
+        letters = con.execute(
+            "select print_batch, piece_id, invitation_id, job_id from core.fct_print_batch_letter order by piece_id"
         ).fetchall()
     assert batches[0][0] == len(paths) and batches[0][2] == 1
     assert [Path(r) for (r,) in recorded] == sorted(Path(r["path"]) for r in results)
     assert unprinted == [(0,)]
+    # Each letter recorded once, as the piece and in the batch its batch file holds.
+    cut = pl.concat([pl.read_parquet(p).with_columns(pl.lit(p.stem).alias("print_batch")) for p in paths])
+    assert letters == [(b, piece, inv, "J20210129") for b, piece, inv in
+                       cut.select("print_batch", "piece_id", "invitation_id").iter_rows()]  # fmt: skip
 
 
 def test_cutting_again_clears_earlier_pdfs_and_records(waved: Settings) -> None:
@@ -92,7 +99,8 @@ def test_cutting_again_clears_earlier_pdfs_and_records(waved: Settings) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["batches"]
     with duckdb.connect(str(waved.warehouse), read_only=True) as con:  # nor the records of the earlier run
         assert con.execute("select count(*) from core.fct_print_batch").fetchall() == [(0,)]
-        assert con.execute("select count(piece_id) from core.fct_invitation").fetchall() == [(0,)]
+        assert con.execute("select count(*) from core.fct_print_batch_letter").fetchall() == [(0,)]
+        assert con.execute("select count(piece_id) from core.dim_invitation_current").fetchall() == [(0,)]
 
 
 def test_reprint_batch_carries_exactly_the_spoiled_pieces_under_the_reprint_job(waved: Settings) -> None:

@@ -1,8 +1,10 @@
--- The analyst marts (built by convoc.stats.marts, DAG dispatch_stats; documented in docs/warehouse.md).
--- No names, addresses, matricules or booking codes: residents appear only as counts.
+-- The analyst marts (documented in docs/warehouse.md), models in sql/marts/. No names, addresses, matricules or
+-- booking codes: residents appear only as counts. Every mart has one writer, the statistics stage
+-- (convoc.stats.marts.build_marts, DAG dispatch_stats), which replaces the rows of the days it covers.
 create schema if not exists marts;
 
 -- One row per wave day × campaign × dose × canton × commune × age band × language × phase.
+-- Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_dispatch_daily (
     day date not null,
     campaign varchar not null,
@@ -22,6 +24,7 @@ create table if not exists marts.fct_dispatch_daily (
 );
 
 -- One row per as-of day × campaign × age band × canton: cumulative uptake against the eligible population.
+-- Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_campaign_progress (
     as_of_date date not null,
     campaign varchar not null,
@@ -35,6 +38,7 @@ create table if not exists marts.fct_campaign_progress (
 );
 
 -- One row per mailing day × campaign: letters the print shop mailed and their postage.
+-- Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_postage_daily (
     day date not null,
     campaign varchar not null,
@@ -44,6 +48,7 @@ create table if not exists marts.fct_postage_daily (
 );
 
 -- One row per return day × campaign × reason.
+-- Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_returns_by_reason (
     day date not null,
     campaign varchar not null,
@@ -52,6 +57,7 @@ create table if not exists marts.fct_returns_by_reason (
 );
 
 -- One row per print job delivered (originals and reprints).
+-- Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_print_spoilage (
     job_id varchar not null,
     origin_job_id varchar not null,
