@@ -7,8 +7,11 @@ pending (`JYYYYMMDD-Rn`: exactly those pieces, same piece ids and booking codes)
 files; one mapped `build_job` per job renders and verifies a reprint's batch, then builds the job folder
 (PDFs, `manifest.json` and `manifest.csv`, inserter run file, job ticket; no warehouse access); one mapped
 `deliver_job` delivers it atomically (built aside, checksums verified at the destination, renamed, `READY`
-last) to the local outbox or the print shop's SFTP server (`CONVOC_PRINT_TRANSPORT`); `record_jobs` records
-`core.fct_print_job` and `core.fct_print_piece`; `export_address_checks` writes the register team's list of
+last) to the local outbox or the print shop's SFTP server (`CONVOC_PRINT_TRANSPORT`) and writes its receipt
+the moment it is `READY`; `record_jobs` records every receipt in `core.fct_print_job` and
+`core.fct_print_piece` even when another job of the day failed (then it fails, naming the jobs not delivered);
+`plan_jobs` records first any receipt an earlier run left unrecorded, so a reprint's number follows what was
+delivered; `export_address_checks` writes the register team's list of
 letters that came back (returns loaded by `register_ingest` that day).
 
 Runs for each day `letters_render` publishes (same partition key). Idempotent per day: the same jobs are
@@ -33,7 +36,7 @@ def print_handoff() -> None:
         from convoc.handoff.daily import plan_handoff
         from convoc_airflow.tasks import stage
 
-        with stage(warehouse="read") as run:
+        with stage(warehouse="write") as run:  # records first what an earlier run delivered and did not record
             return plan_handoff(run.con, run.day, run.settings.print_root)
 
     @task(multiple_outputs=False)
@@ -46,19 +49,24 @@ def print_handoff() -> None:
 
     @task(multiple_outputs=False, retries=3, retry_delay=timedelta(minutes=2))
     def deliver_job(built: dict) -> dict:
-        from convoc.handoff.daily import deliver_built_job
+        from convoc.handoff.daily import deliver_planned_job
         from convoc_airflow.tasks import stage
 
         with stage() as run:  # the print shop unreachable (TransportUnavailable) is retried below
-            return deliver_built_job(built, run.settings.print_transport, run.settings.outbox)
+            settings = run.settings
+            return deliver_planned_job(built, settings.print_transport, settings.outbox, settings.print_root, run.day)
 
-    @task(pool="warehouse", trigger_rule="none_failed", outlets=[Asset(HANDOFF_ASSET)])
-    def record_jobs(delivered: list[dict]) -> int:
-        from convoc.handoff.daily import record_deliveries
+    # all_done: a job delivered is recorded even when another job of the day failed; then the task fails.
+    @task(pool="warehouse", trigger_rule="all_done", outlets=[Asset(HANDOFF_ASSET)])
+    def record_jobs(plans: list[dict], delivered: list[dict]) -> int:
+        from convoc.handoff.daily import check_delivered, record_deliveries
         from convoc_airflow.tasks import stage
 
         with stage(warehouse="write") as run:
-            return record_deliveries(run.con, run.day, run.settings.print_root, list(delivered or []))
+            recorded = len(record_deliveries(run.con, run.settings.print_root))
+        with stage():
+            check_delivered(list(plans or []), list(delivered or []))
+        return recorded
 
     @task(pool="warehouse")
     def export_address_checks() -> int:
@@ -68,7 +76,8 @@ def print_handoff() -> None:
         with stage(warehouse="read") as run:
             return write_address_checks(run.con, run.day, run.settings.reports / "address_check")[1]
 
-    record_jobs(deliver_job.expand(built=build_job.expand(plan=plan_jobs()))) >> export_address_checks()
+    plans = plan_jobs()
+    record_jobs(plans, deliver_job.expand(built=build_job.expand(plan=plans))) >> export_address_checks()
 
 
 print_handoff()

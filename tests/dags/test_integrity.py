@@ -74,7 +74,7 @@ def test_letters_render_structure(dagbag) -> None:  # type: ignore[no-untyped-de
 def test_print_handoff_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["print_handoff"]
     assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
-        "plan_jobs": ["build_job"],
+        "plan_jobs": ["build_job", "record_jobs"],
         "build_job": ["deliver_job"],
         "deliver_job": ["record_jobs"],
         "record_jobs": ["export_address_checks"],
@@ -91,6 +91,8 @@ def test_print_handoff_structure(dagbag) -> None:  # type: ignore[no-untyped-def
     assert {t.task_id for t in dag.tasks if t.is_mapped} == {"build_job", "deliver_job"}
     assert dag.get_task("deliver_job").retries >= 3  # a dropped connection is worth retrying
     assert [o.uri for o in dag.get_task("record_jobs").outlets] == ["convoc://print/handoff"]
+    # A job delivered is recorded even when another delivery of the day failed.
+    assert dag.get_task("record_jobs").trigger_rule == "all_done"
     assert dag.timetable.asset_condition.uri == "convoc://print/letters"
 
 

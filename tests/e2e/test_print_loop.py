@@ -48,6 +48,8 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     for k in range(DAYS):
         day = START + timedelta(days=k)
         for dag in dags:
+            if k == 1 and dag.dag_id == "print_handoff":
+                second_delivery_fails_then_retried(dag, day, settings, monkeypatch)
             assert run_dag(dag, day) == "success", (dag.dag_id, day)
         simulate(outbox, settings.landing, spoilage=0.03, returns=0.05, seed=3)
 
@@ -129,3 +131,40 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     before = sorted(p.name for p in outbox.iterdir())
     assert run_dag(dags[3], START + timedelta(days=1)) == "success"
     assert sorted(p.name for p in outbox.iterdir()) == before
+
+    # The print shop received every piece exactly once: over all READY versions of every job, no piece id
+    # twice for the same job, and no reprint delivered in a second version.
+    seen: dict[str, list[int]] = {}
+    for ready in sorted(outbox.glob("J*/READY")):
+        job = ready.parent.name.split(".v")[0]
+        assert not (job.count("-R") and ready.parent.name != job), f"reprint {job} delivered twice"
+        seen.setdefault(job, []).extend(pl.read_csv(ready.parent / "inserter_run.csv")["piece_id"].to_list())
+    assert all(len(ids) == len(set(ids)) for ids in seen.values())
+    recorded = dict(rows(settings, "select job_id, pieces from core.fct_print_job"))
+    assert {job: len(ids) for job, ids in seen.items()} == recorded
+
+
+def second_delivery_fails_then_retried(dag, day: date, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The day's hand-off has two jobs (a reprint, then the day's job); the second delivery fails after the
+    first is READY. The delivered job is recorded all the same and the run fails naming the other; the next
+    run (the caller's) plans the reprint no more and delivers the day's job."""
+    import convoc.handoff.deliver as deliver_module
+    from convoc.handoff.deliver import DeliveryError
+
+    real = deliver_module.deliver
+    calls: list[str] = []
+
+    def deliver(job: Path, transport: object) -> object:
+        calls.append(job.name)
+        if len(calls) == 2:
+            raise DeliveryError(f"{job.name}: the print shop's drop folder is full")
+        return real(job, transport)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(deliver_module, "deliver", deliver)
+        assert run_dag(dag, day) == "failed"
+    reprint, original = f"J{START:%Y%m%d}-R1", f"J{day:%Y%m%d}"
+    assert calls == [reprint, original]
+    assert (settings.outbox / reprint / "READY").is_file() and not (settings.outbox / original).exists()
+    assert dict(rows(settings, "select job_id, kind from core.fct_print_job where handoff_date = "
+                               f"'{day}'")) == {reprint: "reprint"}  # fmt: skip

@@ -30,30 +30,25 @@ def origin_day(origin_job_id: str) -> date:
 
 
 def plan_handoff(con: duckdb.DuckDBPyConnection, day: date, print_root: Path) -> list[dict[str, Any]]:
-    """The jobs to deliver on ``day``: the day's job (if it printed anything) and the pending reprints.
+    """The jobs to deliver on ``day``: the pending reprints (first: their pieces were due already) and the
+    day's job (if it printed anything).
+
+    Records first the deliveries not yet recorded (``record_deliveries``): reprint numbers follow what was
+    delivered, so a delivered reprint's id is never planned again with other pieces.
 
     For reprints, writes their batch files (``write_reprint_batch``); returns JSON-safe job plans:
     job_id, origin_job_id, kind ('original' | 'reprint'), origin_day, and the batch PDFs ('pdfs', released
     PDFs of the day's job) or the reprint's batch file ('batch', to be rendered and verified).
     """
+    record_deliveries(con, print_root)
     plans: list[dict[str, Any]] = []
     pdfs = con.execute(
         "select path from core.fct_print_batch where wave_date = $d order by print_batch", {"d": day}
     ).fetchall()
-    if pdfs:
-        missing = [p for (p,) in pdfs if not Path(p).is_file()]
-        if missing:
-            raise ConvocError(
-                f"{job_id(day)}: released PDFs recorded but missing on disk ({missing[0]}…); run letters_render again"
-            )
-        plans.append(
-            {
-                "job_id": job_id(day),
-                "origin_job_id": job_id(day),
-                "kind": "original",
-                "origin_day": day.isoformat(),
-                "pdfs": [p for (p,) in pdfs],
-            }
+    missing = [p for (p,) in pdfs if not Path(p).is_file()]
+    if missing:
+        raise ConvocError(
+            f"{job_id(day)}: released PDFs recorded but missing on disk ({missing[0]}…); run letters_render again"
         )
     pending = warehouse.query(con, warehouse.select("intermediate/int_print__pending_reprints.sql"))
     for (origin, reprint), group in pending.group_by(["origin_job_id", "reprint_job_id"], maintain_order=True):
@@ -66,6 +61,16 @@ def plan_handoff(con: duckdb.DuckDBPyConnection, day: date, print_root: Path) ->
                 "kind": "reprint",
                 "origin_day": first.isoformat(),
                 "batch": str(batch),
+            }
+        )
+    if pdfs:
+        plans.append(
+            {
+                "job_id": job_id(day),
+                "origin_job_id": job_id(day),
+                "kind": "original",
+                "origin_day": day.isoformat(),
+                "pdfs": [p for (p,) in pdfs],
             }
         )
     return plans
@@ -126,46 +131,126 @@ def open_transport(kind: str, outbox: Path) -> _Closing:
     raise ConvocError(f"CONVOC_PRINT_TRANSPORT={kind!r}: expected 'local' or 'sftp'")
 
 
-def record_deliveries(
-    con: duckdb.DuckDBPyConnection, day: date, print_root: Path, delivered: list[dict[str, Any]]
-) -> int:
-    """Record delivered jobs in ``core.fct_print_job`` and their pieces in ``core.fct_print_piece``
-    (from each job's inserter run file and batch files); a job recorded before is replaced."""
+RECEIPTS = "deliveries"
+"""Folder of ``print_root`` holding one delivery receipt per job id: ``<job id>.json`` (what was delivered,
+as what, when) and ``<job id>.pieces.parquet`` (its pieces: piece id, invitation, file, first page, sheets)."""
+
+
+def deliver_planned_job(
+    built: dict[str, Any], transport_kind: str, outbox: Path, print_root: Path, day: date
+) -> dict[str, Any]:
+    """Deliver a built job and write its receipt the moment the print shop has it (``READY``): what reached
+    the print shop is known from the receipts, whatever happens to the rest of the day's run."""
+    result = deliver_built_job(built, transport_kind, outbox)
+    write_receipt(print_root, day, result)
+    return result
+
+
+def write_receipt(print_root: Path, day: date, delivered: dict[str, Any]) -> Path:
+    """Record on disk that ``delivered`` (``deliver_built_job``'s result) is at the print shop: its pieces
+    first, then ``<job id>.json`` (atomic, 0600), which marks the receipt complete. Replaces the job's
+    earlier receipt (a later version of the same job)."""
+    import json
+
+    from convoc.files import write_private, write_private_parquet
+
+    job = str(delivered["job_id"])
+    folder = print_root / RECEIPTS
+    write_private_parquet(folder / f"{job}.pieces.parquet", _delivered_pieces(print_root, delivered))
+    receipt = {
+        key: delivered[key]
+        for key in ("job_id", "origin_job_id", "kind", "name", "status", "print_files", "pieces", "pages",
+                    "sheets", "manifest_sha256", "transport")
+    }  # fmt: skip
+    receipt.update(handoff_date=day.isoformat(), received_at=datetime.now().isoformat(timespec="seconds"))
+    path = folder / f"{job}.json"
+    write_private(path, (json.dumps(receipt, indent=2) + "\n").encode())
+    return path
+
+
+def _delivered_pieces(print_root: Path, delivered: dict[str, Any]) -> Any:
+    """A delivered job's pieces, from its inserter run file and batch files."""
     import polars as pl
 
     from convoc.handoff.job import RUN_FILE, job_source
 
-    for job in delivered:
-        built = Path(str(job["path"]))
-        run = pl.read_csv(built / RUN_FILE, schema_overrides={"piece_id": pl.Int64, "first_page": pl.Int64})
-        batches = pl.concat(
-            [
-                pl.read_parquet(p, columns=["piece_id", "invitation_id"])
-                for p in sorted((job_source(print_root, str(job["job_id"])) / "batches").glob("*.parquet"))
-            ]
-        )
-        pieces = run.join(batches, on="piece_id", how="left")
-        if pieces.get_column("invitation_id").null_count():
-            raise ConvocError(f"{job['job_id']}: pieces of the run file missing from the batch files")
-        pieces = pieces.select(
-            pl.lit(job["job_id"]).alias("job_id"),
-            pl.lit(job["origin_job_id"]).alias("origin_job_id"),
+    job = str(delivered["job_id"])
+    run = pl.read_csv(
+        Path(str(delivered["path"])) / RUN_FILE, schema_overrides={"piece_id": pl.Int64, "first_page": pl.Int64}
+    )
+    batches = pl.concat(
+        [
+            pl.read_parquet(p, columns=["piece_id", "invitation_id"])
+            for p in sorted((job_source(print_root, job) / "batches").glob("*.parquet"))
+        ]
+    )
+    pieces = run.join(batches, on="piece_id", how="left")
+    if pieces.get_column("invitation_id").null_count():
+        raise ConvocError(f"{job}: pieces of the run file missing from the batch files")
+    return pieces.select(
+        "piece_id", "invitation_id", pl.col("file").alias("print_file"), "first_page", pl.col("sheets").cast(pl.Int32)
+    )
+
+
+def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[str]:
+    """Record every delivery receipt not yet recorded as it is (``core.fct_print_job``, one row per job,
+    and its pieces in ``core.fct_print_piece``; a job recorded before is replaced). Returns the job ids
+    recorded now.
+
+    Run before planning (a run that delivered and failed before recording is caught up first, so that the
+    next reprint's number follows every reprint delivered) and after delivering.
+    """
+    import json
+
+    import polars as pl
+
+    recorded = {
+        (job, name, sha)
+        for job, name, sha in con.execute(
+            "select job_id, delivered_as, manifest_sha256 from core.fct_print_job"
+        ).fetchall()
+    }
+    done = []
+    for path in sorted((print_root / RECEIPTS).glob("J*.json")):
+        receipt = json.loads(path.read_text())
+        job = str(receipt["job_id"])
+        if (job, receipt["name"], receipt["manifest_sha256"]) in recorded:
+            continue
+        pieces = pl.read_parquet(path.with_name(f"{job}.pieces.parquet")).select(
+            pl.lit(job).alias("job_id"),
+            pl.lit(receipt["origin_job_id"]).alias("origin_job_id"),
             "piece_id",
             "invitation_id",
-            pl.col("file").alias("print_file"),
+            "print_file",
             "first_page",
-            pl.col("sheets").cast(pl.Int32),
-            pl.lit(job["kind"] == "reprint").alias("reprint"),
+            "sheets",
+            pl.lit(receipt["kind"] == "reprint").alias("reprint"),
         )
-        params = {"j": job["job_id"]}
+        params = {"j": job}
         con.execute("delete from core.fct_print_piece where job_id = $j", params)
         con.execute("delete from core.fct_print_job where job_id = $j", params)
         con.execute(
             "insert into core.fct_print_job values ($j, $o, $name, $kind, $d, $files, $pieces, $pages, $sheets, "
-            "$sha, $transport, now())",
-            {**params, "o": job["origin_job_id"], "name": job["name"], "kind": job["kind"], "d": day,
-             "files": job["print_files"], "pieces": job["pieces"], "pages": job["pages"], "sheets": job["sheets"],
-             "sha": job["manifest_sha256"], "transport": job["transport"]},
+            "$sha, $transport, $at)",
+            {**params, "o": receipt["origin_job_id"], "name": receipt["name"], "kind": receipt["kind"],
+             "d": date.fromisoformat(receipt["handoff_date"]), "files": receipt["print_files"],
+             "pieces": receipt["pieces"], "pages": receipt["pages"], "sheets": receipt["sheets"],
+             "sha": receipt["manifest_sha256"], "transport": receipt["transport"],
+             "at": datetime.fromisoformat(receipt["received_at"])},
         )  # fmt: skip
-        con.execute("insert into core.fct_print_piece select * from pieces")
-    return len(delivered)
+        con.register("delivered_pieces", pieces)
+        con.execute("insert into core.fct_print_piece select * from delivered_pieces")
+        con.unregister("delivered_pieces")
+        done.append(job)
+    return done
+
+
+def check_delivered(plans: list[dict[str, Any]], delivered: list[dict[str, Any]]) -> None:
+    """Raise ConvocError naming the planned jobs that were not delivered (their delivery failed): the jobs
+    that were are recorded all the same (``record_deliveries``)."""
+    missing = sorted({str(p["job_id"]) for p in plans} - {str(d["job_id"]) for d in delivered})
+    if missing:
+        raise ConvocError(
+            f"{len(missing)} of {len(plans)} print jobs not delivered: {', '.join(missing)}; "
+            f"the {len(plans) - len(missing)} delivered are recorded. Run print_handoff for the day again."
+        )

@@ -14,7 +14,9 @@ What the print shop sees in its drop folder:
 compares it with the manifest, renames the folder to its name (never replacing anything), then writes
 ``READY`` aside and renames it into place. A crash at any step leaves no ``READY`` on an incomplete job;
 delivering again completes the same version. Delivering a job whose file checksums equal those of a
-version already delivered (``READY`` present) changes nothing. One delivery of a given job at a time.
+version already delivered (``READY`` present) changes nothing. A reprint job (``JYYYYMMDD-Rn``) is delivered
+at most once with given content: another content under a delivered reprint id is refused (the print shop
+would print both). One delivery of a given job at a time.
 """
 
 from __future__ import annotations
@@ -126,6 +128,15 @@ def deliver(job: Path, transport: Transport) -> DeliveryResult:
         log.info("%s: completed the interrupted delivery %s", job_id, name)
         return _result(job, manifest, name, "delivered", remote_manifest)
 
+    if manifest.get("kind") == "reprint":
+        ready = [name for _, name in versions if transport.exists(f"{name}/{READY}")]
+        if ready:
+            # A reprint id names a set of pieces: another set under the same id would be printed as well.
+            raise DeliveryError(
+                f"{job_id}: delivered before as {ready[-1]} with other pieces; a reprint is never delivered "
+                "again with other content (its delivery must be recorded first: plan_jobs does it, run "
+                "print_handoff again)"
+            )
     name = job_id if not versions else f"{job_id}.v{max(v for v, _ in versions) + 1}"
     partial = f"{_PARTIAL}{job_id}-{secrets.token_hex(6)}"
     transport.makedir(partial)
