@@ -62,15 +62,16 @@ def _command(service: dict[str, Any]) -> list[str]:
 
 def test_the_stack_has_every_component(services: dict[str, Any]) -> None:
     assert {"postgres", "redis", *AIRFLOW_SERVICES} <= set(services)
-    commands = {name: _command(services[name])[:3] for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    commands = {name: _command(services[name])[:3] for name in AIRFLOW_SERVICES - {"airflow-init", "flower"}}
     assert commands == {
         "airflow-apiserver": ["airflow", "api-server", "--port"],
         "airflow-scheduler": ["airflow", "scheduler"],
         "airflow-dag-processor": ["airflow", "dag-processor"],
         "airflow-triggerer": ["airflow", "triggerer"],
         "airflow-worker": ["airflow", "celery", "worker"],
-        "flower": ["airflow", "celery", "flower"],
     }
+    assert _command(services["flower"])[:2] == ["bash", "-c"]
+    assert _command(services["flower"])[2].endswith("exec airflow celery flower --port 5555")
     assert services["flower"]["profiles"] == ["flower"]  # optional
     # scalable: nothing a second worker would clash on
     assert not {"container_name", "ports", "hostname"} & set(services["airflow-worker"])
@@ -84,6 +85,7 @@ def test_every_airflow_service_shares_one_configuration(services: dict[str, Any]
     assert workdir is not None
     envs = {name: dict(services[name]["environment"]) for name in AIRFLOW_SERVICES}
     envs["airflow-init"].pop(KEY_ENV)
+    envs["flower"].pop("AIRFLOW__CELERY__FLOWER_BASIC_AUTH")
     assert all(env == envs["airflow-worker"] for env in envs.values())
     env = envs["airflow-worker"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
@@ -106,15 +108,16 @@ def test_urls_point_at_the_services(services: dict[str, Any]) -> None:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "airflow-apiserver",
     }
     for setting, service in hosts.items():
-        assert urlsplit(env[setting]).hostname == service, setting
+        url = re.sub(r"\$\{[^}]*\}", "secret", env[setting])  # ${POSTGRES_PASSWORD:?...} as compose fills it
+        assert urlsplit(url).hostname == service, setting
         assert service in services
     assert (
-        urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).path
+        urlsplit(re.sub(r"\$\{[^}]*\}", "secret", env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])).path
         == "/" + services["postgres"]["environment"]["POSTGRES_DB"]
     )
     api_port = _command(services["airflow-apiserver"])[3]
     assert urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]).port == int(api_port)
-    assert f"{api_port}:{api_port}" in services["airflow-apiserver"]["ports"]
+    assert services["airflow-apiserver"]["ports"] == [f"${{AIRFLOW_API_BIND:-127.0.0.1}}:{api_port}:{api_port}"]
 
 
 def _settings_read_by_code() -> set[str]:
@@ -144,8 +147,29 @@ def test_required_secrets_are_documented(compose: dict[str, Any]) -> None:
     text = (ROOT / "docker-compose.yaml").read_text()
     header = text.split("x-airflow-common")[0]
     required = set(re.findall(r"\$\{(\w+):\?", text))
-    assert required == {"AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "CONVOC_SIGNING_KEY"}
+    assert required == {
+        "AIRFLOW_FERNET_KEY",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_API_SECRET_KEY",
+        "CONVOC_SIGNING_KEY",
+        "POSTGRES_PASSWORD",
+    }
     assert all(name in header for name in required)
+    # no secret has a default: every ${NAME...} that names a password, key or secret is required
+    for name, default in re.findall(r"\$\{(\w+):-([^}]*)\}", text):
+        assert not re.search("PASSWORD|SECRET|KEY|AUTH", name) or (default == "" and name == "FLOWER_BASIC_AUTH"), name
+
+
+def test_nothing_is_published_beyond_this_host_or_without_a_login(services: dict[str, Any]) -> None:
+    published = {name: service.get("ports", []) for name, service in services.items() if service.get("ports")}
+    assert set(published) == {"airflow-apiserver", "flower"}
+    assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    assert published["airflow-apiserver"][0].startswith("${AIRFLOW_API_BIND:-127.0.0.1}:")
+    flower = services["flower"]
+    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+    # Flower will not start without the login it is given
+    script = _command(flower)[2]
+    assert script.startswith('test -n "$$AIRFLOW__CELERY__FLOWER_BASIC_AUTH" || {') and "exit 1" in script
 
 
 def test_init_creates_the_pools_and_connections_the_dags_use(services: dict[str, Any]) -> None:

@@ -4,7 +4,10 @@ command-line client.
     python -m convoc.stats.shell [DATABASE] [-c SQL]
 
 Statements end with ``;`` (they may span lines); ``.tables`` lists the tables, ``.quit`` (or end of input)
-leaves. The database is opened read-only: nothing an analyst types can change it.
+leaves. The database is opened read-only: nothing an analyst types can change it. It is also sealed
+(``SANDBOX``): no file outside it can be read, written or attached (not the live warehouse, not the landing
+files), no extension installed or loaded, and the configuration is locked so that no statement can undo this.
+The macros of ``sql/macros/`` (``age_in_years``, ``age_band``) are there as in the pipeline.
 """
 
 from __future__ import annotations
@@ -16,6 +19,16 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     import duckdb
+
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "lock_configuration": True,
+}
+"""DuckDB settings of the analysts' connection: nothing outside the published file, locked."""
 
 TABLES = "select schema_name || '.' || table_name as table_name, estimated_size as rows from duckdb_tables() order by 1"
 
@@ -55,9 +68,18 @@ def repl(con: duckdb.DuckDBPyConnection, lines: TextIO, out: TextIO, *, prompt: 
         run(con, "".join(buffer), out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def open_sealed(path: Path) -> duckdb.DuckDBPyConnection:
+    """``path`` read-only and sealed (``SANDBOX``), with the pipeline's macros."""
     import duckdb
 
+    from convoc.warehouse import MEMORY_LIMIT, create_macros
+
+    con = duckdb.connect(str(path), read_only=True, config={**SANDBOX, "memory_limit": MEMORY_LIMIT})
+    create_macros(con)
+    return con
+
+
+def main(argv: list[str] | None = None) -> int:
     from convoc.config import Settings
 
     parser = argparse.ArgumentParser(prog="python -m convoc.stats.shell", description=__doc__.splitlines()[0])
@@ -68,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if not path.is_file():
         print(f"no published warehouse at {path}: run the dispatch_stats DAG (or make demo) first", file=sys.stderr)
         return 1
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_sealed(path)
     try:
         if args.command is not None:
             import io
@@ -77,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             interactive = sys.stdin.isatty()
             if interactive:
-                print(f"{path} (read-only). Statements end with ';'. .tables lists the tables, .quit leaves.")
+                print(f"{path} (read-only, sealed). Statements end with ';'. .tables lists the tables, .quit leaves.")
             repl(con, sys.stdin, sys.stdout, prompt=interactive)
     finally:
         con.close()

@@ -95,3 +95,35 @@ def test_shell_reads_the_copy(source: Path, tmp_path: Path, capsys: pytest.Captu
     assert "│ 3 │" in out or " 3 " in out
     assert "error:" in out and "read-only" in out.lower()
     assert main([str(tmp_path / "missing.duckdb")]) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "attach '{live}' as live;",
+        "select * from read_csv('{landing}');",
+        "select * from '{landing}';",
+        "copy marts.t to '{out}';",
+        "set enable_external_access = true;",
+        "reset enable_external_access;",
+        "set lock_configuration = false;",
+        "load httpfs;",
+    ],
+)
+def test_the_shell_reaches_nothing_but_the_copy(
+    statement: str, source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An analyst cannot attach the live warehouse, read a landing file, write a file, or undo the seal.
+    from convoc.stats.shell import main
+
+    target = tmp_path / "published.duckdb"
+    with warehouse.connect(source, read_only=True) as con:
+        publish(con, target)
+    landing = tmp_path / "register_20210129.csv"
+    landing.write_text("matricule,family_name\n1950031400112,Schmit\n")
+    sql = statement.format(live=source, landing=landing, out=tmp_path / "out.csv")
+    assert main([str(target), "-c", sql + "\nselect 'still here', age_band(70) as band;"]) == 0
+    out = capsys.readouterr().out
+    assert "error:" in out and ("disabled" in out or "Cannot change configuration" in out), out
+    assert "Schmit" not in out and not (tmp_path / "out.csv").exists()
+    assert "still here" in out and "70" in out  # the session goes on, with the pipeline's macros
