@@ -200,6 +200,21 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_housekeeping(args: argparse.Namespace) -> int:
+    from convoc import warehouse
+    from convoc.housekeeping import sweep
+
+    settings = Settings.from_env()
+    with warehouse.connect(settings.warehouse) as con, warehouse.transaction(con):
+        warehouse.ensure_schema(con)
+        found = sweep(con, settings, args.day or date.today(), dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for deletion in found:
+        print(deletion.line())
+    print(f"{verb} {len(found)} items (retention {settings.retention_days} days)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convoc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--job", help="a job id other than the day's, e.g. a reprint J20210129-R1")
     h.add_argument("--outbox", type=Path, help="drop folder (default: $CONVOC_HOME/outbox)")
     h.set_defaults(func=_cmd_handoff)
+
+    k = sub.add_parser(
+        "housekeeping", help="delete personal data past its retention (CONVOC_RETENTION_DAYS), as the DAG does"
+    )
+    k.add_argument("--day", type=_day, help="the day to apply the retention from (default: today)")
+    k.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    k.set_defaults(func=_cmd_housekeeping)
 
     s = sub.add_parser("status", help="where the outputs are, and what the warehouse holds")
     s.set_defaults(func=_cmd_status)

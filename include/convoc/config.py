@@ -50,6 +50,9 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
+        CONVOC_RETENTION_DAYS  days personal data is kept past its use before the housekeeping DAG deletes
+                               it: print files after the print shop's last mailing report, register
+                               partitions and landing files after their day (default 30)
     """
 
     home: Path
@@ -60,6 +63,7 @@ class Settings:
     max_malformed_share: float = 0.01
     ready_markers: frozenset[str] = frozenset()
     keep_work: bool = False
+    retention_days: int = 30
 
     def requires_marker(self, source: str) -> bool:
         """Whether ``source``'s landing file waits for its readiness marker."""
@@ -94,6 +98,11 @@ class Settings:
         return self.home / "reports"
 
     @property
+    def audit(self) -> Path:
+        """What housekeeping keeps of what it deletes: job manifests and its deletion log (no personal data)."""
+        return self.home / "audit"
+
+    @property
     def quality_docs(self) -> Path:
         return self.reports / "quality"
 
@@ -112,6 +121,9 @@ class Settings:
         max_malformed_share = _share(env, "CONVOC_MAX_MALFORMED_SHARE", "0.01")
         markers = frozenset(s.strip().lower() for s in env.get("CONVOC_READY_MARKERS", "").split(",") if s.strip())
         keep_work = env.get("CONVOC_KEEP_WORK", "").strip().lower() in ("1", "true", "yes")
+        retention = _number(env, "CONVOC_RETENTION_DAYS", "30")
+        if retention < 1 or retention != int(retention):
+            raise ValueError(f"CONVOC_RETENTION_DAYS must be a whole number of days, at least 1, not {retention:g}")
         return cls(
             home=home,
             warehouse=warehouse,
@@ -121,4 +133,5 @@ class Settings:
             max_malformed_share=max_malformed_share,
             ready_markers=markers,
             keep_work=keep_work,
+            retention_days=int(retention),
         )

@@ -2,7 +2,8 @@
 -- stage (and module) that inserts, updates or deletes its rows. Everything else only reads it.
 
 -- Staging: valid rows only, typed; one partition per snapshot_date, replaced on re-run.
--- Writer: ingest (convoc.ingest, sql/staging/stg_register__residents.sql).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_register__residents.sql). Partitions past the retention are
+-- deleted by housekeeping (convoc.housekeeping), the latest always kept.
 create table if not exists staging.register (
     snapshot_date date not null,
     source_file varchar not null,
@@ -23,7 +24,8 @@ create table if not exists staging.register (
 );
 
 -- One row per snapshot day × resident × priority group (all four priority lists, unioned).
--- Writer: ingest (convoc.ingest, sql/staging/stg_priority__groups.sql).
+-- Writer: ingest (convoc.ingest, sql/staging/stg_priority__groups.sql). Partitions past the retention are
+-- deleted by housekeeping (convoc.housekeeping), the latest always kept.
 create table if not exists staging.priority_group (
     snapshot_date date not null,
     source_file varchar not null,

@@ -23,6 +23,7 @@ from convoc_dev.synth import generate
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
 START = date(2021, 1, 29)
 DAYS = 4
 RESIDENTS = 3_000
@@ -39,7 +40,7 @@ def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
-    dags, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    dags, dagbag, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(RESIDENTS / 634_730))
@@ -143,11 +144,61 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     recorded = dict(rows(settings, "select job_id, pieces from core.fct_print_job"))
     assert {job: len(ids) for job, ids in seen.items()} == recorded
 
+    housekeeping_with_the_clock_moved_forward(dagbag, settings)
+
+
+def housekeeping_with_the_clock_moved_forward(dagbag, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Retention (30 days): nothing goes before its time; a dry run lists and keeps; then a closed job's print
+    files and job folders go (manifests kept), open jobs stay, old register data goes but the latest
+    partition, and each deletion is in audit.deletion_log."""
+    dag = dagbag["housekeeping"]
+    closed = dict(rows(settings, (ROOT / "sql/intermediate/int_print__closed_jobs.sql").read_text().replace(
+        "select * from final", "select origin_job_id, last_report from final")))  # fmt: skip
+    assert closed, "no job fully mailed: the simulated print shop reports every piece the next morning"
+    first_report, last_report = min(closed.values()), max(closed.values())
+    every_job = {f"J{START + timedelta(days=k):%Y%m%d}" for k in range(DAYS)}
+
+    def files() -> list[str]:
+        return sorted(str(p.relative_to(settings.home)) for p in settings.home.rglob("*") if p.is_file())
+
+    def print_files(found: list[str]) -> set[str]:
+        return {f for f in found if f.startswith(("print/2", "outbox/J", "work/handoff/"))}
+
+    before = files()
+    assert run_dag(dag, first_report + timedelta(days=30)) == "success"  # the day of the first limit: kept
+    assert print_files(before) <= set(files())
+    later = last_report + timedelta(days=31)
+    kept = files()
+    assert run_dag(dag, later, dry_run=True) == "success"
+    assert set(kept) <= set(files())  # listed in the task log, nothing deleted
+    assert rows(settings, f"select count(*) from audit.deletion_log where run_day = '{later}'")[0][0] == 0
+
+    later += timedelta(days=1)  # a run of its own, its params said (dag.test keeps the last run's otherwise)
+    assert run_dag(dag, later, dry_run=False) == "success"
+    after = files()
+    for job in every_job:
+        folder = f"print/{job[1:]}/"
+        if job in closed and closed[job] < later - timedelta(days=30):
+            left = [f for f in after if f.startswith((folder, f"outbox/{job}", f"work/handoff/{job}"))]
+            assert not left, job
+            assert (settings.audit / "jobs" / job / "manifest.json").is_file()
+        else:
+            assert [f for f in after if f.startswith(folder)], f"{job} is not closed: its files stay"
+    # Register data of the days past the retention: landing files and raw rows gone; the latest partition kept.
+    assert not list(settings.landing.glob("register_*.csv"))
+    assert rows(settings, "select count(*) from raw.register")[0][0] == 0
+    assert rows(settings, "select count(distinct snapshot_date) from staging.register")[0][0] == 1
+    assert rows(settings, "select count(*) from core.dim_resident")[0][0] >= RESIDENTS * 0.9
+    logged = dict(rows(settings, "select kind, count(*) from audit.deletion_log group by 1"))
+    wanted = {"print_files", "job_folder", "delivered_job", "landing_file", "raw_rows", "staging_partition"}
+    assert wanted <= set(logged)
+    assert logged["print_files"] == len([j for j in closed if closed[j] < later - timedelta(days=30)])
+
 
 def second_delivery_fails_then_retried(dag, day: date, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """The day's hand-off has two jobs (a reprint, then the day's job); the second delivery fails after the
+    """The day's hand-off has two jobs (a reprint and the day's job); the second delivery fails after the
     first is READY. The delivered job is recorded all the same and the run fails naming the other; the next
-    run (the caller's) plans the reprint no more and delivers the day's job."""
+    run (the caller's) delivers the other and never the delivered one again."""
     import convoc.handoff.deliver as deliver_module
     from convoc.handoff.deliver import DeliveryError
 
@@ -164,7 +215,9 @@ def second_delivery_fails_then_retried(dag, day: date, settings: Settings, monke
         patch.setattr(deliver_module, "deliver", deliver)
         assert run_dag(dag, day) == "failed"
     reprint, original = f"J{START:%Y%m%d}-R1", f"J{day:%Y%m%d}"
-    assert calls == [reprint, original]
-    assert (settings.outbox / reprint / "READY").is_file() and not (settings.outbox / original).exists()
-    assert dict(rows(settings, "select job_id, kind from core.fct_print_job where handoff_date = "
-                               f"'{day}'")) == {reprint: "reprint"}  # fmt: skip
+    assert sorted(calls) == sorted([reprint, original])  # in either order: mapped tasks run in any order
+    delivered, failed = calls
+    assert (settings.outbox / delivered / "READY").is_file() and not (settings.outbox / failed).exists()
+    kinds = {reprint: "reprint", original: "original"}
+    recorded = rows(settings, f"select job_id, kind from core.fct_print_job where handoff_date = '{day}'")
+    assert dict(recorded) == {delivered: kinds[delivered]}

@@ -53,6 +53,18 @@ def test_settings_reject_bad_shares(name: str, bad: str) -> None:
         Settings.from_env({name: bad})
 
 
+@pytest.mark.parametrize("bad", ["thirty", "0", "-1", "2.5"])
+def test_settings_reject_a_bad_retention(bad: str) -> None:
+    with pytest.raises(ValueError, match="CONVOC_RETENTION_DAYS must be a"):
+        Settings.from_env({"CONVOC_RETENTION_DAYS": bad})
+
+
+def test_retention_settings(tmp_path: Path) -> None:
+    assert Settings.from_env({"CONVOC_HOME": str(tmp_path)}).retention_days == 30
+    assert Settings.from_env({"CONVOC_RETENTION_DAYS": "90"}).retention_days == 90
+    assert Settings.from_env({"CONVOC_HOME": str(tmp_path)}).audit == tmp_path.resolve() / "audit"
+
+
 def test_front_door_settings(tmp_path: Path) -> None:
     s = Settings.from_env({"CONVOC_HOME": str(tmp_path)})
     assert (s.max_malformed_share, s.ready_markers, s.keep_work) == (0.01, frozenset(), False)

@@ -1,0 +1,40 @@
+"""
+## housekeeping
+
+Deletes personal data past its time, every day (`include/convoc/housekeeping.py`, retention
+`CONVOC_RETENTION_DAYS`, default 30 days): a print job's batch files, PDFs and job folders once the print shop
+has reported every piece mailed and the retention has passed since its last report (their manifests are kept
+in `var/audit/jobs/`); landing files, raw rows and register staging partitions of days past the retention
+(never the latest partition); old working folders and Data Docs. Each deletion is a row of
+`audit.deletion_log`. Trigger with `{"dry_run": true}` to see in the task log what would go, deleting nothing.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, daily
+
+
+@dag(
+    schedule=daily(),
+    params={**DAY_PARAMS, "dry_run": Param(False, type="boolean", description="list, delete nothing")},
+    tags=["convoc", "retention"],
+    doc_md=__doc__,
+    **DAG_DEFAULTS,
+)
+def housekeeping() -> None:
+    @task(pool="warehouse", multiple_outputs=False)
+    def sweep() -> dict:
+        from convoc.housekeeping import summary
+        from convoc.housekeeping import sweep as sweep_day
+        from convoc_airflow.tasks import stage
+
+        with stage(warehouse="write") as run:  # each deletion is logged (convoc.housekeeping)
+            dry_run = bool(run.context["params"].get("dry_run"))
+            return summary(sweep_day(run.con, run.settings, run.day, dry_run=dry_run), dry_run=dry_run)
+
+    sweep()
+
+
+housekeeping()
