@@ -13,7 +13,9 @@ invited; every mailed piece belongs to exactly one invitation. `publish` copies 
 `var/warehouse/published/convoc.duckdb` atomically (written aside, fsynced, renamed), so analysts' queries
 (`make sql`) never block, nor wait for, the pipeline. `render_reports` renders the summary report from that
 copy: daily, and weekly on Sundays and on the last day of data, in French and English, under
-`var/reports/summary/` (every count under 5 people suppressed).
+`var/reports/summary/` (every count under 5 people suppressed). `publish_shared` writes, from the same copy,
+the one that may be shared beyond the analysts, `var/warehouse/published/convoc_shared.duckdb`: no commune,
+language or phase, and the report's small-cell rule on every count (`include/convoc/report/shared.py`).
 
 Runs for each day `print_handoff` publishes (same partition key); backfillable. Idempotent: a run replaces
 the rows of the days it covers, and given the same warehouse any order of days yields the same marts.
@@ -62,7 +64,16 @@ def dispatch_stats() -> None:
         with stage(warehouse="published") as run:  # marts only; never waits on the pipeline's writer
             return [str(p) for p in render_reports(run.con, run.day, run.settings.reports)]
 
-    build_marts() >> reconcile() >> publish() >> render_reports()
+    @task(multiple_outputs=False)
+    def publish_shared() -> dict[str, int]:
+        from convoc.report.shared import publish_shared
+        from convoc_airflow.tasks import stage
+
+        with stage(warehouse="published") as run:  # from the analysts' copy: coarser, small cells suppressed
+            return publish_shared(run.con, run.settings.shared)
+
+    published = build_marts() >> reconcile() >> publish()
+    published >> [render_reports(), publish_shared()]
 
 
 dispatch_stats()

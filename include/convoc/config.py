@@ -75,6 +75,11 @@ class Settings:
         return self.warehouse.parent / "published" / "convoc.duckdb"
 
     @property
+    def shared(self) -> Path:
+        """The copy of the marts that may be shared beyond the analysts: coarser, small cells suppressed."""
+        return self.warehouse.parent / "published" / "convoc_shared.duckdb"
+
+    @property
     def landing(self) -> Path:
         return self.home / "landing"
 

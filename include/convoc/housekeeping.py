@@ -122,7 +122,7 @@ def _remove(path: Path, kind: Kind, item: str, reason: str, dry_run: bool) -> De
 
 def _print_files(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: date, dry_run: bool) -> list[Deletion]:
     from convoc.files import write_private
-    from convoc.handoff.job import job_source
+    from convoc.letters.batches import day_dir
 
     closed = warehouse.query(con, warehouse.select("intermediate/int_print__closed_jobs.sql"))
     handoff = settings.work / "handoff"
@@ -141,7 +141,7 @@ def _print_files(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: dat
         if settings.print_transport == "local" and settings.outbox.is_dir():
             for version in sorted(p for p in settings.outbox.iterdir() if p.is_dir() and _of_job(p.name, origin)):
                 done.append(_remove(version, "delivered_job", f"outbox/{version.name}", reason, dry_run))
-        folder = job_source(settings.print_root, origin)
+        folder = day_dir(settings.print_root, datetime.strptime(origin, "J%Y%m%d").date())
         if folder.is_dir():
             item = str(folder.relative_to(settings.home))
             done.append(_remove(folder, "print_files", item, reason, dry_run))

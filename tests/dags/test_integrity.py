@@ -102,13 +102,14 @@ def test_dispatch_stats_structure(dagbag) -> None:  # type: ignore[no-untyped-de
     assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
         "build_marts": ["reconcile"],
         "reconcile": ["publish"],
-        "publish": ["render_reports"],
+        "publish": ["publish_shared", "render_reports"],
         "render_reports": [],
+        "publish_shared": [],
     }
-    # The report reads the published copy, not the warehouse: it holds no slot.
+    # The report and the shared copy read the published copy, not the warehouse: they hold no slot.
     assert {t.task_id: t.pool for t in dag.tasks} == {
         **dict.fromkeys(("build_marts", "reconcile", "publish"), "warehouse"),
-        "render_reports": "default_pool",
+        **dict.fromkeys(("render_reports", "publish_shared"), "default_pool"),
     }
     assert [o.uri for o in dag.get_task("publish").outlets] == ["convoc://warehouse/marts"]
     assert dag.timetable.asset_condition.uri == "convoc://print/handoff"

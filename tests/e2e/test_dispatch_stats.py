@@ -71,6 +71,21 @@ def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: py
     assert schemas == {"marts"} and not columns & PRIVATE
     assert oct(settings.published.stat().st_mode & 0o777) == "0o600"
 
+    # The copy shared beyond the analysts: no commune, no count of 1 to 4 people, totals kept where shown.
+    with duckdb.connect(str(settings.shared), read_only=True) as shared:
+        columns = {c for (c,) in shared.execute("select column_name from duckdb_columns()").fetchall()}
+        small = shared.execute(
+            "select count(*) from marts.fct_dispatch_daily where invited between 1 and 4 or mailed between 1 and 4 "
+            "or booked between 1 and 4 or returned between 1 and 4 or vaccinated between 1 and 4"
+        ).fetchone()
+        hidden, shown = shared.execute(
+            "select count(*) filter (invited is null), coalesce(sum(invited), 0) from marts.fct_dispatch_daily"
+        ).fetchone()  # type: ignore[misc]
+    assert "commune" not in columns and "language" not in columns and not columns & PRIVATE
+    assert small == (0,) and hidden > 0  # a small population: some cells are suppressed
+    assert shown <= sum(r[8] for r in dispatch)
+    assert oct(settings.shared.stat().st_mode & 0o777) == "0o600"
+
     # The summary reports of the last day, rendered by the DAG from the published copy: daily and weekly (the
     # last day of data), French and English, with the letters mailed to date as the marts count them.
     reports = sorted((settings.reports / "summary").glob("*/summary_*_*.pdf"))
