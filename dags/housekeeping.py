@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, daily
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, daily
 
 
 @dag(
@@ -24,7 +24,7 @@ from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, daily
     **DAG_DEFAULTS,
 )
 def housekeeping() -> None:
-    @task(pool="warehouse", multiple_outputs=False)
+    @task(**WAREHOUSE_TASK, multiple_outputs=False)
     def sweep() -> dict:
         from convoc.housekeeping import summary
         from convoc.housekeeping import sweep as sweep_day

@@ -23,12 +23,12 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import LETTERS_ASSET, WAVES_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, after
 
 
 @dag(schedule=after(WAVES_ASSET), params=DAY_PARAMS, tags=["convoc", "letters"], doc_md=__doc__, **DAG_DEFAULTS)
 def letters_render() -> None:
-    @task(pool="warehouse")
+    @task(**WAREHOUSE_TASK)
     def cut_batches() -> list[str]:
         from convoc.campaigns import load_centres
         from convoc.letters.batches import cut_batches
@@ -55,7 +55,7 @@ def letters_render() -> None:
         with stage() as run:  # a wrong or broken PDF fails the task without retry
             return verify_batch_file(result, run.day)
 
-    @task(pool="warehouse", trigger_rule="none_failed", outlets=[Asset(LETTERS_ASSET)])
+    @task(**WAREHOUSE_TASK, trigger_rule="none_failed", outlets=[Asset(LETTERS_ASSET)])
     def record_batches(results: list[dict]) -> int:
         from convoc.letters.batches import record_batches
         from convoc_airflow.tasks import stage

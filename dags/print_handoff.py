@@ -21,17 +21,15 @@ changed is delivered as a new version (`JYYYYMMDD.v2`), never over the delivered
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import HANDOFF_ASSET, LETTERS_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, RETRY_DELAY, WAREHOUSE_TASK, after
 
 
 @dag(schedule=after(LETTERS_ASSET), params=DAY_PARAMS, tags=["convoc", "print"], doc_md=__doc__, **DAG_DEFAULTS)
 def print_handoff() -> None:
-    @task(pool="warehouse")
+    @task(**WAREHOUSE_TASK)
     def plan_jobs() -> list[dict]:
         from convoc.handoff.daily import plan_handoff
         from convoc_airflow.tasks import stage
@@ -47,7 +45,7 @@ def print_handoff() -> None:
         with stage() as run:  # a reprint failing verification, a job missing files: no retry
             return build_planned_job(plan, run.settings.print_root, run.settings.work / "handoff", run.day)
 
-    @task(multiple_outputs=False, retries=3, retry_delay=timedelta(minutes=2))
+    @task(multiple_outputs=False, retries=3, retry_delay=2 * RETRY_DELAY)
     def deliver_job(built: dict) -> dict:
         from convoc.handoff.daily import deliver_planned_job
         from convoc_airflow.tasks import stage
@@ -57,7 +55,7 @@ def print_handoff() -> None:
             return deliver_planned_job(built, settings.print_transport, settings.outbox, settings.print_root, run.day)
 
     # all_done: a job delivered is recorded even when another job of the day failed; then the task fails.
-    @task(pool="warehouse", trigger_rule="all_done", outlets=[Asset(HANDOFF_ASSET)])
+    @task(**WAREHOUSE_TASK, trigger_rule="all_done", outlets=[Asset(HANDOFF_ASSET)])
     def record_jobs(plans: list[dict], delivered: list[dict]) -> int:
         from convoc.handoff.daily import check_delivered, record_deliveries
         from convoc_airflow.tasks import stage
@@ -68,7 +66,7 @@ def print_handoff() -> None:
             check_delivered(list(plans or []), list(delivered or []))
         return recorded
 
-    @task(pool="warehouse")
+    @task(**WAREHOUSE_TASK)
     def export_address_checks() -> int:
         from convoc.handoff.address_checks import write_address_checks
         from convoc_airflow.tasks import stage

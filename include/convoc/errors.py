@@ -40,3 +40,8 @@ class TransportUnavailable(ConvocError):
 
     No incomplete job is marked READY (deliveries are atomic); running the delivery again completes it.
     """
+
+
+class DiskFull(ConvocError):
+    """No space left on the device where a file was being written. Nothing half-written was kept or released;
+    once space is freed, the task's retry completes the step (Airflow retries it)."""

@@ -7,9 +7,12 @@ never a mix. CSV files for people to open in a spreadsheet are written with form
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from convoc.errors import DiskFull
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +39,8 @@ def fsync_dir(path: Path) -> None:
 
 def write_private(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically (0600; written aside as ``.<name>.part``, fsynced, renamed,
-    folder fsynced); a missing folder is created owner-only."""
+    folder fsynced); a missing folder is created owner-only. A full disk raises ``DiskFull`` (the part file
+    removed, ``path`` as it was)."""
     if not path.parent.is_dir():
         private_dirs(path.parent)
     part = path.with_name(f".{path.name}.part")
@@ -47,10 +51,20 @@ def write_private(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(part, path)
-    except BaseException:
+    except BaseException as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise disk_full(path, len(data)) from None
         raise
     fsync_dir(path.parent)
+
+
+def disk_full(path: Path, size: int) -> DiskFull:
+    """The error for a file that did not fit: where, what, and what to do."""
+    return DiskFull(
+        f"{path.parent}: no space left on the device writing {path.name} ({size:,} bytes); nothing half-written "
+        "was kept or released. Free space there: the task's retry completes the step"
+    )
 
 
 def write_private_parquet(path: Path, frame: pl.DataFrame) -> None:

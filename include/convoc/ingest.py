@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
 from convoc.files import private_umask, write_private_csv
@@ -52,15 +52,18 @@ def extract_day(settings: Settings, day: date) -> list[Extracted]:
             f"no landing file for {day:%Y-%m-%d} in {settings.landing} (expected e.g. {REGISTER.file_name(day)})"
         )
     out = work_dir(settings, day)
-    return [
-        extract(
-            f,
-            out,
-            max_malformed_share=settings.max_malformed_share,
-            require_marker=settings.requires_marker(f.source),
+    extracted = []
+    for f in files:
+        extracted.append(
+            extract(
+                f,
+                out,
+                max_malformed_share=settings.max_malformed_share,
+                require_marker=settings.requires_marker(f.source),
+            )
         )
-        for f in files
-    ]
+        faults.point("ingest.extract.after_first_file")
+    return extracted
 
 
 def remove_work(settings: Settings, day: date) -> None:
@@ -101,6 +104,7 @@ def validate_day(
         accept_row_count_change=accept_row_count_change,
         docs_dir=docs,
     )
+    faults.point("ingest.validate.after_docs")
     refusals = [reason for v in verdicts for reason in v.refusals]
     if refusals:
         remove_work(settings, day)
@@ -232,6 +236,7 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
                 f"loading {day:%Y-%m-%d} failed in the warehouse ({type(exc).__name__}); nothing was published. "
                 "The values concerned are withheld from this message: query the quarantine and raw tables"
             ) from None
+    faults.point("ingest.load.after_commit")
     if checks is not None:
         log.info("register team's list of the day's rejected rows: %s", checks)
     remove_work(settings, day)

@@ -1,7 +1,9 @@
 """The DuckDB warehouse: one connection helper and the runner for the SQL files under ``sql/``.
 
 The warehouse takes one writer process at a time; in Airflow every task that opens it runs in the
-``warehouse`` pool (one slot). Files are created owner-only (0700 folder, 0600 database).
+``warehouse`` pool (one slot), on the queue of the one machine holding the file on local disk, and its
+transactions are fenced by the task's attempt (``writer``). Files are created owner-only (0700 folder, 0600
+database).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc import reference
+from convoc.errors import ConvocError
 
 if TYPE_CHECKING:
     import duckdb
@@ -75,11 +79,48 @@ def run_script(con: duckdb.DuckDBPyConnection, relpath: str, params: dict[str, A
         execute(con, statement, params)
 
 
+class StaleWriter(ConvocError):
+    """A late write by an attempt of a task that a newer attempt has overtaken (a zombie): refused."""
+
+
+_WRITER: ContextVar[tuple[str, int] | None] = ContextVar("convoc_writer", default=None)
+
+
+@contextmanager
+def writer(task_key: str, attempt: int) -> Iterator[None]:
+    """Fence every transaction opened inside: the writer is attempt ``attempt`` (1, 2…) of the task
+    ``task_key`` (one task instance: DAG, task, map index, run). A transaction of an attempt older than one that
+    has already written is refused (``StaleWriter``) and rolled back: a task declared lost by the scheduler and
+    retried, whose first attempt was in fact still running, cannot land its late write over the retry's."""
+    token = _WRITER.set((task_key, attempt))
+    try:
+        yield
+    finally:
+        _WRITER.reset(token)
+
+
+def _fence(con: duckdb.DuckDBPyConnection) -> None:
+    current = _WRITER.get()
+    if current is None or not current[0]:
+        return
+    key, attempt = current
+    run_script(con, "ddl/004_audit.sql")
+    row = con.execute("select attempt from audit.writer_fence where task_key = $k", {"k": key}).fetchone()
+    if row is not None and int(row[0]) > attempt:
+        raise StaleWriter(
+            f"{key}: attempt {attempt} is stale, attempt {row[0]} has written since; this late write is refused"
+        )
+    con.execute("delete from audit.writer_fence where task_key = $k", {"k": key})
+    con.execute("insert into audit.writer_fence values ($k, $a, now())", {"k": key, "a": attempt})
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All or nothing: a crash half-way leaves the warehouse as it was."""
+    """All or nothing: a crash half-way leaves the warehouse as it was. Inside ``writer``, fenced: a stale
+    attempt's transaction is refused before it changes anything."""
     con.execute("begin transaction")
     try:
+        _fence(con)
         yield
     except BaseException:
         con.execute("rollback")

@@ -7,12 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.configuration import conf
 from airflow.sdk import Asset, CronPartitionTimetable, Param, PartitionedAssetTimetable
 
 START = pendulum.datetime(2021, 1, 29, tz="UTC")
 """The first day a campaign can run (the earliest landing files)."""
 
-DEFAULT_ARGS: dict[str, Any] = {"owner": "convoc", "retries": 1, "retry_delay": timedelta(minutes=1)}
+RETRY_DELAY = timedelta(seconds=conf.getint("convoc", "retry_delay_seconds", fallback=60))
+"""How long a failed task waits before its retry (``[convoc] retry_delay_seconds``, default 60; the fault
+tests shorten it)."""
+
+DEFAULT_ARGS: dict[str, Any] = {"owner": "convoc", "retries": 1, "retry_delay": RETRY_DELAY}
 """Every task: owned by convoc, retried once a minute later (a failure that a retry cannot mend raises
 ``AirflowFailException`` and is not retried: see ``tasks.stage``)."""
 
@@ -28,6 +33,20 @@ DAY_PARAMS: dict[str, Param] = {
     "day": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD, manual runs"),
 }
 """The one param every DAG takes: the day a manual run works on (a manual trigger has no logical date)."""
+
+
+WAREHOUSE_QUEUE: str = conf.get("convoc", "warehouse_queue", fallback="warehouse")
+"""The Celery queue of every task that opens the warehouse (``[convoc] warehouse_queue``, env
+``AIRFLOW__CONVOC__WAREHOUSE_QUEUE``; default ``warehouse``): served only by the worker on the machine that holds
+the DuckDB file on its local disk. DuckDB is one writer process, and its file locking is not made for NFS."""
+
+WAREHOUSE_TASK: dict[str, Any] = {"pool": "warehouse", "queue": WAREHOUSE_QUEUE}
+"""Keyword arguments of a task that opens the warehouse: the one-slot pool (one writer at a time, whatever
+runs a backfill) on the warehouse host's queue."""
+
+PUBLISHED_TASK: dict[str, Any] = {"queue": WAREHOUSE_QUEUE}
+"""A task that reads the analysts' published copy (beside the warehouse, on the same disk): that host's queue,
+no slot (it never waits on the writer)."""
 
 
 def daily() -> CronPartitionTimetable:

@@ -5,12 +5,15 @@ the ``day`` param: ``convoc.runtime.resolve_day``) and, when asked, a warehouse 
 transaction around the block) — and turns convoc's errors into Airflow's outcomes:
 
 - ``NoLandingFiles``: nothing to do today → the task is skipped;
-- ``FileNotSettled`` (a landing file still being written): raised as it is → Airflow retries the task;
+- ``FileNotSettled`` (a landing file still being written) and ``DiskFull`` (no space left; nothing
+  half-written kept): raised as they are → Airflow retries the task;
 - any other ``ConvocError`` (bad input, a refused file, a wrong PDF, numbers that disagree): a retry cannot
   mend it → ``AirflowFailException``, no retry, the message as convoc wrote it (no chained exception: the
   cause may quote a value).
 
-The process's files are made owner-only first (``convoc.files.private_umask``).
+The process's files are made owner-only first (``convoc.files.private_umask``), and every warehouse
+transaction of the task is fenced by its attempt (``convoc.warehouse.writer``): a zombie attempt's late
+write is refused once a newer attempt has written.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def stage(*, warehouse: Literal["read", "write", "published"] | None = None) -> 
 
     from convoc import warehouse as wh
     from convoc.config import Settings
-    from convoc.errors import ConvocError, FileNotSettled, NoLandingFiles
+    from convoc.errors import ConvocError, DiskFull, FileNotSettled, NoLandingFiles
     from convoc.files import private_umask
     from convoc.runtime import resolve_day
 
@@ -61,21 +64,31 @@ def stage(*, warehouse: Literal["read", "write", "published"] | None = None) -> 
     try:
         settings = Settings.from_env()
         day = resolve_day(context)
-        if warehouse is None:
-            yield StageRun(settings, day, context)
-        elif warehouse == "write":
-            with wh.connect(settings.warehouse) as con, wh.transaction(con):
-                yield StageRun(settings, day, context, con)
-        else:
-            path = settings.published if warehouse == "published" else settings.warehouse
-            with wh.connect(path, read_only=True) as con:
-                yield StageRun(settings, day, context, con)
+        with wh.writer(*_attempt(context)):
+            if warehouse is None:
+                yield StageRun(settings, day, context)
+            elif warehouse == "write":
+                with wh.connect(settings.warehouse) as con, wh.transaction(con):
+                    yield StageRun(settings, day, context, con)
+            else:
+                path = settings.published if warehouse == "published" else settings.warehouse
+                with wh.connect(path, read_only=True) as con:
+                    yield StageRun(settings, day, context, con)
     except NoLandingFiles as exc:
         raise AirflowSkipException(str(exc)) from None
-    except FileNotSettled:
+    except (FileNotSettled, DiskFull):
         raise
     except ConvocError as exc:
         raise AirflowFailException(str(exc)) from None
+
+
+def _attempt(context: Any) -> tuple[str, int]:
+    """The running task instance (DAG, task, map index, run) and its attempt, which fence its writes."""
+    ti = context.get("ti")
+    if ti is None:
+        return "", 0
+    key = f"{ti.dag_id}.{ti.task_id}[{getattr(ti, 'map_index', -1)}] {ti.run_id}"
+    return key, int(ti.try_number)
 
 
 def signing_key() -> bytes:

@@ -14,3 +14,12 @@ create table if not exists audit.deletion_log (
     rows bigint not null,
     deleted_at timestamp not null
 );
+
+-- One row per task instance (DAG, task, map index, run) that has written: its latest attempt. A transaction of
+-- an older attempt (a zombie the scheduler gave up on, still running) is refused.
+-- Writer: every writing task, before its own writes (convoc.warehouse.writer, in its transaction).
+create table if not exists audit.writer_fence (
+    task_key varchar not null,
+    attempt integer not null,
+    written_at timestamp not null
+);

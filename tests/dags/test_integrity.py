@@ -143,3 +143,26 @@ def test_every_dag_takes_the_shared_defaults(dagbag, dag_file: Path) -> None:  #
     assert (dag.start_date, dag.catchup, dag.max_active_runs) == (START, False, 1)
     assert {k: dag.default_args[k] for k in DEFAULT_ARGS} == DEFAULT_ARGS
     assert "day" in dag.params
+
+
+def test_every_task_that_opens_the_warehouse_runs_on_its_host(dagbag) -> None:  # type: ignore[no-untyped-def]
+    # The warehouse is a DuckDB file on the local disk of one machine: every task holding the one-slot pool,
+    # and every task reading the published copy beside it, goes to the queue only that machine's worker serves.
+    # Everything else (extract, render, verify, build, deliver) runs on any worker and exchanges files only.
+    import inspect
+
+    from convoc_airflow.defaults import WAREHOUSE_QUEUE
+
+    on_host = set()
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            source = inspect.getsource(t.python_callable) if hasattr(t, "python_callable") else ""
+            opens = t.pool == "warehouse" or 'stage(warehouse="' in source
+            assert (t.queue == WAREHOUSE_QUEUE) == opens, f"{dag.dag_id}.{t.task_id}: queue {t.queue}"
+            if t.pool == "warehouse" or 'stage(warehouse="write")' in source or 'stage(warehouse="read")' in source:
+                assert t.pool == "warehouse", f"{dag.dag_id}.{t.task_id} opens the warehouse outside its pool"
+            if opens:
+                on_host.add(f"{dag.dag_id}.{t.task_id}")
+    assert WAREHOUSE_QUEUE == "warehouse"
+    assert {"letters_render.render_batch", "print_handoff.deliver_job"}.isdisjoint(on_host)
+    assert {"dispatch_stats.render_reports", "register_ingest.load_files"} <= on_host

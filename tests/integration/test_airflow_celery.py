@@ -7,7 +7,8 @@ render tasks). The backfill of the first DAG over five days runs the whole chain
 
 - the warehouse, the released PDFs and the delivered print jobs equal the `dag.test()` reference (the one
   the LocalExecutor test compares with), and the mapped render tasks ran on both workers (their task
-  instances' hostnames);
+  instances' hostnames), while every task that opens the warehouse ran on its own queue, served by worker-1
+  only (the machine holding the DuckDB file on local disk, as in docker-compose.yaml);
 - a worker killed in the middle of a render task (every process of its session SIGKILLed, as when a
   machine is lost): the scheduler finds the task instance without heartbeat after
   `[scheduler] task_instance_heartbeat_timeout` (20 s here, 300 s by default), has it failed and, retries
@@ -79,13 +80,15 @@ def celery_chain(tmp_path_factory: pytest.TempPathFactory, population: Path) -> 
         # every key this stack makes in Redis carries its prefix (and is deleted at the end)
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{queue}:",
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        # as in the compose file: the warehouse's tasks on a queue of their own, served by worker-1 only
+        "AIRFLOW__CONVOC__WAREHOUSE_QUEUE": f"{queue}-warehouse",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     }
     try:
         with open_stack(tmp_path_factory.mktemp("celery"), population, "CeleryExecutor", extra) as stack:
-            for worker in ("worker-1", "worker-2"):
-                start_worker(stack, worker, queue)
+            start_worker(stack, "worker-1", f"{queue},{queue}-warehouse")  # the machine holding the warehouse
+            start_worker(stack, "worker-2", queue)
             began = time.monotonic()
             stack.backfill(CHAIN_DAGS[0], PARTITION_KEYS)
             stack.wait_for_chain(PARTITION_KEYS)
@@ -108,6 +111,14 @@ def test_backfill_on_two_celery_workers_equals_running_day_by_day(celery_chain: 
     report(f"render tasks per worker: {dict(spread)}")
     assert {r["partition_key"] for r in renders} == set(PARTITION_KEYS)
     assert set(spread) == {hostname_of("worker-1"), hostname_of("worker-2")}
+    # Every task that opened the warehouse ran on its queue, on worker-1 alone; the others never did.
+    queue = celery_chain.airflow.env["AIRFLOW__CONVOC__WAREHOUSE_QUEUE"]
+    placed = celery_chain.sql(
+        "select distinct pool, queue, hostname from task_instance where state = 'success' and pool = 'warehouse'"
+    )
+    assert placed and {(q, h) for _, q, h in placed} == {(queue, hostname_of("worker-1"))}
+    assert not celery_chain.sql("select 1 from task_instance where queue = %s and pool != 'warehouse' "
+                                "and task_id not in ('render_reports', 'publish_shared')", [queue])  # fmt: skip
     assert_same_warehouse(celery_chain.convoc_home, reference)
 
 
@@ -148,7 +159,11 @@ def test_worker_killed_during_a_render_task(celery_chain: Stack, reference: Path
             time.sleep(0.05)
     worker, map_index = killed
     report(f"killed {worker} while it rendered batch {map_index} of {day}")
-    start_worker(celery_chain, "worker-3", celery_chain.airflow.env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"])
+    # a machine takes the lost worker's place: the same queues (the warehouse's too, if it was worker-1)
+    queues = celery_chain.airflow.env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
+    if worker == "worker-1":
+        queues += "," + celery_chain.airflow.env["AIRFLOW__CONVOC__WAREHOUSE_QUEUE"]
+    start_worker(celery_chain, "worker-3", queues)
 
     assert celery_chain.wait_for_run("letters_render", run_id, timeout=400) == "success", celery_chain.diagnostics()
     report(f"the run ended {time.monotonic() - began:.0f} s after the trigger")

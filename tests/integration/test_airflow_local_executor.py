@@ -1,7 +1,10 @@
 """The chain on a real scheduler: LocalExecutor, PostgreSQL metadata database, `airflow backfill create`.
 
 A backfill of the first DAG over five days runs every chain DAG once per day (partition key), and the
-warehouse it leaves equals, table by table, the one `dag.test()` leaves running the same days one by one.
+warehouse it leaves equals, table by table, the one `dag.test()` leaves running the same days one by one —
+with every fault point of `convoc.faults.POINTS` armed: each task process reaching one is killed (SIGKILL)
+there once, Airflow fails the task and retries it, and the warehouse, the released PDFs, the delivered print
+jobs and the published copies still equal the uninterrupted reference.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from airflow_stack import (  # noqa: F401 (population, reference: fixtures)
     PG_HOST,
     PG_PORT,
     Stack,
+    assert_same_published,
     assert_same_warehouse,
     open_stack,
     population,
@@ -24,14 +28,23 @@ from airflow_stack import (  # noqa: F401 (population, reference: fixtures)
     require_service,
 )
 
+from convoc import faults
 from convoc.deploy import CHAIN_DAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture
-def local_stack(tmp_path: Path, population: Path) -> Iterator[Stack]:  # noqa: F811
-    with open_stack(tmp_path, population, "LocalExecutor") as stack:
+def fault_plan(tmp_path: Path) -> Path:
+    plan = tmp_path / "faults"
+    faults.arm(plan)
+    return plan
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path, population: Path, fault_plan: Path) -> Iterator[Stack]:  # noqa: F811
+    extra = {faults.PLAN_ENV: str(fault_plan), "AIRFLOW__CONVOC__RETRY_DELAY_SECONDS": "1"}
+    with open_stack(tmp_path, population, "LocalExecutor", extra) as stack:
         yield stack
 
 
@@ -41,7 +54,11 @@ def _services() -> None:
 
 
 @pytest.mark.timeout(900)
-def test_backfill_through_the_chain_equals_running_day_by_day(local_stack: Stack, reference: Path) -> None:  # noqa: F811
+def test_backfill_through_the_chain_equals_running_day_by_day(
+    local_stack: Stack,
+    reference: Path,  # noqa: F811
+    fault_plan: Path,
+) -> None:
     began = time.monotonic()
     local_stack.backfill(CHAIN_DAGS[0], PARTITION_KEYS)
     runs = local_stack.wait_for_chain(PARTITION_KEYS)
@@ -52,4 +69,13 @@ def test_backfill_through_the_chain_equals_running_day_by_day(local_stack: Stack
     renders = local_stack.task_instances("letters_render", "render_batch")
     assert {r["partition_key"] for r in renders} == set(PARTITION_KEYS)
     assert all(r["state"] == "success" for r in renders)
+
+    # Every fault point fired once, and each killed task succeeded on its retry.
+    assert faults.fired(fault_plan) == set(faults.POINTS), (
+        f"never reached: {set(faults.POINTS) - faults.fired(fault_plan)}"
+    )
+    retried = local_stack.sql("select count(*) from task_instance where try_number > 1 and state = 'success'")[0][0]
+    report(f"{len(faults.POINTS)} fault points fired; {retried} task instances succeeded on a retry")
+    assert retried >= len(faults.POINTS) - 1  # two points share deliver_job
     assert_same_warehouse(local_stack.convoc_home, reference)
+    assert_same_published(local_stack.convoc_home, reference)

@@ -27,6 +27,7 @@ AIRFLOW_SERVICES = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-worker",
+    "airflow-worker-warehouse",
     "flower",
 }
 
@@ -69,6 +70,7 @@ def test_the_stack_has_every_component(services: dict[str, Any]) -> None:
         "airflow-dag-processor": ["airflow", "dag-processor"],
         "airflow-triggerer": ["airflow", "triggerer"],
         "airflow-worker": ["airflow", "celery", "worker"],
+        "airflow-worker-warehouse": ["airflow", "celery", "worker"],
     }
     assert _command(services["flower"])[:2] == ["bash", "-c"]
     assert _command(services["flower"])[2].endswith("exec airflow celery flower --port 5555")
@@ -97,6 +99,24 @@ def test_every_airflow_service_shares_one_configuration(services: dict[str, Any]
         assert f"convoc-var:{image_env['CONVOC_HOME']}" in services[name]["volumes"]
         assert services[name]["image"] == "convoc:latest" and services[name]["build"] == "."
     assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"].startswith(image_env["CONVOC_HOME"] + "/")
+
+
+def test_the_warehouse_lives_on_one_workers_local_disk(services: dict[str, Any], dockerfile: str) -> None:
+    from convoc_airflow.defaults import WAREHOUSE_QUEUE
+
+    # Only the warehouse worker mounts the warehouse volume and serves its queue; the others serve `default`.
+    mounts = {name: [v.split(":")[0] for v in s.get("volumes", [])] for name, s in services.items()}
+    assert [name for name, volumes in mounts.items() if "convoc-warehouse" in volumes] == ["airflow-worker-warehouse"]
+    assert _command(services["airflow-worker-warehouse"])[-2:] == ["--queues", WAREHOUSE_QUEUE]
+    assert _command(services["airflow-worker"])[-2:] == ["--queues", "default"]
+    assert "deploy" not in services["airflow-worker-warehouse"]  # exactly one: never scaled
+    env = services["airflow-worker"]["environment"]
+    home = _dockerfile_env(dockerfile)["CONVOC_HOME"]
+    warehouse = env["CONVOC_WAREHOUSE"]
+    assert not warehouse.startswith(home + "/")  # not on the share
+    assert any(
+        f"convoc-warehouse:{Path(warehouse).parent}" == v for v in services["airflow-worker-warehouse"]["volumes"]
+    )
 
 
 def test_urls_point_at_the_services(services: dict[str, Any]) -> None:
@@ -174,9 +194,10 @@ def test_nothing_is_published_beyond_this_host_or_without_a_login(services: dict
 
 def test_init_creates_the_pools_and_connections_the_dags_use(services: dict[str, Any]) -> None:
     assert _command(services["airflow-init"]) == ["python", "-m", "convoc.deploy", "init"]
-    used = set()
-    for path in (ROOT / "dags").glob("*.py"):
-        used |= set(re.findall(r"\bpool=\"(\w+)\"", path.read_text(encoding="utf-8")))
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags = DagBag(dag_folder=str(ROOT / "dags")).dags.values()
+    used = {t.pool for dag in dags for t in dag.tasks} - {"default_pool"}
     assert used and used <= set(deploy.POOLS)
     assert deploy.POOLS["warehouse"][0] == 1  # DuckDB takes one writer process
     assert deploy.SIGNING_KEY_CONNECTION == AIRFLOW_CONNECTION

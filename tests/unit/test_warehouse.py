@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from convoc import warehouse
 
@@ -55,3 +56,33 @@ def test_a_legacy_warehouse_is_migrated(tmp_path: Path) -> None:
         ).fetchall() == [("vaccination:1:1:1", "open", "J20210129-0001", 7), ("vaccination:1:2:1", "open", None, None)]
         warehouse.ensure_schema(con)  # nothing left to migrate
         assert con.execute("select count(*) from core.fct_print_batch_letter").fetchall() == [(1,)]
+
+
+def test_a_stale_attempt_cannot_write_after_a_newer_one(tmp_path: Path) -> None:
+    # Attempt 1 was declared lost and retried; attempt 2 wrote. Attempt 1, still running, tries to land its
+    # late write: refused, rolled back, the retry's rows stay. Another task instance is not concerned.
+    from convoc.warehouse import StaleWriter, connect, transaction, writer
+
+    task = "letters_render.record_batches[-1] scheduled__2021-01-29"
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("create table t (who varchar)")
+        with writer(task, 2), transaction(con):
+            con.execute("insert into t values ('retry')")
+        stale = pytest.raises(StaleWriter, match=r"attempt 1 is stale, attempt 2 has written since")
+        with stale, writer(task, 1), transaction(con):
+            con.execute("insert into t values ('zombie')")
+        with writer(task, 2), transaction(con):  # the same attempt again (a second transaction): fine
+            con.execute("insert into t values ('retry, later')")
+        with writer("letters_render.record_batches[-1] scheduled__2021-01-30", 1), transaction(con):
+            con.execute("insert into t values ('other day')")
+        with transaction(con):  # outside Airflow (the CLI, tests): not fenced
+            con.execute("insert into t values ('cli')")
+        assert [w for (w,) in con.execute("select who from t").fetchall()] == [
+            "retry",
+            "retry, later",
+            "other day",
+            "cli",
+        ]
+        assert con.execute("select attempt from audit.writer_fence where task_key = $k", {"k": task}).fetchall() == [
+            (2,)
+        ]

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.errors import ConvocError
 from convoc.letters.batches import day_dir, job_id, write_reprint_batch
 
@@ -142,6 +142,7 @@ def deliver_planned_job(
     """Deliver a built job and write its receipt the moment the print shop has it (``READY``): what reached
     the print shop is known from the receipts, whatever happens to the rest of the day's run."""
     result = deliver_built_job(built, transport_kind, outbox)
+    faults.point("handoff.deliver.before_receipt")
     write_receipt(print_root, day, result)
     return result
 
@@ -242,6 +243,8 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[
         con.execute("insert into core.fct_print_piece select * from delivered_pieces")
         con.unregister("delivered_pieces")
         done.append(job)
+    if done:
+        faults.point("handoff.record.before_commit")
     return done
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from convoc import faults
 from convoc.errors import ConvocError
 from convoc.files import sha256_file
 from convoc.handoff.job import MANIFEST_JSON, JobError, manifest_checksums, read_manifest
@@ -142,6 +143,7 @@ def deliver(job: Path, transport: Transport) -> DeliveryResult:
     transport.makedir(partial)
     for file_name in [*wanted, MANIFEST_JSON]:
         transport.put_file(job / file_name, f"{partial}/{file_name}")
+        faults.point("handoff.deliver.mid_upload")
     problems = _problems(transport, partial, {**wanted, MANIFEST_JSON: local_manifest})
     if problems:
         with suppress(Exception):

@@ -26,6 +26,7 @@ Files 0600, folders 0700 (the PDFs hold names and addresses; the other files hol
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -39,10 +40,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from convoc import faults
 from convoc.errors import ConvocError
+from convoc.files import disk_full, write_private
 from convoc.files import fsync_dir as _fsync_dir
 from convoc.files import private_dirs as _private_dir
-from convoc.files import write_private
 from convoc.letters.batches import batch_job_id, day_dir
 
 FORMAT = "convoc-print-job/1"
@@ -381,6 +383,7 @@ def _build(
         "presort": dict(sorted(presort.items())),
         "totals": totals,
     }
+    faults.point("handoff.build.mid_job")
     return _write_private(folder / MANIFEST_JSON, _json(manifest))["sha256"], totals
 
 
@@ -456,13 +459,18 @@ def _copy_private(src: Path, dst: Path) -> tuple[str, int]:
     """Copy ``src`` to a new 0600 file ``dst`` (fsynced); return the SHA-256 and size of the bytes copied."""
     digest = hashlib.sha256()
     size = 0
-    with src.open("rb") as fin, os.fdopen(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fout:
-        while chunk := fin.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            fout.write(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
+    try:
+        with src.open("rb") as fin, os.fdopen(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                fout.write(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:  # the job being built aside is removed by build_job
+            raise disk_full(dst, src.stat().st_size) from None
+        raise
     return digest.hexdigest(), size
 
 

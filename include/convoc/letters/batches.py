@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.campaigns import Centres
 from convoc.errors import ConvocError
 from convoc.files import fsync_dir as _fsync_dir
@@ -86,6 +86,7 @@ def cut_batches(
         path = folder / f"{job_id(day)}-{k:04d}.parquet"
         write_private_parquet(path, letters.slice(start, batch_size))
         paths.append(path)
+        faults.point("letters.cut.after_first_batch")
     return paths
 
 
@@ -162,6 +163,7 @@ def verify_batch_file(
         _reject(folder, source, stem, str(exc))
         raise
     if source != released:
+        faults.point("letters.verify.before_release")
         _private_dirs(released.parent)
         os.chmod(source, 0o600)
         os.replace(source, released)
@@ -246,4 +248,5 @@ def record_batches(con: duckdb.DuckDBPyConnection, day: date, results: list[dict
              "pieces": result["pieces"], "pages": result["pages"], "sha256": result["sha256"],
              "bytes": result["bytes"], "batch": str(batch)},
         )  # fmt: skip
+    faults.point("letters.record.before_commit")
     return len(results)

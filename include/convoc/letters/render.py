@@ -31,6 +31,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as rl_canvas
 
+from convoc import faults
 from convoc.errors import ConvocError
 from convoc.files import write_private
 from convoc.letters import layout as L
@@ -493,7 +494,9 @@ def _draw_pages(
             _draw_text(c, [_Line(text, font, size, dy, x) for text, font, size, x, dy in key])
             c.endForm()
 
-    for page, runs in zip(pages, page_runs, strict=True):
+    for k, (page, runs) in enumerate(zip(pages, page_runs, strict=True)):
+        if k == len(pages) // 2:
+            faults.point("letters.render.mid_pdf")
         c.doForm(static[page.form])
         own: list[_Line] = []
         for recurring, run in runs:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convoc import faults
 from convoc.files import write_private
 from convoc.report.figures import PERIODS, Figures, Headline, Period, last_data_day, read_figures
 from convoc.report.labels import LANGS, NOT_APPLICABLE, Lang, Words
@@ -367,4 +368,9 @@ def weekly_due(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
 def render_reports(con: duckdb.DuckDBPyConnection, as_of: date, out_root: Path) -> list[Path]:
     """All reports due for ``as_of``: daily in French and English, and weekly ones when :func:`weekly_due`."""
     periods: list[Period] = [p for p in PERIODS if p == "daily" or weekly_due(con, as_of)]
-    return [render_report(con, as_of, period, lang, out_root) for period in periods for lang in LANGS]
+    written = []
+    for period in periods:
+        for lang in LANGS:
+            written.append(render_report(con, as_of, period, lang, out_root))
+            faults.point("report.after_first_report")
+    return written

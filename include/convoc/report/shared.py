@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.files import fsync_dir
 from convoc.report.suppress import Status, protect_group
 
@@ -111,7 +111,8 @@ def publish_shared(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, in
     frames = shared_frames(con)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.partial*"):  # this one's, or a killed process's
+        stale.unlink(missing_ok=True)
     try:
         out = duckdb.connect(str(partial))
         try:
@@ -126,6 +127,7 @@ def publish_shared(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, in
         os.chmod(partial, 0o600)
         with partial.open("rb") as fh:
             os.fsync(fh.fileno())
+        faults.point("stats.shared.before_rename")
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)

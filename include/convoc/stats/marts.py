@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.errors import ConvocError
 
 if TYPE_CHECKING:
@@ -131,6 +131,7 @@ def build_marts(
     counts[SNAPSHOT] = _count(con, f"select count(*) from marts.{SNAPSHOT} where as_of_date = $day", params)
     con.execute("drop table _campaign_rule")
     con.execute("drop table _postage_price")
+    faults.point("stats.marts.before_commit")
     return counts
 
 

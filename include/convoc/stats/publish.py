@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from convoc import faults
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -37,7 +39,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path, schemas: tuple[str, ..
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o700)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    for stale in (partial, partial.with_name(partial.name + ".wal")):
+    for stale in target.parent.glob(f".{target.name}.*.partial*"):  # this one's, or a killed process's
         stale.unlink(missing_ok=True)
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() "
@@ -60,6 +62,7 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path, schemas: tuple[str, ..
             con.execute("detach _published")
         os.chmod(partial, 0o600)
         _fsync(partial)
+        faults.point("stats.publish.before_rename")
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)  # the previous copy stays whole; nothing half-written is left

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from convoc import warehouse
+from convoc import faults, warehouse
 from convoc.campaigns import load_campaigns, load_centres
 from convoc.config import Settings
 from convoc.waves.plan import WaveResult, plan_wave
@@ -23,4 +23,5 @@ def run_waves(settings: Settings, day: date, key: bytes) -> list[WaveResult]:
         with warehouse.transaction(con):
             for campaign in campaigns:
                 results.append(plan_wave(con, campaign, centres, day, key, settings.capacity_scale))
+            faults.point("waves.before_commit")
     return results

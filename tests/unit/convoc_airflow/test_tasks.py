@@ -88,3 +88,16 @@ def test_a_signing_key_from_the_connection_or_else_the_environment(monkeypatch: 
     monkeypatch.setattr(airflow.sdk.Connection, "get", staticmethod(missing))
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "e" * 40)
     assert signing_key() == b"e" * 40
+
+
+def test_a_task_writes_fenced_by_its_attempt(context: dict[str, object], convoc_home: Path) -> None:
+    ti = SimpleNamespace(dag_id="print_handoff", task_id="record_jobs", map_index=-1, run_id="r1", try_number=2)
+    context["ti"] = ti
+    with stage(warehouse="write") as run:
+        run.con.execute("create table t (x int)")
+    context["ti"] = SimpleNamespace(**{**vars(ti), "try_number": 1})  # the zombie of attempt 1
+    stale = pytest.raises(AirflowFailException, match="attempt 1 is stale, attempt 2 has written since")
+    with stale, stage(warehouse="write") as run:
+        run.con.execute("insert into t values (1)")
+    with duckdb.connect(str(convoc_home / "warehouse" / "convoc.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from t").fetchall() == [(0,)]
