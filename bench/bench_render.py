@@ -8,7 +8,7 @@ child process: wall time and peak RSS are the task's own. The task reads only it
 does not depend on the population (650k or 6.5M residents give the same 5,000-row batches).
 Straightforward: one canvas and one file per letter, the same text drawn
 line by line, the QR code made with `qrcode.make()` and embedded as an image (timed on fewer letters and
-reported per letter). Targets (issue 4): ≥ 600 letters/s per core, ≥ 7× the straightforward renderer,
+reported per letter). Targets: ≥ 600 letters/s per core, ≥ 7× the straightforward renderer,
 ≤ 1.5 KB per letter in 5,000-letter files, peak memory of one render ≤ 400 MiB.
 """
 

@@ -7,6 +7,9 @@ has reported every piece mailed and the retention has passed since its last repo
 in `var/audit/jobs/`); landing files, raw rows and register staging partitions of days past the retention
 (never the latest partition); old working folders and Data Docs. Each deletion is a row of
 `audit.deletion_log`. Trigger with `{"dry_run": true}` to see in the task log what would go, deleting nothing.
+
+Created **paused**, whatever `dags_are_paused_at_creation` says: deleting is for good, so an operator unpauses it
+once the retention is agreed (`airflow dags unpause housekeeping`). The retention counts from the run's day.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, da
     params={**DAY_PARAMS, "dry_run": Param(False, type="boolean", description="list, delete nothing")},
     tags=["convoc", "retention"],
     doc_md=__doc__,
+    # Deleting is for good: the DAG waits, paused, until an operator who agreed the retention unpauses it.
+    is_paused_upon_creation=True,
     **DAG_DEFAULTS,
 )
 def housekeeping() -> None:

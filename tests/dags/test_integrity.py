@@ -166,3 +166,12 @@ def test_every_task_that_opens_the_warehouse_runs_on_its_host(dagbag) -> None:  
     assert WAREHOUSE_QUEUE == "warehouse"
     assert {"letters_render.render_batch", "print_handoff.deliver_job"}.isdisjoint(on_host)
     assert {"dispatch_stats.render_reports", "register_ingest.load_files"} <= on_host
+
+
+def test_housekeeping_waits_for_an_operator(dagbag) -> None:  # type: ignore[no-untyped-def]
+    # Deleting is for good: created paused whatever dags_are_paused_at_creation says; the chain DAGs are not.
+    from convoc.deploy import CHAIN_DAGS
+
+    assert dagbag.dags["housekeeping"].is_paused_upon_creation is True
+    assert all(dagbag.dags[d].is_paused_upon_creation is not True for d in CHAIN_DAGS)
+    assert "housekeeping" not in CHAIN_DAGS
