@@ -27,12 +27,12 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import HANDOFF_ASSET, MARTS_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, PUBLISHED_TASK, WAREHOUSE_TASK, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, PUBLISHED_TASK, WAREHOUSE_TASK, after, limit
 
 
 @dag(schedule=after(HANDOFF_ASSET), params=DAY_PARAMS, tags=["convoc", "stats"], doc_md=__doc__, **DAG_DEFAULTS)
 def dispatch_stats() -> None:
-    @task(multiple_outputs=False, **WAREHOUSE_TASK)
+    @task(multiple_outputs=False, **WAREHOUSE_TASK, **limit("marts"))
     def build_marts() -> dict[str, int]:
         from convoc.stats.marts import build_marts
         from convoc_airflow.tasks import stage
@@ -40,7 +40,7 @@ def dispatch_stats() -> None:
         with stage(warehouse="write") as run:
             return build_marts(run.con, run.day)
 
-    @task(multiple_outputs=False, **WAREHOUSE_TASK)
+    @task(multiple_outputs=False, **WAREHOUSE_TASK, **limit("marts"))
     def reconcile() -> dict[str, int]:
         from convoc.stats.reconcile import reconcile
         from convoc_airflow.tasks import stage
@@ -48,7 +48,7 @@ def dispatch_stats() -> None:
         with stage(warehouse="read") as run:  # numbers that disagree fail the run, without retry
             return reconcile(run.con, run.day)
 
-    @task(multiple_outputs=False, **WAREHOUSE_TASK, outlets=[Asset(MARTS_ASSET)])
+    @task(multiple_outputs=False, **WAREHOUSE_TASK, **limit("publish"), outlets=[Asset(MARTS_ASSET)])
     def publish() -> dict[str, int]:
         from convoc.stats.publish import publish
         from convoc_airflow.tasks import stage
@@ -56,7 +56,7 @@ def dispatch_stats() -> None:
         with stage(warehouse="read") as run:
             return publish(run.con, run.settings.published)
 
-    @task(multiple_outputs=False, **PUBLISHED_TASK)
+    @task(multiple_outputs=False, **PUBLISHED_TASK, **limit("report"))
     def render_reports() -> list[str]:
         from convoc.report import render_reports
         from convoc_airflow.tasks import stage
@@ -64,7 +64,7 @@ def dispatch_stats() -> None:
         with stage(warehouse="published") as run:  # marts only; never waits on the pipeline's writer
             return [str(p) for p in render_reports(run.con, run.day, run.settings.reports)]
 
-    @task(multiple_outputs=False, **PUBLISHED_TASK)
+    @task(multiple_outputs=False, **PUBLISHED_TASK, **limit("publish"))
     def publish_shared() -> dict[str, int]:
         from convoc.report.shared import publish_shared
         from convoc_airflow.tasks import stage

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, daily
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, daily, limit
 
 
 @dag(
@@ -29,7 +29,7 @@ from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, da
     **DAG_DEFAULTS,
 )
 def housekeeping() -> None:
-    @task(**WAREHOUSE_TASK, multiple_outputs=False)
+    @task(**WAREHOUSE_TASK, **limit("housekeeping"), multiple_outputs=False)
     def sweep() -> dict:
         from convoc.housekeeping import summary
         from convoc.housekeeping import sweep as sweep_day

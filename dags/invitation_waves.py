@@ -16,12 +16,12 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import REGISTER_ASSET, WAVES_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, after, limit
 
 
 @dag(schedule=after(REGISTER_ASSET), params=DAY_PARAMS, tags=["convoc", "waves"], doc_md=__doc__, **DAG_DEFAULTS)
 def invitation_waves() -> None:
-    @task(**WAREHOUSE_TASK, outlets=[Asset(WAVES_ASSET)])
+    @task(**WAREHOUSE_TASK, **limit("waves"), outlets=[Asset(WAVES_ASSET)])
     def plan_waves() -> list[dict]:
         from convoc.waves.run import run_waves
         from convoc_airflow.tasks import signing_key, stage

@@ -23,12 +23,12 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import LETTERS_ASSET, WAVES_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, MAP_LABEL, WAREHOUSE_TASK, after, limit
 
 
 @dag(schedule=after(WAVES_ASSET), params=DAY_PARAMS, tags=["convoc", "letters"], doc_md=__doc__, **DAG_DEFAULTS)
 def letters_render() -> None:
-    @task(**WAREHOUSE_TASK)
+    @task(**WAREHOUSE_TASK, **limit("cut"))
     def cut_batches() -> list[str]:
         from convoc.campaigns import load_centres
         from convoc.letters.batches import cut_batches
@@ -37,25 +37,27 @@ def letters_render() -> None:
         with stage(warehouse="write") as run:
             return [str(p) for p in cut_batches(run.con, run.day, run.settings.print_root, load_centres())]
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("render"))
     def render_batch(batch_path: str) -> dict:
         from pathlib import Path
 
         from convoc.letters.batches import render_batch_file
         from convoc_airflow.tasks import stage
 
-        with stage() as run:
+        with stage(label=Path(batch_path).stem) as run:
             return render_batch_file(Path(batch_path), run.day).as_dict()
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("verify"))
     def verify_batch(result: dict) -> dict:
+        from pathlib import Path
+
         from convoc.letters.batches import verify_batch_file
         from convoc_airflow.tasks import stage
 
-        with stage() as run:  # a wrong or broken PDF fails the task without retry
+        with stage(label=Path(str(result["path"])).stem) as run:  # a wrong or broken PDF fails the task without retry
             return verify_batch_file(result, run.day)
 
-    @task(**WAREHOUSE_TASK, trigger_rule="none_failed", outlets=[Asset(LETTERS_ASSET)])
+    @task(**WAREHOUSE_TASK, **limit("record"), trigger_rule="none_failed", outlets=[Asset(LETTERS_ASSET)])
     def record_batches(results: list[dict]) -> int:
         from convoc.letters.batches import record_batches
         from convoc_airflow.tasks import stage

@@ -24,12 +24,12 @@ from __future__ import annotations
 from airflow.sdk import Asset, dag, task
 
 from convoc.runtime import HANDOFF_ASSET, LETTERS_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, RETRY_DELAY, WAREHOUSE_TASK, after
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, MAP_LABEL, RETRY_DELAY, WAREHOUSE_TASK, after, limit
 
 
 @dag(schedule=after(LETTERS_ASSET), params=DAY_PARAMS, tags=["convoc", "print"], doc_md=__doc__, **DAG_DEFAULTS)
 def print_handoff() -> None:
-    @task(**WAREHOUSE_TASK)
+    @task(**WAREHOUSE_TASK, **limit("record"))
     def plan_jobs() -> list[dict]:
         from convoc.handoff.daily import plan_handoff
         from convoc_airflow.tasks import stage
@@ -37,25 +37,29 @@ def print_handoff() -> None:
         with stage(warehouse="write") as run:  # records first what an earlier run delivered and did not record
             return plan_handoff(run.con, run.day, run.settings.print_root)
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("build"))
     def build_job(plan: dict) -> dict:
         from convoc.handoff.daily import build_planned_job
         from convoc_airflow.tasks import stage
 
-        with stage() as run:  # a reprint failing verification, a job missing files: no retry
+        with stage(label=str(plan["job_id"])) as run:  # a reprint failing verification, a job missing files: no retry
             return build_planned_job(plan, run.settings.print_root, run.settings.work / "handoff", run.day)
 
-    @task(multiple_outputs=False, retries=3, retry_delay=2 * RETRY_DELAY)
+    @task(
+        multiple_outputs=False, retries=3, retry_delay=2 * RETRY_DELAY, map_index_template=MAP_LABEL, **limit("deliver")
+    )
     def deliver_job(built: dict) -> dict:
         from convoc.handoff.daily import deliver_planned_job
         from convoc_airflow.tasks import stage
 
-        with stage() as run:  # the print shop unreachable (TransportUnavailable) is retried below
+        with stage(
+            label=str(built["job_id"])
+        ) as run:  # the print shop unreachable (TransportUnavailable) is retried below
             settings = run.settings
             return deliver_planned_job(built, settings.print_transport, settings.outbox, settings.print_root, run.day)
 
     # all_done: a job delivered is recorded even when another job of the day failed; then the task fails.
-    @task(**WAREHOUSE_TASK, trigger_rule="all_done", outlets=[Asset(HANDOFF_ASSET)])
+    @task(**WAREHOUSE_TASK, **limit("record"), trigger_rule="all_done", outlets=[Asset(HANDOFF_ASSET)])
     def record_jobs(plans: list[dict], delivered: list[dict]) -> int:
         from convoc.handoff.daily import check_delivered, record_deliveries
         from convoc_airflow.tasks import stage
@@ -66,7 +70,7 @@ def print_handoff() -> None:
             check_delivered(list(plans or []), list(delivered or []))
         return recorded
 
-    @task(**WAREHOUSE_TASK)
+    @task(**WAREHOUSE_TASK, **limit("record"))
     def export_address_checks() -> int:
         from convoc.handoff.address_checks import write_address_checks
         from convoc_airflow.tasks import stage

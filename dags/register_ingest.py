@@ -25,7 +25,7 @@ from __future__ import annotations
 from airflow.sdk import Asset, Param, dag, task
 
 from convoc.runtime import REGISTER_ASSET
-from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, daily
+from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, daily, limit
 
 
 @dag(
@@ -39,7 +39,7 @@ from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, WAREHOUSE_TASK, da
     **DAG_DEFAULTS,
 )
 def register_ingest() -> None:
-    @task
+    @task(**limit("extract"))
     def extract_files() -> list[dict]:
         from convoc.ingest import extract_day
         from convoc_airflow.tasks import stage
@@ -47,7 +47,7 @@ def register_ingest() -> None:
         with stage() as run:
             return [e.as_dict() for e in extract_day(run.settings, run.day)]
 
-    @task(**WAREHOUSE_TASK)
+    @task(**WAREHOUSE_TASK, **limit("validate"))
     def validate_files(extracted: list[dict]) -> list[dict]:
         from convoc.ingest import validate_day
         from convoc.sources.extract import Extracted
@@ -63,7 +63,7 @@ def register_ingest() -> None:
             )
         return [v.as_dict() for v in verdicts]
 
-    @task(**WAREHOUSE_TASK, outlets=[Asset(REGISTER_ASSET)])
+    @task(**WAREHOUSE_TASK, **limit("load"), outlets=[Asset(REGISTER_ASSET)])
     def load_files(extracted: list[dict], verdicts: list[dict]) -> list[dict]:
         from convoc.ingest import load_day
         from convoc.quality.validate import Verdict

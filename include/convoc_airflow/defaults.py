@@ -17,9 +17,46 @@ RETRY_DELAY = timedelta(seconds=conf.getint("convoc", "retry_delay_seconds", fal
 """How long a failed task waits before its retry (``[convoc] retry_delay_seconds``, default 60; the fault
 tests shorten it)."""
 
-DEFAULT_ARGS: dict[str, Any] = {"owner": "convoc", "retries": 1, "retry_delay": RETRY_DELAY}
+LIMITS: dict[str, timedelta] = {
+    "extract": timedelta(minutes=10),
+    "validate": timedelta(minutes=20),
+    "load": timedelta(minutes=15),
+    "waves": timedelta(minutes=10),
+    "cut": timedelta(minutes=10),
+    "render": timedelta(minutes=10),
+    "verify": timedelta(minutes=10),
+    "record": timedelta(minutes=10),
+    "build": timedelta(minutes=20),
+    "deliver": timedelta(minutes=45),
+    "marts": timedelta(minutes=15),
+    "publish": timedelta(minutes=10),
+    "report": timedelta(minutes=10),
+    "housekeeping": timedelta(minutes=30),
+}
+"""The time limit of each kind of task (``execution_timeout``): about twenty times what the benchmarks measure
+for a national day of 650,000 residents on 2 cores (``bench/RESULTS.md``, ``docs/operations.md``), so that a
+busy machine or a country ten times larger still fits, and a hung upload or render frees its worker (and the
+one-slot pool) instead of holding it for ever. A task past its limit fails and is retried like any failure."""
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "convoc",
+    "retries": 1,
+    "retry_delay": RETRY_DELAY,
+    "execution_timeout": timedelta(minutes=30),
+}
 """Every task: owned by convoc, retried once a minute later (a failure that a retry cannot mend raises
-``AirflowFailException`` and is not retried: see ``tasks.stage``)."""
+``AirflowFailException`` and is not retried: see ``tasks.stage``), never running past 30 minutes unless its
+kind's limit says otherwise (``limit``)."""
+
+
+def limit(kind: str) -> dict[str, Any]:
+    """Keyword arguments of a task of ``kind`` (a key of ``LIMITS``): its time limit."""
+    return {"execution_timeout": LIMITS[kind]}
+
+
+MAP_LABEL = "{{ map_label }}"
+"""The ``map_index_template`` of every mapped task: the label the task gives itself (``stage(label=...)``), e.g.
+the batch file or the job id, shown in the UI instead of a bare index."""
 
 DAG_DEFAULTS: dict[str, Any] = {
     "start_date": START,

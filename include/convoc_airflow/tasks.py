@@ -47,9 +47,12 @@ class StageRun:
 
 
 @contextmanager
-def stage(*, warehouse: Literal["read", "write", "published"] | None = None) -> Iterator[StageRun]:
+def stage(
+    *, warehouse: Literal["read", "write", "published"] | None = None, label: str | None = None
+) -> Iterator[StageRun]:
     """The running task's stage: settings, day and (``read``, ``write`` in one transaction, or the analysts'
-    ``published`` copy, read-only) a warehouse connection; convoc's errors become Airflow's outcomes."""
+    ``published`` copy, read-only) a warehouse connection; convoc's errors become Airflow's outcomes. ``label``
+    names a mapped task instance in the UI (``defaults.MAP_LABEL``)."""
     from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -61,6 +64,8 @@ def stage(*, warehouse: Literal["read", "write", "published"] | None = None) -> 
 
     private_umask()
     context = get_current_context()
+    if label is not None:
+        context["map_label"] = label
     try:
         settings = Settings.from_env()
         day = resolve_day(context)

@@ -175,3 +175,17 @@ def test_housekeeping_waits_for_an_operator(dagbag) -> None:  # type: ignore[no-
     assert dagbag.dags["housekeeping"].is_paused_upon_creation is True
     assert all(dagbag.dags[d].is_paused_upon_creation is not True for d in CHAIN_DAGS)
     assert "housekeeping" not in CHAIN_DAGS
+
+
+def test_every_task_is_bounded_and_every_mapped_task_named(dagbag) -> None:  # type: ignore[no-untyped-def]
+    # A hung upload or render frees its worker (and the one-slot pool): every task has a time limit from the
+    # one defaults module; a mapped task instance shows its batch or job in the UI, not a bare index.
+    from convoc_airflow.defaults import LIMITS, MAP_LABEL
+
+    allowed = {*LIMITS.values()}
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            assert t.execution_timeout in allowed, f"{dag.dag_id}.{t.task_id}: {t.execution_timeout}"
+            if t.is_mapped:
+                assert t.partial_kwargs.get("map_index_template") == MAP_LABEL, f"{dag.dag_id}.{t.task_id}"
+    assert dagbag.dags["print_handoff"].get_task("deliver_job").execution_timeout == LIMITS["deliver"]

@@ -34,6 +34,19 @@ def dags(dagbag):  # type: ignore[no-untyped-def]
     return [dagbag[d] for d in ("register_ingest", "invitation_waves", "letters_render", "print_handoff")]
 
 
+def mapped_labels() -> dict[str, list[str]]:
+    """The rendered map index (label) of every mapped task instance run so far, by task id."""
+    import os
+    import sqlite3
+
+    found: dict[str, list[str]] = {}
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as db:
+        query = "select task_id, rendered_map_index from task_instance where map_index >= 0"
+        for task, label in db.execute(query).fetchall():
+            found.setdefault(task, []).append(label)
+    return found
+
+
 def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -56,6 +69,11 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
 
     first = f"J{START:%Y%m%d}"
     jobs = dict(rows(settings, "select job_id, kind from core.fct_print_job"))
+    # Mapped task instances are named by their batch and job in the UI (map_index_template).
+    labels = {task: set(names) for task, names in mapped_labels().items()}
+    assert f"{first}-0001" in labels["render_batch"] and f"{first}-0001" in labels["verify_batch"]
+    assert first in labels["deliver_job"] and first in labels["build_job"]
+    assert any(label.startswith(f"{first}-R") for label in labels["build_job"])
     assert jobs[first] == "original" and jobs[f"{first}-R1"] == "reprint"
     for job in jobs:
         assert (outbox / job / "READY").is_file()
