@@ -187,6 +187,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print("summary report  " + "\n                ".join(str(p) for p in reports if p.stem.split("_")[2] == latest))
     if settings.published.exists():
         print(f"analysts' copy  {settings.published} (make sql; docs/warehouse.md)")
+    if settings.shared.exists():
+        print(f"shared copy     {settings.shared} (small cells suppressed: the one to share beyond the analysts)")
     checks = sorted((settings.reports / "address_check").glob("address_check_*.csv"))
     if checks:
         print(f"address checks  {checks[-1].parent}/ ({len(checks)} days; owner-only: names and addresses)")
