@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def test_print_loop_with_a_reprint(  # type: ignore[no-untyped-def]
     labels = {task: set(names) for task, names in mapped_labels().items()}
     assert f"{first}-0001" in labels["render_batch"] and f"{first}-0001" in labels["verify_batch"]
     assert first in labels["deliver_job"] and first in labels["build_job"]
-    assert any(label.startswith(f"{first}-R") for label in labels["build_job"])
+    job_label = re.compile(r"J\d{8}(-R\d+)?")
+    assert all(job_label.fullmatch(label) for label in labels["build_job"] | labels["deliver_job"])
     assert jobs[first] == "original" and jobs[f"{first}-R1"] == "reprint"
     for job in jobs:
         assert (outbox / job / "READY").is_file()
