@@ -24,6 +24,7 @@ os.environ.update(
     AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
     AIRFLOW__CORE__LOAD_EXAMPLES="False",
     AIRFLOW__CORE__UNIT_TEST_MODE="True",
+    AIRFLOW__API_AUTH__JWT_SECRET="convoc-tests-" + "0" * 51,  # 64 bytes, as a real deployment has
 )
 os.environ.pop("CONVOC_HOME", None)
 os.environ.pop("CONVOC_WAREHOUSE", None)
@@ -144,3 +145,16 @@ def airflow_db() -> Iterator[Path]:
     subprocess.run([*airflow, "db", "migrate"], check=True, capture_output=True)
     subprocess.run([*airflow, "pools", "set", "warehouse", "1", "one DuckDB writer"], check=True, capture_output=True)
     yield _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def airflow_api(airflow_db: Path):  # type: ignore[no-untyped-def]
+    """Airflow's API server app (plugins mounted, as ``airflow api-server`` serves it) in a test client, and a
+    token of a logged-in admin of its auth manager (the simple auth manager of a test installation)."""
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app())
+    token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    return client, token

@@ -20,6 +20,9 @@ LETTERS_ASSET = "convoc://print/letters"
 HANDOFF_ASSET = "convoc://print/handoff"
 MARTS_ASSET = "convoc://warehouse/marts"
 
+CHAIN = ("register_ingest", "invitation_waves", "letters_render", "print_handoff", "dispatch_stats")
+"""The daily chain's DAGs, in the order a day goes through them (each runs once per day)."""
+
 
 def _as_day(value: Any) -> date | None:
     if value is None or value == "":
@@ -33,6 +36,19 @@ def _as_day(value: Any) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError:
         raise ConvocError(f"cannot read a day from {text!r}: expected YYYY-MM-DD") from None
+
+
+def run_day(conf: Mapping[str, Any] | None, partition_key: Any, logical_date: Any) -> date | None:
+    """The day a DAG run works on, from what Airflow stores of it: the ``day`` in its conf (a manual run's
+    param), else its partition key, else its logical date; None if it names none (or a day unreadable)."""
+    for value in ((conf or {}).get("day"), partition_key, logical_date):
+        try:
+            day = _as_day(value)
+        except ConvocError:
+            return None
+        if day is not None:
+            return day
+    return None
 
 
 def resolve_day(context: Mapping[str, Any]) -> date:

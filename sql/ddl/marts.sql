@@ -67,3 +67,14 @@ create table if not exists marts.fct_print_spoilage (
     spoiled bigint not null,
     spoilage_rate double
 );
+
+-- One row per day × area × measure × detail: the campaign's operations as counts (loads, quarantine by rule,
+-- waves planned and allowed, print batches, jobs, pieces mailed and spoiled, bookings), for the control room.
+-- Writer: stats (convoc.stats.marts.build_marts).
+create table if not exists marts.fct_operations_daily (
+    day date not null,
+    area varchar not null,
+    measure varchar not null,
+    detail varchar not null,
+    value bigint not null
+);

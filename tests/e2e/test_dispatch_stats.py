@@ -38,7 +38,7 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...
     return {table: sorted(con.execute(f"select * from marts.{table}").fetchall(), key=repr) for table in MARTS}
 
 
-def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch, airflow_api) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(RESIDENTS / 634_730))
     generate(residents=RESIDENTS, seed=5, out=settings.landing, start_date=START, days=DAYS)
@@ -99,6 +99,8 @@ def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: py
     assert "Letters mailed (to date)" in text
     assert f"{sum(r[10] for r in dispatch):,}" in text  # mailed to date, all campaigns
 
+    control_room_shows_the_chain(settings, days, airflow_api)
+
     # Rebuilt day by day, in order and out of order, from the same warehouse: identical marts. The day-keyed
     # marts equal what the chain left; progress snapshots of earlier days took in feedback loaded since.
     def rebuilt(order: list[date]) -> dict[str, list[tuple[object, ...]]]:
@@ -119,3 +121,60 @@ def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: py
             assert [r for r in in_order[table] if r[0] == days[-1]] == last
         else:
             assert in_order[table] == chain[table], table
+
+
+def control_room_shows_the_chain(settings: Settings, days: list[date], airflow_api) -> None:  # type: ignore[no-untyped-def]
+    """The Campaigns page (Airflow's API server app, the plugin mounted, a logged-in user) for the chain's days:
+    every chain DAG's run succeeded, its figures are the warehouse's, and no value of a landing file that names
+    or identifies a person appears on it."""
+    import csv
+    import re
+
+    client, token = airflow_api
+    until, span = days[-1], len(days)
+    page = client.get(f"/convoc/?until={until}&days={span}", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    rows = {m[0]: m[1] for m in re.findall(r'<tr data-day="([0-9-]+)">(.*?)</tr>', html, re.S)}
+    assert set(rows) == {d.isoformat() for d in days}
+    with warehouse.connect(settings.warehouse, read_only=True) as con:
+        for day in days:
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[day.isoformat()], re.S)
+            states = [re.sub(r"<[^>]+>", "", c).strip() for c in cells[1:6]]
+            assert states == ["success"] * 5, (day, states)
+            numbers = [int(re.sub(r"\D", "", c) or 0) for c in cells[6:]]
+            [(loaded,)] = con.execute(
+                "select count(*) from staging.register where snapshot_date = $d", {"d": day}
+            ).fetchall()
+            [(planned, allowed)] = con.execute(
+                "select sum(letters), sum(quota) from core.fct_wave where wave_date = $d", {"d": day}
+            ).fetchall()
+            [(batches,)] = con.execute(
+                "select count(*) from core.fct_print_batch where wave_date = $d", {"d": day}
+            ).fetchall()
+            [(mailed,)] = con.execute(
+                "select count(*) from core.fct_print_event where status = 'mailed' and event_date = $d", {"d": day}
+            ).fetchall()
+            register = con.execute(
+                "select sum(rows - rejected_rows) from raw.load_log where snapshot_date = $d", {"d": day}
+            ).fetchone()
+            assert register is not None and numbers[0] == register[0] >= loaded, day
+            assert numbers[2:5] == [planned, allowed, batches], day
+            assert numbers[5] == 0, "no batch was rejected"
+            assert numbers[7] == mailed, day
+    assert sum(int(re.sub(r"\D", "", re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[13]) or 0) for r in rows.values()) > 0
+    assert 'href="/dags/register_ingest/runs/' in html
+    # The day's Data Docs and summary reports, served through the control room (logged in only).
+    links = re.findall(r'href="(/convoc/files/[^"]+)"', html)
+    assert any("/quality/" in link for link in links) and any(link.endswith("_en.pdf") for link in links)
+    for link in links[:3]:
+        assert client.get(link, headers={"Authorization": f"Bearer {token}"}).status_code == 200, link
+        assert client.get(link).status_code == 401, link
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # nothing fetched
+    # No personal value of any landing file on the page (names, streets, matricules, booking codes).
+    personal = set()
+    for path in settings.landing.glob("*.csv"):
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            for row in csv.DictReader(f):
+                personal |= {v for k, v in row.items() if k in PRIVATE and v and len(v) >= 5}
+    assert personal and not [v for v in personal if v in html]

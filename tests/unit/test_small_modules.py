@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,7 +9,7 @@ import pytest
 from convoc.config import Settings
 from convoc.errors import ConvocError
 from convoc.privacy import mask_value
-from convoc.runtime import resolve_day
+from convoc.runtime import resolve_day, run_day
 
 
 @pytest.mark.parametrize(
@@ -90,6 +90,15 @@ def test_front_door_settings(tmp_path: Path) -> None:
 )
 def test_resolve_day(context: dict[str, object], expected: date) -> None:
     assert resolve_day(context) == expected
+
+
+def test_run_day_from_what_airflow_stores() -> None:
+    """A run's day as the control room reads it from Airflow's metadata: conf, partition key, logical date."""
+    assert run_day({"day": "2021-02-01"}, "2021-01-31", datetime(2021, 1, 30, tzinfo=UTC)) == date(2021, 2, 1)
+    assert run_day({}, "2021-01-31", None) == date(2021, 1, 31)
+    assert run_day(None, None, datetime(2021, 1, 30, tzinfo=UTC)) == date(2021, 1, 30)
+    assert run_day({"day": None}, None, None) is None
+    assert run_day({"day": "soon"}, "2021-01-31", None) is None
 
 
 def test_resolve_day_without_any_day_says_what_to_do() -> None:

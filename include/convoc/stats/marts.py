@@ -1,7 +1,8 @@
 """Build the analyst marts for one day, from the warehouse only (``sql/marts/``).
 
 Marts (grain and columns in ``docs/warehouse.md``): ``fct_dispatch_daily``, ``fct_postage_daily``,
-``fct_returns_by_reason`` and ``fct_print_spoilage`` are keyed by a day (wave, mailing, return, hand-off day);
+``fct_returns_by_reason``, ``fct_print_spoilage`` and ``fct_operations_daily`` (the control room's counts) are keyed
+by a day (wave, mailing, return, hand-off day);
 ``fct_campaign_progress`` is a cumulative snapshot per as-of day.
 
 Idempotent, and a backfill gives what day-by-day runs give: the run for ``day`` replaces the rows of every
@@ -35,6 +36,7 @@ DAY_KEYED = {
     "fct_postage_daily": "day",
     "fct_returns_by_reason": "day",
     "fct_print_spoilage": "handoff_date",
+    "fct_operations_daily": "day",
 }
 SNAPSHOT = "fct_campaign_progress"
 MARTS = (*DAY_KEYED, SNAPSHOT)
@@ -79,7 +81,11 @@ def campaign_min_ages(campaigns: list[Campaign], day: date) -> dict[str, int]:
 
 
 def ensure_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the marts tables if missing, and the macros their models use (idempotent)."""
+    """Create the marts tables if missing, and the macros their models use (idempotent); the landing sources'
+    tables are read by ``fct_operations_daily`` (the quarantine by rule), so they exist too."""
+    from convoc.sources.tables import ensure_source_tables
+
+    ensure_source_tables(con)
     warehouse.run_script(con, "ddl/marts.sql")
     warehouse.create_macros(con)
 

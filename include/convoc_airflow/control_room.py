@@ -1,0 +1,160 @@
+"""The control room's web app, mounted in Airflow's API server by ``plugins/convoc_control_room.py``.
+
+Routes (under ``/convoc``), every one behind Airflow's own login (``requires_access_dag("GET", RUN)``: a
+logged-in user allowed to read DAG runs; no valid token → 401, insufficient rights → 403):
+
+- ``/`` — the Campaigns page: the last 14 days by default, ``?until=YYYY-MM-DD&days=N`` for any span;
+- ``/runs/{dag_id}/{run_id}`` — the tab on a chain DAG run's page: that run's day;
+- ``/files/quality/...`` and ``/files/summary/...`` — the day's Data Docs (written without row values) and
+  summary reports, served from the reports folder and nowhere else.
+
+Run states come from Airflow's metadata database (the API server's own session); the figures from the
+analysts' published copy (``convoc.control_room``), never the live warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+PREFIX = "/convoc"
+"""Where the plugin mounts the app in the API server."""
+
+DEFAULT_DAYS = 14
+MAX_DAYS = 92
+FILE_TYPES = {".html", ".css", ".js", ".json", ".png", ".svg", ".pdf", ".ico", ".woff", ".woff2"}
+
+
+def _guard() -> Any:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import requires_access_dag
+
+    return Depends(requires_access_dag("GET", DagAccessEntity.RUN))
+
+
+def chain_runs(first: date, last: date) -> list[Any]:
+    """The chain DAGs' runs whose day lies in ``first``..``last``, oldest first, with their render and verify
+    tasks' states counted (``convoc.control_room.figures.Run``)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    from convoc.control_room.figures import Run
+    from convoc.runtime import CHAIN, run_day
+
+    runs = []
+    with create_session() as session:
+        rows = session.execute(
+            select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.conf, DagRun.partition_key, DagRun.logical_date)
+            .where(DagRun.dag_id.in_(CHAIN))
+            .order_by(DagRun.id)
+        ).all()
+        for dag_id, run_id, state, conf, partition_key, logical_date in rows:
+            day = run_day(conf, partition_key, logical_date)
+            if day is None or not first <= day <= last:
+                continue
+            tasks: dict[str, dict[str, int]] = {}
+            if dag_id == "letters_render":
+                counted = session.execute(
+                    select(TaskInstance.task_id, TaskInstance.state, func.count())
+                    .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+                    .where(TaskInstance.task_id.in_(("render_batch", "verify_batch")))
+                    .group_by(TaskInstance.task_id, TaskInstance.state)
+                ).all()
+                for task_id, ti_state, n in counted:
+                    tasks.setdefault(task_id, {})[str(ti_state)] = int(n)
+            runs.append(Run(dag_id, run_id, day, str(state), "", tasks))
+    return runs
+
+
+def _airflow_root(request: Request) -> str:
+    """The URL path of Airflow's UI (the API server's root), from where this app is mounted."""
+    root = str(request.scope.get("root_path", ""))
+    return root.removesuffix(PREFIX).rstrip("/")
+
+
+def _page(request: Request, until: date | None, days: int) -> str:
+    from urllib.parse import quote
+
+    from convoc.config import Settings
+    from convoc.control_room import figures, page
+
+    settings = Settings.from_env()
+    airflow = _airflow_root(request)
+    if until is None:  # the latest day anything happened (the demo's days lie in 2021)
+        probe = figures.read_published(settings.published, date.min, date.max)
+        until = figures.latest_day(probe, chain_runs(date.min, date.max)) or date.today()
+    span = figures.span(until, days)
+    published = figures.read_published(settings.published, span[-1], span[0])
+    runs = [
+        figures.Run(
+            r.dag_id, r.run_id, r.day, r.state, f"{airflow}/dags/{quote(r.dag_id)}/runs/{quote(r.run_id)}", r.tasks
+        )
+        for r in chain_runs(span[-1], span[0])
+    ]
+    files = {d: figures.day_files(settings.reports, settings.quality_docs, d) for d in span}
+    ctx = page.PageContext(
+        until=until, days=days, base=airflow + PREFIX, airflow=airflow, published_at=published.published_at
+    )
+    return page.render(figures.campaign_days(span, published, runs, files), ctx)
+
+
+def create_app() -> FastAPI:
+    """The control room app (``fastapi_apps`` of the plugin)."""
+    app = FastAPI(title="convoc control room", docs_url=None, redoc_url=None, openapi_url=None)
+    guard = _guard()
+
+    @app.get("/", response_class=HTMLResponse, dependencies=[guard])
+    def campaigns(
+        request: Request,
+        until: date | None = None,
+        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = DEFAULT_DAYS,
+    ) -> HTMLResponse:
+        return HTMLResponse(_page(request, until, days), headers={"Cache-Control": "no-store"})
+
+    @app.get("/runs/{dag_id}/{run_id}", dependencies=[guard])
+    def run_tab(request: Request, dag_id: str, run_id: str) -> RedirectResponse:
+        from convoc.runtime import CHAIN
+
+        if dag_id not in CHAIN:
+            raise HTTPException(404, f"{dag_id} is not a DAG of convoc's daily chain")
+        day = _run_day(dag_id, run_id)
+        if day is None:
+            raise HTTPException(404, "no such run, or it names no day")
+        return RedirectResponse(f"{_airflow_root(request)}{PREFIX}/?until={day.isoformat()}&days=1", status_code=307)
+
+    @app.get("/files/{area}/{path:path}", dependencies=[guard])
+    def files(area: str, path: str) -> FileResponse:
+        from convoc.config import Settings
+
+        settings = Settings.from_env()
+        roots = {"quality": settings.quality_docs, "summary": settings.reports / "summary"}
+        if area not in roots:
+            raise HTTPException(404, "not found")
+        root = roots[area].resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file() or target.suffix.lower() not in FILE_TYPES:
+            raise HTTPException(404, "not found")
+        return FileResponse(target, headers={"Cache-Control": "no-store"})
+
+    return app
+
+
+def _run_day(dag_id: str, run_id: str) -> date | None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from convoc.runtime import run_day
+
+    with create_session() as session:
+        row = session.execute(
+            select(DagRun.conf, DagRun.partition_key, DagRun.logical_date).where(
+                DagRun.dag_id == dag_id, DagRun.run_id == run_id
+            )
+        ).first()
+    return run_day(*row) if row else None
