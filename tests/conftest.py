@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,47 @@ def airflow_api(airflow_db: Path):  # type: ignore[no-untyped-def]
     client = TestClient(create_app())
     token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
     return client, token
+
+
+class SmtpSink:
+    """What a real SMTP server (aiosmtpd) received: (envelope recipients, parsed message) per message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Any]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        import email
+        import email.policy
+
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
+        return "250 OK"
+
+
+ALERT_TO = ("oncall@example.org", "backup@example.org")
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, a free port) for the test; the Airflow connection ``convoc_smtp``
+    points at it (no TLS: a local test server) and alerts go to ``ALERT_TO``."""
+    import json
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    extra = {"disable_ssl": True, "disable_tls": True, "from_email": "convoc@example.org", "retry_limit": 1}
+    connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOC_SMTP", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", ", ".join(ALERT_TO))
+    try:
+        yield sink
+    finally:
+        controller.stop()

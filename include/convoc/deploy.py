@@ -20,14 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from convoc.errors import ConvocError
+from convoc.runtime import CHAIN
 
-CHAIN_DAGS: tuple[str, ...] = (
-    "register_ingest",
-    "invitation_waves",
-    "letters_render",
-    "print_handoff",
-    "dispatch_stats",
-)
+CHAIN_DAGS: tuple[str, ...] = CHAIN
 """The daily chain in the order its DAGs follow each other (each scheduled on an asset the one before produces,
 per partition key = day): a backfill of the first runs each of the others once per day. The integration tests
 run and wait for every DAG listed here and fail while a DAG that follows the chain is missing from the list."""

@@ -21,7 +21,8 @@ HANDOFF_ASSET = "convoc://print/handoff"
 MARTS_ASSET = "convoc://warehouse/marts"
 
 CHAIN = ("register_ingest", "invitation_waves", "letters_render", "print_handoff", "dispatch_stats")
-"""The daily chain's DAGs, in the order a day goes through them (each runs once per day)."""
+"""The daily chain's DAGs, in the order a day goes through them (each runs once per day): the one list, used by the
+deployment (``convoc.deploy.CHAIN_DAGS``) and the control room."""
 
 
 def _as_day(value: Any) -> date | None:

@@ -10,6 +10,8 @@ import pendulum
 from airflow.configuration import conf
 from airflow.sdk import Asset, CronPartitionTimetable, Param, PartitionedAssetTimetable
 
+from convoc_airflow.alerts import ConvocAlert
+
 START = pendulum.datetime(2021, 1, 29, tz="UTC")
 """The first day a campaign can run (the earliest landing files)."""
 
@@ -43,10 +45,12 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retries": 1,
     "retry_delay": RETRY_DELAY,
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": [ConvocAlert()],
 }
 """Every task: owned by convoc, retried once a minute later (a failure that a retry cannot mend raises
 ``AirflowFailException`` and is not retried: see ``tasks.stage``), never running past 30 minutes unless its
-kind's limit says otherwise (``limit``)."""
+kind's limit says otherwise (``limit``), and alerting by e-mail when it fails for good — retries spent or
+none possible (``alerts.ConvocAlert``; a retry itself sends nothing)."""
 
 
 def limit(kind: str) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from datetime import date, timedelta
 import duckdb
 import pypdfium2
 import pytest
-from conftest import run_dag
+from conftest import SmtpSink, run_dag
 
 from convoc import warehouse
 from convoc.config import Settings
+from convoc.runtime import CHAIN
 from convoc.stats.marts import MARTS, build_marts
 from convoc.stats.reconcile import check
 from convoc_dev.printshop import simulate
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.slow
 START = date(2021, 1, 29)
 DAYS = 3
 RESIDENTS = 2_000
-CHAIN = ("register_ingest", "invitation_waves", "letters_render", "print_handoff", "dispatch_stats")
 PRIVATE = {"matricule", "family_name", "given_name", "street", "house_number", "postcode", "locality", "booking_code"}
 
 
@@ -38,7 +38,9 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...
     return {table: sorted(con.execute(f"select * from marts.{table}").fetchall(), key=repr) for table in MARTS}
 
 
-def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: pytest.MonkeyPatch, airflow_api) -> None:  # type: ignore[no-untyped-def]
+def test_dispatch_stats_over_the_chain(  # type: ignore[no-untyped-def]
+    dags, settings: Settings, monkeypatch: pytest.MonkeyPatch, airflow_api, smtp_sink: SmtpSink
+) -> None:
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "s" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", str(RESIDENTS / 634_730))
     generate(residents=RESIDENTS, seed=5, out=settings.landing, start_date=START, days=DAYS)
@@ -121,6 +123,18 @@ def test_dispatch_stats_over_the_chain(dags, settings: Settings, monkeypatch: py
             assert [r for r in in_order[table] if r[0] == days[-1]] == last
         else:
             assert in_order[table] == chain[table], table
+
+    # Numbers that disagree stop the day and alert: a booking that belongs to no invitation.
+    assert smtp_sink.messages == []  # nothing failed so far
+    with warehouse.connect(settings.warehouse) as con:
+        con.execute(
+            "insert into core.fct_booking values "
+            "('ZZZZ-ZZZZ-ZZZZ', 'nobody', '2021-01-30 10:00', 'victor_hugo', '2021-02-02 09:30', null, 'manual')"
+        )
+    assert run_dag(dags[-1], days[-1]) == "failed"
+    [(_, mail)] = smtp_sink.messages
+    assert mail["Subject"] == f"[convoc] dispatch_stats.reconcile failed for {days[-1]}"
+    assert "booked" in mail.get_body(("html",)).get_content()
 
 
 def control_room_shows_the_chain(settings: Settings, days: list[date], airflow_api) -> None:  # type: ignore[no-untyped-def]

@@ -105,8 +105,17 @@ def test_the_warehouse_lives_on_one_workers_local_disk(services: dict[str, Any],
     from convoc_airflow.defaults import WAREHOUSE_QUEUE
 
     # Only the warehouse worker mounts the warehouse volume and serves its queue; the others serve `default`.
-    mounts = {name: [v.split(":")[0] for v in s.get("volumes", [])] for name, s in services.items()}
+    mounts = {
+        name: [v.split(":")[0] for v in s.get("volumes", []) if isinstance(v, str)] for name, s in services.items()
+    }
     assert [name for name, volumes in mounts.items() if "convoc-warehouse" in volumes] == ["airflow-worker-warehouse"]
+    # The API server (the control room) sees the published copy's folder alone, read-only.
+    [published] = [v for v in services["airflow-apiserver"]["volumes"] if isinstance(v, dict)]
+    assert published["source"] == "convoc-warehouse" and published["read_only"] is True
+    assert published["volume"]["subpath"] == "published"
+    assert published["target"] == str(
+        Path(services["airflow-worker"]["environment"]["CONVOC_WAREHOUSE"]).parent / "published"
+    )
     assert _command(services["airflow-worker-warehouse"])[-2:] == ["--queues", WAREHOUSE_QUEUE]
     assert _command(services["airflow-worker"])[-2:] == ["--queues", "default"]
     assert "deploy" not in services["airflow-worker-warehouse"]  # exactly one: never scaled
@@ -147,6 +156,12 @@ def _settings_read_by_code() -> set[str]:
     return names
 
 
+def _convoc_options() -> set[str]:
+    """The options of the ``[convoc]`` section the Airflow side reads (``conf.get("convoc", "...")``)."""
+    code = "\n".join(p.read_text() for p in (ROOT / "include" / "convoc_airflow").glob("*.py"))
+    return set(re.findall(r'conf\.get\w*\(\s*"convoc",\s*"(\w+)"', code))
+
+
 def test_settings_are_ones_the_code_and_airflow_read(services: dict[str, Any]) -> None:
     from airflow.configuration import conf
 
@@ -155,6 +170,9 @@ def test_settings_are_ones_the_code_and_airflow_read(services: dict[str, Any]) -
     for name in env:
         if name.startswith("AIRFLOW__"):
             section, option = name[len("AIRFLOW__") :].lower().split("__")
+            if section == "convoc":  # convoc's own section of the Airflow configuration
+                assert option in _convoc_options(), f"{name}: convoc_airflow does not read it"
+                continue
             assert option in described.get(section, {}).get("options", {}), f"{name}: no such Airflow option"
         else:
             assert name in _settings_read_by_code(), f"{name}: convoc does not read it"
