@@ -6,8 +6,8 @@ Watches the print shop's cut-off: the day's print job (`JYYYYMMDD`) must be **RE
 its one task, `job_ready`, is a sensor (reschedule mode: it holds no worker slot between checks) that looks
 every five minutes for the job's delivery receipt (`var/print/deliveries/JYYYYMMDD.json`, written when the
 job is READY). It succeeds when the job is READY, or when the day owes none (its waves sent no letter, or no
-landing file came for it: the chain skips such a day). At the cut-off with the job not READY it fails, without retry, and the failure alert (`convoc_smtp`, to
-`[convoc] alert_to`) says *deadline missed* — once.
+landing file came for it: the chain skips such a day). At the cut-off with the job not READY it fails, without
+retry, and the failure alert (`convoc_smtp`, to `[convoc] alert_to`) says *deadline missed* — once.
 
 A sensor, not an Airflow Deadline Alert: a deadline alert belongs to a DAG run and fires only if that run has
 not finished by then, but the run that makes the job READY (`print_handoff`) is created only when the stages
