@@ -75,6 +75,11 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		$(BIN)/convoc-dev simulate-bookings --day "$$day" --uptake $(UPTAKE) --seed $(SEED); \
 	done
 	@$(BIN)/convoc status
+	@echo
+	@echo "The campaign in the Airflow UI (the Campaigns page, with this demo's runs and figures):"
+	@echo "  make airflow-up    # then open http://127.0.0.1:$${AIRFLOW__API__PORT:-8080}/plugin/campaigns"
+	@echo "                     # and log in as admin with the password make airflow-up prints"
+	@echo "  make airflow-down  # stops it"
 
 test: install check  ## lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -4,7 +4,7 @@ Routes (under ``/convoc``), every one behind Airflow's own login (``requires_acc
 logged-in user allowed to read DAG runs; no valid token → 401, insufficient rights → 403):
 
 - ``/`` — the Campaigns page: the last 14 days by default, ``?until=YYYY-MM-DD&days=N`` for any span;
-- ``/runs/{dag_id}/{run_id}`` — the tab on a chain DAG run's page: that run's day;
+- ``/runs/{dag_id}/{run_id}`` — the tab on a DAG run's page: the campaign on that run's day;
 - ``/files/quality/...`` and ``/files/summary/...`` — the day's Data Docs (written without row values) and
   summary reports, served from the reports folder and nowhere else.
 
@@ -118,10 +118,6 @@ def create_app() -> FastAPI:
 
     @app.get("/runs/{dag_id}/{run_id}", dependencies=[guard])
     def run_tab(request: Request, dag_id: str, run_id: str) -> RedirectResponse:
-        from convoc.runtime import CHAIN
-
-        if dag_id not in CHAIN:
-            raise HTTPException(404, f"{dag_id} is not a DAG of convoc's daily chain")
         day = _run_day(dag_id, run_id)
         if day is None:
             raise HTTPException(404, "no such run, or it names no day")

@@ -300,6 +300,7 @@ def up(env: Mapping[str, str] | None = None) -> int:
     else:
         print(f"already running: {', '.join(LOCAL_COMPONENTS)}")
     print(f"\nAirflow UI: {env['AIRFLOW__API__BASE_URL']}  login: {_login(airflow.home)}")
+    print(f"Campaigns (the control room): {env['AIRFLOW__API__BASE_URL'].rstrip('/')}/plugin/campaigns")
     print(f"CLI in another shell: source {airflow.run_dir / 'env.sh'}")
     print(f"Stop with: make airflow-down   (pid files in {airflow.run_dir})")
     return 0

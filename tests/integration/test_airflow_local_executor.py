@@ -4,11 +4,15 @@ A backfill of the first DAG over five days runs every chain DAG once per day (pa
 warehouse it leaves equals, table by table, the one `dag.test()` leaves running the same days one by one —
 with every fault point of `convoc.faults.POINTS` armed: each task process reaching one is killed (SIGKILL)
 there once, Airflow fails the task and retries it, and the warehouse, the released PDFs, the delivered print
-jobs and the published copies still equal the uninterrupted reference.
+jobs and the published copies still equal the uninterrupted reference. Then the control room, in a real
+browser: logged in, the Campaigns page shows every chain DAG's run of each day as a success and the day's figures
+(``CONVOC_SCREENSHOT_DIR=docs`` writes the README's screenshot, ``docs/control-room.png``).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +31,7 @@ from airflow_stack import (  # noqa: F401 (population, reference: fixtures)
     report,
     require_service,
 )
+from browser import campaigns, require_chromium
 
 from convoc import faults
 from convoc.deploy import CHAIN_DAGS
@@ -51,6 +56,7 @@ def local_stack(tmp_path: Path, population: Path, fault_plan: Path) -> Iterator[
 @pytest.fixture(scope="session", autouse=True)
 def _services() -> None:
     require_service("PostgreSQL", PG_HOST, PG_PORT)
+    require_chromium()
 
 
 @pytest.mark.timeout(900)
@@ -58,6 +64,7 @@ def test_backfill_through_the_chain_equals_running_day_by_day(
     local_stack: Stack,
     reference: Path,  # noqa: F811
     fault_plan: Path,
+    tmp_path: Path,
 ) -> None:
     began = time.monotonic()
     local_stack.backfill(CHAIN_DAGS[0], PARTITION_KEYS)
@@ -79,3 +86,14 @@ def test_backfill_through_the_chain_equals_running_day_by_day(
     assert retried >= len(faults.POINTS) - 1  # two points share deliver_job
     assert_same_warehouse(local_stack.convoc_home, reference)
     assert_same_published(local_stack.convoc_home, reference)
+
+    # The control room in a real browser (Chromium): logged in, Campaigns shows each day's chain and figures.
+    shot = Path(os.environ.get("CONVOC_SCREENSHOT_DIR") or tmp_path) / "control-room.png"
+    rows = campaigns(local_stack.base_url, local_stack.airflow.home, shot)
+    for key in PARTITION_KEYS:
+        cells = rows[key]
+        assert cells[1:6] == ["success"] * len(CHAIN_DAGS), (key, cells)
+        loaded, planned, verified, rejected = (int(re.sub(r"\D", "", cells[i]) or 0) for i in (6, 8, 10, 11))
+        assert loaded > 0 and planned > 0 and verified > 0 and rejected == 0, (key, cells)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    report(f"control room read in Chromium; screenshot {shot}")

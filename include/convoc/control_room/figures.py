@@ -81,6 +81,13 @@ class CampaignDay:
         run = self.runs.get(dag_id)
         return run.state if run is not None else "not yet"
 
+    def source(self, name: str) -> tuple[int, int, int]:
+        """Rows, loaded and quarantined of one landing source that day (zeros when it sent no file)."""
+        for source, rows, loaded, quarantined in self.register:
+            if source == name:
+                return rows, loaded, quarantined
+        return 0, 0, 0
+
     @property
     def uptake(self) -> float | None:
         """Booked ÷ invited, cumulative as of the day (None before any invitation)."""
@@ -157,8 +164,12 @@ def day_files(reports: Path, quality_docs: Path, day: date) -> tuple[list[Link],
 
 
 def latest_day(published: Published, runs: Iterable[Run]) -> date | None:
-    """The last day anything happened: a chain run's day or a day of the published figures."""
-    days = published.days | {r.day for r in runs}
+    """The last day the campaign moved: a day of the published figures, or of a run past the chain's first stage
+    (the first DAG also runs, and skips, every day without landing files: today on a scheduler replaying 2021).
+    With neither, the last day any chain DAG ran."""
+    runs = list(runs)
+    days = published.days | {r.day for r in runs if r.dag_id in CHAIN[1:]}
+    days = days or {r.day for r in runs}
     return max(days) if days else None
 
 

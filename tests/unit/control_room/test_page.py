@@ -57,6 +57,7 @@ def test_a_day_joins_runs_and_counts() -> None:
     assert day.state("letters_render") == "success"  # the latest run of the day counts
     assert day.state("print_handoff") == "not yet"
     assert day.register == [("register", 1000, 990, 10)]
+    assert day.source("register") == (1000, 990, 10) and day.source("bookings") == (0, 0, 0)
     assert day.rules == [("matricule_check_digit", 6), ("too_long", 4)]  # most frequent first
     assert day.waves == [("covid19", 400, 420)]
     assert day.batches == {"rendered": 3, "verified": 2, "rejected": 0, "letters": 0}
@@ -89,6 +90,15 @@ def test_no_published_copy_gives_empty_figures(tmp_path: Path) -> None:
     empty = figures.read_published(tmp_path / "missing.duckdb", DAY, DAY)
     assert empty.days == set() and empty.published_at is None
     assert figures.latest_day(empty, []) is None
+
+
+def test_the_page_opens_on_the_last_day_the_campaign_moved() -> None:
+    today = date(2026, 11, 30)
+    skipped_today = Run("register_ingest", "scheduled__today", today, "success", "/x")  # no landing file today
+    waves = Run("invitation_waves", "w", date(2021, 2, 2), "success", "/x")
+    assert figures.latest_day(Published(), [waves, skipped_today]) == date(2021, 2, 2)
+    assert figures.latest_day(_published(), [skipped_today]) == DAY
+    assert figures.latest_day(Published(), [skipped_today]) == today  # nothing else ever ran
 
 
 def test_day_files_link_docs_and_reports(tmp_path: Path) -> None:
