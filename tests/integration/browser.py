@@ -38,7 +38,7 @@ def campaigns(base_url: str, airflow_home: Path, screenshot: Path) -> dict[str, 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport={"width": 1700, "height": 1000})
             page.goto(f"{base_url}/")
             page.wait_for_selector("input[name=username]")  # not logged in: the login page
             page.fill("input[name=username]", user)

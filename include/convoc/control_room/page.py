@@ -21,7 +21,17 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 32
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 680, 180, 40
+
+
+STAGES = {
+    "register_ingest": "ingest",
+    "invitation_waves": "waves",
+    "letters_render": "letters",
+    "print_handoff": "hand-off",
+    "dispatch_stats": "stats",
+}
+"""The chain's columns, headed by their stage (the DAG id in the header's tooltip)."""
 
 
 @dataclass(frozen=True)
@@ -98,5 +108,5 @@ def render(days: list[CampaignDay], ctx: PageContext) -> str:
     return (
         _environment()
         .get_template("campaigns.html")
-        .render(days=days, ctx=ctx, chart=chart(days), chain=list(days[0].runs) if days else [])
+        .render(days=days, ctx=ctx, chart=chart(days), chain=list(days[0].runs) if days else [], stages=STAGES)
     )
