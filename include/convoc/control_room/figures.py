@@ -1,7 +1,8 @@
 """The control room's figures for a span of days: the published copy's counts and the chain's run states.
 
 ``read_published`` takes what the page shows from the analysts' copy (``marts.fct_operations_daily``,
-``fct_returns_by_reason``, ``fct_postage_daily``, ``fct_campaign_progress``), read-only; ``campaign_days``
+``fct_returns_by_reason``, ``fct_postage_daily``, ``fct_campaign_progress``; queries in
+``sql/reports/control_room__*.sql``), read-only; ``campaign_days``
 joins it, day by day, with the runs of the chain's DAGs (``Run``, from Airflow's metadata: the plugin reads
 them) and the links to the day's Data Docs and summary reports (``day_files``).
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from convoc import warehouse
 from convoc.runtime import CHAIN
@@ -107,39 +109,23 @@ def read_published(path: Path, first: date, last: date) -> Published:
         tables = {
             r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
         }
-        if "fct_operations_daily" in tables:
-            for day, area, measure, detail, value in con.execute(
-                "select day, area, measure, detail, value from marts.fct_operations_daily "
-                "where day between $first and $last",
-                span,
-            ).fetchall():
-                out.ops.setdefault(day, {})[(area, measure, detail)] = int(value)
-        if "fct_returns_by_reason" in tables:
-            for day, reason, returned in con.execute(
-                "select day, reason, sum(returned) from marts.fct_returns_by_reason "
-                "where day between $first and $last group by all",
-                span,
-            ).fetchall():
-                out.returns.setdefault(day, {})[reason] = int(returned)
-        if "fct_postage_daily" in tables:
-            for day, mailed in con.execute(
-                "select day, sum(letters_mailed) from marts.fct_postage_daily where day between $first and $last "
-                "group by all",
-                span,
-            ).fetchall():
-                out.mailed[day] = int(mailed)
-        if "fct_campaign_progress" in tables:
-            for day, eligible, invited, booked, vaccinated in con.execute(
-                "select as_of_date, sum(eligible), sum(invited), sum(booked), sum(vaccinated) "
-                "from marts.fct_campaign_progress where as_of_date between $first and $last group by all",
-                span,
-            ).fetchall():
-                out.progress[day] = {
-                    "eligible": int(eligible),
-                    "invited": int(invited),
-                    "booked": int(booked),
-                    "vaccinated": int(vaccinated),
-                }
+
+        def rows(table: str, name: str) -> list[tuple[Any, ...]]:
+            """The rows of ``sql/reports/control_room__<name>.sql``; none when the copy predates ``table``."""
+            if table not in tables:
+                return []
+            return list(warehouse.execute(con, warehouse.select(f"reports/control_room__{name}.sql"), span).fetchall())
+
+        for day, area, measure, detail, value in rows("fct_operations_daily", "operations"):
+            out.ops.setdefault(day, {})[(area, measure, detail)] = int(value)
+        for day, reason, returned in rows("fct_returns_by_reason", "returns"):
+            out.returns.setdefault(day, {})[reason] = int(returned)
+        for day, mailed in rows("fct_postage_daily", "mailed"):
+            out.mailed[day] = int(mailed)
+        for day, *counts in rows("fct_campaign_progress", "progress"):
+            out.progress[day] = dict(
+                zip(("eligible", "invited", "booked", "vaccinated"), map(int, counts), strict=True)
+            )
     return out
 
 
