@@ -3,7 +3,8 @@
 -- rows, letters, batches and jobs. The day is the chain's day — the register snapshot, the wave day, the
 -- hand-off day of a print job (pieces mailed and spoiled count under their job's hand-off day) — except for
 -- bookings, counted on the day they were made (booked) or the dose given (vaccinated). detail is '' where a
--- measure has none.
+-- measure has none. The register's figures come from the ingest's bookkeeping through the temp table
+-- _load_counts (sql/intermediate/int_load__daily_counts.sql: the marts read core alone).
 --   register / rows | loaded | quarantined          detail: source (the latest content of each file)
 --   register / rule                                  detail: rule (register rows quarantined under it)
 --   waves    / planned | allowed                     detail: campaign (letters; allowed by the centres)
@@ -12,17 +13,7 @@
 --   jobs     / mailed | spoiled                      pieces the print shop reported
 --   bookings / booked | vaccinated
 with loads as (
-    select snapshot_date, source, rows, rejected_rows
-    from raw.load_log
-    where snapshot_date <= $day
-    qualify row_number() over (partition by file_name order by loaded_at desc) = 1
-),
-
-register_rules as (
-    select snapshot_date as day, rule, count(distinct line_number) as value
-    from quarantine.register_rejects
-    where snapshot_date <= $day
-    group by snapshot_date, rule
+    select day, measure, detail, value from _load_counts
 ),
 
 jobs as (
@@ -41,16 +32,7 @@ bookings as (
 ),
 
 final as (
-    select snapshot_date as day, 'register' as area, 'rows' as measure, source as detail, sum(rows) as value
-    from loads group by snapshot_date, source
-    union all
-    select snapshot_date, 'register', 'loaded', source, sum(rows - rejected_rows)
-    from loads group by snapshot_date, source
-    union all
-    select snapshot_date, 'register', 'quarantined', source, sum(rejected_rows)
-    from loads group by snapshot_date, source
-    union all
-    select day, 'register', 'rule', rule, value from register_rules
+    select day, 'register' as area, measure, detail, value from loads
     union all
     select wave_date, 'waves', 'planned', campaign, sum(letters)
     from core.fct_wave where wave_date <= $day group by wave_date, campaign

@@ -90,12 +90,14 @@ def ensure_marts(con: duckdb.DuckDBPyConnection) -> None:
     warehouse.create_macros(con)
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, min_ages: dict[str, int], prices: list[PostagePrice]) -> None:
+def _inputs(con: duckdb.DuckDBPyConnection, day: date, min_ages: dict[str, int], prices: list[PostagePrice]) -> None:
     con.execute("create or replace temp table _campaign_rule (campaign varchar, min_age integer)")
     if min_ages:
         con.executemany("insert into _campaign_rule values (?, ?)", sorted(min_ages.items()))
     con.execute("create or replace temp table _postage_price (valid_from date, price_eur decimal(6, 2))")
     con.executemany("insert into _postage_price values (?, ?)", [(p.valid_from, p.price_eur) for p in prices])
+    sql = warehouse.select("intermediate/int_load__daily_counts.sql")
+    warehouse.execute(con, f"create or replace temp table _load_counts as {sql}", {"day": day})
 
 
 def build_marts(
@@ -116,7 +118,7 @@ def build_marts(
         min_ages = campaign_min_ages(load_campaigns(), day)
     prices = load_postage() if prices is None else prices
     ensure_marts(con)
-    _inputs(con, min_ages, prices)
+    _inputs(con, day, min_ages, prices)
     params: dict[str, Any] = {"day": day}
     first_mailing = con.execute(
         "select min(event_date) from core.fct_print_event where status = 'mailed' and event_date <= $day", params
@@ -137,6 +139,7 @@ def build_marts(
     counts[SNAPSHOT] = _count(con, f"select count(*) from marts.{SNAPSHOT} where as_of_date = $day", params)
     con.execute("drop table _campaign_rule")
     con.execute("drop table _postage_price")
+    con.execute("drop table _load_counts")
     faults.point("stats.marts.before_commit")
     return counts
 
