@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from airflow.configuration import conf
+from airflow.providers.common.compat.notifier import BaseNotifier
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,17 @@ def message(context: Any) -> tuple[str, str]:
     return subject, body
 
 
-class ConvocAlert(SmtpNotifier):  # type: ignore[misc]
-    """``SmtpNotifier`` on ``convoc_smtp`` to ``[convoc] alert_to``, with convoc's subject and body."""
+class ConvocAlert(BaseNotifier):  # type: ignore[misc]
+    """A task's failure alert: a fresh ``SmtpNotifier`` per alert, on ``convoc_smtp`` to ``[convoc] alert_to``
+    (read when the alert is sent), with convoc's subject and body. Nothing is kept between alerts: the one
+    instance in the default arguments serves every task of a process (``dag.test`` runs many)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(to=kwargs.pop("to", None) or [], smtp_conn_id=SMTP_CONNECTION, **kwargs)
+    template_fields = ()
 
     def notify(self, context: Any) -> None:
-        to: list[str] = list(getattr(self, "to", None) or []) or recipients()
-        self.to = to
+        to = recipients()
         if not to:
             log.warning("no alert sent: [convoc] alert_to (AIRFLOW__CONVOC__ALERT_TO) names no recipient")
             return
-        self.subject, self.html_content = message(context)
-        super().notify(context)
+        subject, body = message(context)
+        SmtpNotifier(to=to, subject=subject, html_content=body, smtp_conn_id=SMTP_CONNECTION).notify(context)

@@ -85,3 +85,36 @@ def test_an_unreachable_server_fails_loudly(monkeypatch) -> None:  # type: ignor
     monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", ALERT_TO[0])
     with pytest.raises(Exception):  # noqa: B017 (the provider's own error; Airflow logs it beside the task's)
         ConvocAlert()(_context(ConvocError("x")))
+
+
+def test_one_alert_object_serves_every_task(smtp_sink: SmtpSink, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The default arguments hold one ConvocAlert: it keeps no server, recipient or subject between alerts."""
+    import json
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    alert = ConvocAlert()
+    alert(_context(ConvocError("first")))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    other = SmtpSink()
+    controller = Controller(other, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        extra = {"disable_ssl": True, "disable_tls": True, "from_email": "convoc@example.org", "retry_limit": 1}
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_CONVOC_SMTP",
+            json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}),
+        )
+        monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", "night@example.org")
+        ctx = _context(ConvocError("second"))
+        ctx["params"] = {"day": "2021-01-30"}
+        alert(ctx)
+    finally:
+        controller.stop()
+    [(_, first)] = smtp_sink.messages
+    [(to, second)] = other.messages
+    assert "first" in first.get_body(("html",)).get_content() and to == ["night@example.org"]
+    assert second["Subject"].endswith("failed for 2021-01-30") and "second" in second.get_body(("html",)).get_content()
