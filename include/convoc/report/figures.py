@@ -220,7 +220,10 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
     campaigns = _campaigns(con, as_of)
     now = _headlines(con, campaigns, win.start, win.end)
     before = _headlines(con, campaigns, win.previous_start, win.previous_end)
-    n_days = CHART_DAYS[period]
+    # The daily charts span at most CHART_DAYS, and only days the campaigns have data for (a first week draws
+    # one week of axis, not four).
+    first = first_data_day(con) or as_of
+    n_days = max(1, min(CHART_DAYS[period], (as_of - first).days + 1))
     days = tuple(as_of - timedelta(days=n_days - 1 - k) for k in range(n_days))
     letters, uptake = _daily_series(con, campaigns, days)
     bands = age_bands(con)
@@ -240,6 +243,12 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
         canton_total=canton_total,
         returns=_returns(con, win.start, win.end),
     )
+
+
+def first_data_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The earliest wave day in ``marts.fct_dispatch_daily`` (None when it is empty)."""
+    row = con.execute("select min(day) from marts.fct_dispatch_daily").fetchone()
+    return None if row is None or row[0] is None else row[0]  # type: ignore[no-any-return]
 
 
 def last_data_day(con: duckdb.DuckDBPyConnection) -> date | None:

@@ -147,6 +147,12 @@ class Words:
 
         return str(format_decimal(value, locale=self.locale))
 
+    def decimal(self, value: float) -> str:
+        """A number with one decimal (percentage points), in the language's format."""
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, format="#,##0.0", locale=self.locale))
+
     def count(self, cell: Count) -> str:
         if cell.status is Status.SMALL:
             return SMALL
@@ -155,9 +161,13 @@ class Words:
         return self.number(cell.value)
 
     def percent(self, ratio: float) -> str:
+        """A share in one format everywhere in the report: one decimal, the language's sign and spacing
+        (``12.5%``, ``12,5 %``; ``50.0%``, not ``50%`` beside ``12.5%``)."""
+        from babel import Locale
         from babel.numbers import format_percent
 
-        return str(format_percent(round(ratio, 3), locale=self.locale, decimal_quantization=False))
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+        return str(format_percent(ratio, format=pattern, locale=self.locale))
 
     def share(self, cell: Share) -> str:
         if cell.suppressed:
@@ -190,7 +200,7 @@ class Words:
         if a is None or b is None:
             return NOT_APPLICABLE
         points = round((a - b) * 100, 1)
-        return self._signed(points, f"{self.number(abs(points))} {self['points']}")
+        return self._signed(points, f"{self.decimal(abs(points))} {self['points']}")
 
     def money_change(self, now: float, before: float) -> str:
         delta = round(now - before, 2)

@@ -78,7 +78,7 @@ def test_a_single_small_cell_next_to_a_total_hides_the_smallest_other_cell() -> 
 
 @pytest.mark.parametrize(
     ("num", "den", "en"),
-    [(3, 100, "< 5"), (50, 4, "< 5"), (0, 100, "0%"), (50, 100, "50%"), (1, 3, "< 5"), (0, 0, "–")],
+    [(3, 100, "< 5"), (50, 4, "< 5"), (0, 100, "0.0%"), (50, 100, "50.0%"), (1, 3, "< 5"), (0, 0, "–")],
 )
 def test_shares_of_a_suppressed_count_are_suppressed(num: int, den: int, en: str) -> None:
     cell = Share(protect(num), protect(den))
@@ -86,6 +86,13 @@ def test_shares_of_a_suppressed_count_are_suppressed(num: int, den: int, en: str
     if en == "< 5":
         assert cell.value is None
         assert Words("fr").share_change(cell, Share(protect(50), protect(100))) == "×"
+
+
+def test_percentages_have_one_format() -> None:
+    """One decimal everywhere, the language's own sign and spacing."""
+    en, fr = Words("en"), Words("fr")
+    assert [en.percent(r) for r in (0.5, 0.125, 0.1234, 1 / 3, 0)] == ["50.0%", "12.5%", "12.3%", "33.3%", "0.0%"]
+    assert [fr.percent(r) for r in (0.5, 0.1234)] == ["50,0\u00a0%", "12,3\u00a0%"]
 
 
 def test_changes_are_hidden_when_either_side_is_suppressed() -> None:
@@ -146,7 +153,7 @@ EXPECTED = {
         "Variation par rapport au rapport de la veille (12 mars 2021)",
         "Lettres envoyées (période) 1.548 ▼ −3.096 645 ▼ −1.290 2.193 ▼ −4.386",
         "Lettres envoyées (cumul) 38.700 ▲ +1.548 16.128 ▲ +645 54.828 ▲ +2.193",
-        "Taux de réservation 49 % ▼ −1 pt 58,8 % ▼ −1,2 pt 51,9 % ▼ −1,1 pt",
+        "Taux de réservation 49,0 % ▼ −1,0 pt 58,8 % ▼ −1,2 pt 51,9 % ▼ −1,1 pt",
         "Frais de port (période) 1.238,40 € ▼ −2.476,80 € 516,00 € ▼ −1.032,00 € 1.754,40 € ▼ −3.508,80 €",
         "Capellen 4.250 170 4.250 2.205 51,9 % 100",
         "Luxembourg 17.000 680 17.000 8.820 51,9 % 425",
@@ -163,7 +170,7 @@ EXPECTED = {
         "Change since the previous day's report (12 March 2021)",
         "Letters mailed (period) 1,548 ▼ −3,096 645 ▼ −1,290 2,193 ▼ −4,386",
         "Letters mailed (to date) 38,700 ▲ +1,548 16,128 ▲ +645 54,828 ▲ +2,193",
-        "Booking uptake 49% ▼ −1 pp 58.8% ▼ −1.2 pp 51.9% ▼ −1.1 pp",
+        "Booking uptake 49.0% ▼ −1.0 pp 58.8% ▼ −1.2 pp 51.9% ▼ −1.1 pp",
         "Postage (period) €1,238.40 ▼ −€2,476.80 €516.00 ▼ −€1,032.00 €1,754.40 ▼ −€3,508.80",
         "Capellen 4,250 170 4,250 2,205 51.9% 100",
         "Luxembourg 17,000 680 17,000 8,820 51.9% 425",
