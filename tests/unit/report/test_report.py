@@ -126,6 +126,21 @@ def test_charts_draw_no_bar_for_suppressed_cells(tmp_path: Path) -> None:
 # -- figures -------------------------------------------------------------------------------------
 
 
+def test_daily_charts_span_only_the_days_with_data(tmp_path: Path) -> None:
+    """The demo marts start on 1 March: a weekly report of 14 March draws 14 days of axis, not 28; one of
+    3 March, 3."""
+    db = tmp_path / "demo.duckdb"
+    with duckdb.connect(str(db)) as con:
+        build_demo_marts(con)
+    with duckdb.connect(str(db), read_only=True) as con:
+        weekly = read_figures(con, date(2021, 3, 14), "weekly")
+        early = read_figures(con, date(2021, 3, 3), "weekly")
+        daily = read_figures(con, date(2021, 3, 14), "daily")
+    assert (weekly.days[0], weekly.days[-1], len(weekly.days)) == (date(2021, 3, 1), date(2021, 3, 14), 14)
+    assert early.days == (date(2021, 3, 1), date(2021, 3, 2), date(2021, 3, 3))
+    assert len(daily.days) == 14 and all(len(v) == len(early.days) for v in early.letters.values())
+
+
 def test_periods_and_previous_reports() -> None:
     assert window(AS_OF, "daily") == Window(AS_OF, AS_OF, date(2021, 3, 12), date(2021, 3, 12))
     weekly = window(date(2021, 3, 14), "weekly")
