@@ -5,6 +5,7 @@ Set before anything imports Airflow, which reads its configuration once at impor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import subprocess
@@ -180,26 +181,41 @@ class SmtpSink:
 ALERT_TO = ("oncall@example.org", "backup@example.org")
 
 
-@pytest.fixture
-def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
-    """A real SMTP server on 127.0.0.1 (aiosmtpd, a free port) for the test; the Airflow connection ``convoc_smtp``
-    points at it (no TLS: a local test server) and alerts go to ``ALERT_TO``."""
+def smtp_connection(port: int) -> str:
+    """The Airflow connection ``convoc_smtp`` (as ``AIRFLOW_CONN_CONVOC_SMTP``) of a local test server: no TLS."""
     import json
-    import socket
 
+    extra = {
+        "disable_ssl": True,
+        "disable_tls": True,
+        "from_email": "convoc@example.org",
+        "retry_limit": 1,
+        "timeout": 5,
+    }
+    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra})
+
+
+@contextlib.contextmanager
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, a free port) while the block runs; ``convoc_smtp`` points at it."""
     from aiosmtpd.controller import Controller
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from convoc_dev.airflow_local import free_port
+
+    port = free_port()
     sink = SmtpSink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    extra = {"disable_ssl": True, "disable_tls": True, "from_email": "convoc@example.org", "retry_limit": 1}
-    connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_CONVOC_SMTP", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", ", ".join(ALERT_TO))
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOC_SMTP", smtp_connection(port))
     try:
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """A real SMTP server for the test (``smtp_server``); alerts go to ``ALERT_TO``."""
+    monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", ", ".join(ALERT_TO))
+    with smtp_server(monkeypatch) as sink:
+        yield sink

@@ -8,10 +8,11 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from conftest import ALERT_TO, SmtpSink
+from conftest import ALERT_TO, SmtpSink, smtp_connection, smtp_server
 
 from convoc.errors import ConvocError
 from convoc_airflow.alerts import ConvocAlert, message, summary
+from convoc_dev.airflow_local import free_port
 
 LOG_URL = (
     "http://airflow.example.org/dags/letters_render/runs/scheduled__2021-01-29/tasks/verify_batch/mapped/3?try_number=1"
@@ -66,22 +67,7 @@ def test_without_recipients_nothing_is_sent(smtp_sink: SmtpSink, monkeypatch, ca
 
 
 def test_an_unreachable_server_fails_loudly(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import json
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens there once closed
-    extra = {
-        "disable_ssl": True,
-        "disable_tls": True,
-        "from_email": "convoc@example.org",
-        "retry_limit": 1,
-        "timeout": 2,
-    }
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CONVOC_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra})
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_CONVOC_SMTP", smtp_connection(free_port()))  # nothing listens there
     monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", ALERT_TO[0])
     with pytest.raises(Exception):  # noqa: B017 (the provider's own error; Airflow logs it beside the task's)
         ConvocAlert()(_context(ConvocError("x")))
@@ -89,31 +75,13 @@ def test_an_unreachable_server_fails_loudly(monkeypatch) -> None:  # type: ignor
 
 def test_one_alert_object_serves_every_task(smtp_sink: SmtpSink, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The default arguments hold one ConvocAlert: it keeps no server, recipient or subject between alerts."""
-    import json
-    import socket
-
-    from aiosmtpd.controller import Controller
-
     alert = ConvocAlert()
     alert(_context(ConvocError("first")))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    other = SmtpSink()
-    controller = Controller(other, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        extra = {"disable_ssl": True, "disable_tls": True, "from_email": "convoc@example.org", "retry_limit": 1}
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_CONVOC_SMTP",
-            json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}),
-        )
+    with smtp_server(monkeypatch) as other:  # another server, other recipients, another day
         monkeypatch.setenv("AIRFLOW__CONVOC__ALERT_TO", "night@example.org")
         ctx = _context(ConvocError("second"))
         ctx["params"] = {"day": "2021-01-30"}
         alert(ctx)
-    finally:
-        controller.stop()
     [(_, first)] = smtp_sink.messages
     [(to, second)] = other.messages
     assert "first" in first.get_body(("html",)).get_content() and to == ["night@example.org"]
