@@ -35,40 +35,55 @@ def _guard() -> Any:
     return Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 
 
-def chain_runs(first: date, last: date) -> list[Any]:
-    """The chain DAGs' runs whose day lies in ``first``..``last``, oldest first, with their render and verify
-    tasks' states counted (``convoc.control_room.figures.Run``)."""
+def chain_runs(airflow: str) -> list[Any]:
+    """Every run of the chain's DAGs that names a day, oldest first, linked under Airflow's UI at ``airflow``
+    (``convoc.control_room.figures.Run``, tasks not counted)."""
+    from urllib.parse import quote
+
     from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from convoc.control_room.figures import Run
     from convoc.runtime import CHAIN, run_day
 
-    runs = []
     with create_session() as session:
         rows = session.execute(
             select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.conf, DagRun.partition_key, DagRun.logical_date)
             .where(DagRun.dag_id.in_(CHAIN))
             .order_by(DagRun.id)
         ).all()
-        for dag_id, run_id, state, conf, partition_key, logical_date in rows:
-            day = run_day(conf, partition_key, logical_date)
-            if day is None or not first <= day <= last:
-                continue
-            tasks: dict[str, dict[str, int]] = {}
-            if dag_id == "letters_render":
-                counted = session.execute(
-                    select(TaskInstance.task_id, TaskInstance.state, func.count())
-                    .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-                    .where(TaskInstance.task_id.in_(("render_batch", "verify_batch")))
-                    .group_by(TaskInstance.task_id, TaskInstance.state)
-                ).all()
-                for task_id, ti_state, n in counted:
-                    tasks.setdefault(task_id, {})[str(ti_state)] = int(n)
-            runs.append(Run(dag_id, run_id, day, str(state), "", tasks))
+    runs = []
+    for dag_id, run_id, state, conf, partition_key, logical_date in rows:
+        day = run_day(conf, partition_key, logical_date)
+        if day is not None:
+            url = f"{airflow}/dags/{quote(dag_id)}/runs/{quote(run_id)}"
+            runs.append(Run(dag_id, run_id, day, str(state), url))
     return runs
+
+
+def with_batch_states(runs: list[Any]) -> list[Any]:
+    """``runs`` with their render and verify tasks' states counted (letters_render's runs; one query)."""
+    from dataclasses import replace
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    letters = [r.run_id for r in runs if r.dag_id == "letters_render"]
+    if not letters:
+        return runs
+    tasks: dict[str, dict[str, dict[str, int]]] = {}
+    with create_session() as session:
+        counted = session.execute(
+            select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state, func.count())
+            .where(TaskInstance.dag_id == "letters_render", TaskInstance.run_id.in_(letters))
+            .where(TaskInstance.task_id.in_(("render_batch", "verify_batch")))
+            .group_by(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state)
+        ).all()
+    for run_id, task_id, state, n in counted:
+        tasks.setdefault(run_id, {}).setdefault(task_id, {})[str(state)] = int(n)
+    return [replace(r, tasks=tasks.get(r.run_id, {})) if r.dag_id == "letters_render" else r for r in runs]
 
 
 def _airflow_root(request: Request) -> str:
@@ -78,24 +93,18 @@ def _airflow_root(request: Request) -> str:
 
 
 def _page(request: Request, until: date | None, days: int) -> str:
-    from urllib.parse import quote
-
     from convoc.config import Settings
     from convoc.control_room import figures, page
 
     settings = Settings.from_env()
     airflow = _airflow_root(request)
-    if until is None:  # the latest day anything happened (the demo's days lie in 2021)
-        probe = figures.read_published(settings.published, date.min, date.max)
-        until = figures.latest_day(probe, chain_runs(date.min, date.max)) or date.today()
+    # The whole published copy is a few rows a day: read once, whatever the span.
+    published = figures.read_published(settings.published, date.min, date.max)
+    runs = chain_runs(airflow)
+    if until is None:  # the last day the campaign moved (the demo's days lie in 2021)
+        until = figures.latest_day(published, runs) or date.today()
     span = figures.span(until, days)
-    published = figures.read_published(settings.published, span[-1], span[0])
-    runs = [
-        figures.Run(
-            r.dag_id, r.run_id, r.day, r.state, f"{airflow}/dags/{quote(r.dag_id)}/runs/{quote(r.run_id)}", r.tasks
-        )
-        for r in chain_runs(span[-1], span[0])
-    ]
+    runs = with_batch_states([r for r in runs if span[-1] <= r.day <= span[0]])
     files = {d: figures.day_files(settings.reports, settings.quality_docs, d) for d in span}
     ctx = page.PageContext(
         until=until, days=days, base=airflow + PREFIX, airflow=airflow, published_at=published.published_at
