@@ -2,7 +2,8 @@
 ## print_deadline
 
 Watches the print shop's cut-off: the day's print job (`JYYYYMMDD`) must be **READY** at the print shop by
-`CONVOC_PRINT_CUTOFF` (default 14:00) in `CONVOC_PRINT_CUTOFF_TZ` (default Europe/Luxembourg). One run a day;
+the `handoff_cutoff` of `print_shop.yaml` (14:00 Europe/Luxembourg; `CONVOC_PRINT_CUTOFF` and
+`CONVOC_PRINT_CUTOFF_TZ` override it). One run a day;
 its one task, `job_ready`, is a sensor (reschedule mode: it holds no worker slot between checks) that looks
 every five minutes for the job's delivery receipt (`var/print/deliveries/JYYYYMMDD.json`, written when the
 job is READY). It succeeds when the job is READY, or when the day owes none (its waves sent no letter, or no
@@ -34,12 +35,14 @@ def print_deadline() -> None:
     def job_ready() -> bool:
         from datetime import UTC, datetime
 
+        from convoc.campaigns.print_shop import print_shop_for
         from convoc.handoff.deadline import check
         from convoc_airflow.tasks import stage
 
         with stage() as run:  # at the cut-off: DeadlineMissed → failed without retry → the alert
             s = run.settings
-            return check(s.print_root, s.landing, run.day, s.print_cutoff, s.print_cutoff_tz, datetime.now(UTC))
+            shop = print_shop_for(s)
+            return check(s.print_root, s.landing, run.day, shop.handoff_cutoff, shop.timezone, datetime.now(UTC))
 
     job_ready()
 

@@ -52,9 +52,12 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
+        CONVOC_PRINT_SHOP      the print shop's capacity, working days and cut-off: a YAML file like the
+                               shipped campaigns/print_shop.yaml (default: that file)
         CONVOC_PRINT_CUTOFF    time of day (HH:MM) by which the day's print job must be READY at the print
-                               shop, else the print_deadline DAG alerts (default 14:00)
-        CONVOC_PRINT_CUTOFF_TZ the time zone of that cut-off, the print shop's (default Europe/Luxembourg)
+                               shop, else the print_deadline DAG alerts (default: the print shop file's
+                               ``handoff_cutoff``, 14:00)
+        CONVOC_PRINT_CUTOFF_TZ the time zone of that cut-off (default: the print shop file's, Europe/Luxembourg)
         CONVOC_RETENTION_DAYS  days personal data is kept past its use before the housekeeping DAG deletes
                                it: print files after the print shop's last mailing report, register
                                partitions and landing files after their day (default 30)
@@ -69,8 +72,9 @@ class Settings:
     ready_markers: frozenset[str] = frozenset()
     keep_work: bool = False
     retention_days: int = 30
-    print_cutoff: time = time(14, 0)
-    print_cutoff_tz: str = "Europe/Luxembourg"
+    print_shop: Path | None = None
+    print_cutoff: time | None = None  # None: the print shop file's
+    print_cutoff_tz: str | None = None
 
     def requires_marker(self, source: str) -> bool:
         """Whether ``source``'s landing file waits for its readiness marker."""
@@ -136,19 +140,23 @@ class Settings:
         retention = _number(env, "CONVOC_RETENTION_DAYS", "30")
         if retention < 1 or retention != int(retention):
             raise ValueError(f"CONVOC_RETENTION_DAYS must be a whole number of days, at least 1, not {retention:g}")
-        try:
-            cutoff = time.fromisoformat(env.get("CONVOC_PRINT_CUTOFF", "14:00").strip())
-        except ValueError:
-            raise ValueError(
-                f"CONVOC_PRINT_CUTOFF must be a time of day HH:MM, not {env['CONVOC_PRINT_CUTOFF']!r}"
-            ) from None
-        zone = env.get("CONVOC_PRINT_CUTOFF_TZ", "Europe/Luxembourg").strip()
-        try:
-            ZoneInfo(zone)
-        except (ValueError, ZoneInfoNotFoundError):
-            raise ValueError(
-                f"CONVOC_PRINT_CUTOFF_TZ must be a time zone such as Europe/Luxembourg, not {zone!r}"
-            ) from None
+        cutoff = None
+        if env.get("CONVOC_PRINT_CUTOFF", "").strip():
+            try:
+                cutoff = time.fromisoformat(env["CONVOC_PRINT_CUTOFF"].strip())
+            except ValueError:
+                raise ValueError(
+                    f"CONVOC_PRINT_CUTOFF must be a time of day HH:MM, not {env['CONVOC_PRINT_CUTOFF']!r}"
+                ) from None
+        zone = env.get("CONVOC_PRINT_CUTOFF_TZ", "").strip() or None
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise ValueError(
+                    f"CONVOC_PRINT_CUTOFF_TZ must be a time zone such as Europe/Luxembourg, not {zone!r}"
+                ) from None
+        shop = env.get("CONVOC_PRINT_SHOP", "").strip()
         return cls(
             home=home,
             warehouse=warehouse,
@@ -159,6 +167,7 @@ class Settings:
             ready_markers=markers,
             keep_work=keep_work,
             retention_days=int(retention),
+            print_shop=Path(shop) if shop else None,
             print_cutoff=cutoff,
             print_cutoff_tz=zone,
         )

@@ -104,13 +104,28 @@ create table if not exists core.fct_invitation (
     language varchar
 );
 
--- One row per campaign × wave day planned (also days that sent nothing): letters sent and allowed.
--- Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
+-- One row per campaign × wave day planned (also days that sent nothing): letters sent, the quota the
+-- centres allowed, and the letters the centres allowed that the print shop could not take that day
+-- (deferred: they wait for the next day; letters + deferred is what the centres allowed and the eligible
+-- residents filled). Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
 create table if not exists core.fct_wave (
     campaign varchar not null,
     wave_date date not null,
     letters bigint not null,
-    quota bigint not null
+    quota bigint not null,
+    deferred bigint not null default 0
+);
+-- a warehouse made before the print shop's capacity
+alter table core.fct_wave add column if not exists deferred bigint default 0;
+
+-- One row per wave day planned: the print shop's capacity that day (paper pieces; 0 when it is shut) and
+-- the reprints of spoiled pieces pending when the waves were planned (they count against it; the day's
+-- letters are sum(core.fct_wave.letters)). Writer: waves (convoc.waves.run), replacing a day.
+create table if not exists core.fct_print_capacity (
+    wave_date date not null,
+    working_day boolean not null,
+    capacity bigint not null,
+    reprints bigint not null
 );
 
 -- One row per booking made with an invitation's code (bookings feed).

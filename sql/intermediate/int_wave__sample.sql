@@ -95,7 +95,10 @@ final as (
         ranked.attempt,
         'sample' as phase,
         _catchment.centre,
-        ranked.language
+        ranked.language,
+        -- the print order (convoc.waves.print_capacity): a cut takes the same share of every stratum
+        0 as phase_rank,
+        ranked.rank_in_stratum / quota.quota as print_order
     from ranked
     inner join quota using (stratum)
     inner join _catchment using (commune)

@@ -156,7 +156,10 @@ final as (
         ranked.attempt,
         ranked.phase,
         ranked.centre,
-        ranked.language
+        ranked.language,
+        -- the print order across the day's campaigns (convoc.waves.print_capacity): phase, then oldest first
+        ranked.phase_rank,
+        cast(date_diff('day', date '1900-01-01', ranked.birth_date) as double) as print_order
     from ranked
     inner join _quota using (centre)
     where ranked.rank_in_centre <= _quota.quota

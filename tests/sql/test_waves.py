@@ -352,7 +352,10 @@ def test_status_follows_the_facts_without_another_wave(con: duckdb.DuckDBPyConne
     assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "open")]
     # Expired is as of the campaign's latest wave day: a later wave (here one that sends nothing) moves it.
     assert con.execute(STATUS, {"d": D}).fetchall()[2] == (3, "open")
-    con.execute("insert into core.fct_wave values ('vaccination', $d, 0, 0)", {"d": D + timedelta(days=8)})
+    con.execute(
+        "insert into core.fct_wave (campaign, wave_date, letters, quota) values ('vaccination', $d, 0, 0)",
+        {"d": D + timedelta(days=8)},
+    )
     assert con.execute(STATUS, {"d": D}).fetchall() == [(1, "attended"), (2, "booked"), (3, "expired")]
     # The waves wrote none of it: core.fct_invitation holds the invitations as planned, nothing else.
     columns = [c for (c,) in con.execute(

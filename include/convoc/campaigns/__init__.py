@@ -30,6 +30,7 @@ PRIORITY_GROUPS = (
     "hypertension",
 )
 MAX_AGE = 130
+NOT_CAMPAIGNS = ("centres.yaml", "print_shop.yaml")  # the other configuration files beside the campaigns
 
 
 class CampaignError(ConvocError):
@@ -265,9 +266,10 @@ def _config_dir() -> Any:
 
 
 def load_campaigns(folder: Path | None = None) -> list[Campaign]:
-    """Every campaign file (``*.yaml`` except centres.yaml) in ``folder`` (default: the shipped ones)."""
+    """Every campaign file (``*.yaml`` except centres.yaml and print_shop.yaml) in ``folder`` (default: the
+    shipped ones)."""
     root = folder or _config_dir()
-    paths = sorted((p for p in root.iterdir() if p.name.endswith(".yaml") and p.name != "centres.yaml"),
+    paths = sorted((p for p in root.iterdir() if p.name.endswith(".yaml") and p.name not in NOT_CAMPAIGNS),
                    key=lambda p: p.name)  # fmt: skip
     campaigns = [parse_campaign(_read_yaml(p) or {}, p.name) for p in paths]
     names = [c.campaign for c in campaigns]

@@ -4,6 +4,8 @@ Per centre, the wave is as large as the capacity over the booking window (less t
 times the campaign's share) divided by the expected uptake, less the letters still open. Residents are
 chosen by ``sql/intermediate/int_wave__selected.sql``: second doses first, then by phase, oldest first.
 Idempotent per campaign × day: the day's rows are replaced, and only what happened before the day counts.
+A wave is selected (``select_wave``: what the centres allow), cut to the print shop's capacity across the
+day's campaigns (``convoc.waves.print_capacity``), then written (``write_wave``).
 An invitation's status (and print and return) is not stored: ``core.dim_invitation_current`` derives it.
 """
 
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# what a selection adds to core.fct_invitation (the rest is the campaign's and the day's)
+INVITATION_COLUMNS = ("resident_id", "dose", "attempt", "phase", "centre", "language")
+
 
 class NoSnapshot(ConvocError):
     """No register snapshot is valid on the wave day."""
@@ -37,6 +42,7 @@ class WaveResult:
     invitations: int
     by_centre: dict[str, int]
     quota: dict[str, int]
+    deferred: int = 0  # letters the centres allowed that the print shop could not take that day
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +51,7 @@ class WaveResult:
             "invitations": self.invitations,
             "by_centre": self.by_centre,
             "quota": self.quota,
+            "deferred": self.deferred,
         }
 
 
@@ -108,17 +115,26 @@ def _register_tables(con: duckdb.DuckDBPyConnection, campaign: Campaign, centres
     con.register("_quota", quota_frame)
 
 
-def plan_wave(
+@dataclass(frozen=True)
+class Selection:
+    """A campaign's wave of a day as the centres allow it, before the print shop's capacity: the rows of
+    ``int_wave__selected`` / ``int_wave__sample`` with their print order (``phase_rank``, ``print_order``)."""
+
+    campaign: Campaign
+    wave_date: date
+    quota: dict[str, int]
+    rows: Any  # polars.DataFrame
+
+
+def select_wave(
     con: duckdb.DuckDBPyConnection,
     campaign: Campaign,
     centres: Centres,
     day: date,
-    key: bytes,
     capacity_scale: float = 1.0,
-) -> WaveResult:
-    """Replace ``campaign``'s wave of ``day`` in core.fct_invitation; the caller holds the transaction."""
-    import polars as pl
-
+) -> Selection:
+    """The residents ``campaign`` would invite on ``day`` within the centres' capacity (nothing written).
+    Reads only what happened before ``day``, so the campaigns of a day are selected independently."""
     snapshot = con.execute(
         "select count(*) from core.dim_resident where valid_from <= $d and (valid_to is null or valid_to > $d)",
         {"d": day},
@@ -155,17 +171,30 @@ def plan_wave(
         capacity = window_capacity(centres, day, campaign.booking_window_days, capacity_scale)
         quota = quotas(campaign, capacity, load)
         model = "intermediate/int_wave__selected.sql"
+    _register_tables(con, campaign, centres, day, quota)
+    try:
+        rows = warehouse.query(con, warehouse.select(model), params)
+    finally:
+        for name in ("_phase", "_catchment", "_quota", "_band"):
+            con.unregister(name)
+    return Selection(campaign, day, quota, rows)
 
+
+def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, key: bytes) -> WaveResult:
+    """Replace the campaign's wave of the day in core.fct_invitation by ``kept`` (the selection's rows the
+    print shop can take; all of them without a print-shop limit) and record it in core.fct_wave with the
+    letters deferred; the caller holds the transaction."""
+    import polars as pl
+
+    campaign, day = selection.campaign, selection.wave_date
     con.execute("delete from core.fct_invitation where campaign = $c and wave_date = $d",
                 {"c": campaign.campaign, "d": day})  # fmt: skip
-    _register_tables(con, campaign, centres, day, quota)
-    selected = warehouse.query(con, warehouse.select(model), params)
     ids = [
         f"{campaign.campaign}:{dose}:{resident}:{attempt}"
-        for dose, resident, attempt in selected.select("dose", "resident_id", "attempt").iter_rows()
+        for dose, resident, attempt in kept.select("dose", "resident_id", "attempt").iter_rows()
     ]
     valid_from = day + timedelta(days=1)
-    wave = selected.with_columns(
+    wave = kept.select(*INVITATION_COLUMNS).with_columns(
         pl.Series("invitation_id", ids, dtype=pl.String),
         pl.lit(campaign.campaign).alias("campaign"),
         pl.lit(day).alias("wave_date"),
@@ -174,18 +203,36 @@ def plan_wave(
         pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
     )
     con.register("_wave", wave)
-    con.execute("insert into core.fct_invitation by name select * from _wave")
+    try:
+        con.execute("insert into core.fct_invitation by name select * from _wave")
+    finally:
+        con.unregister("_wave")
     # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
+    params = {"campaign": campaign.campaign, "wave_date": day}
     duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), params).height
     if duplicates:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates} residents would hold two open invitations")
+    deferred = selection.rows.height - wave.height
     con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
     con.execute(
-        "insert into core.fct_wave values ($c, $d, $n, $q)",
-        {"c": campaign.campaign, "d": day, "n": wave.height, "q": sum(quota.values())},
+        "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred) values ($c, $d, $n, $q, $deferred)",
+        {"c": campaign.campaign, "d": day, "n": wave.height, "q": sum(selection.quota.values()), "deferred": deferred},
     )
-    for name in ("_wave", "_phase", "_catchment", "_quota", "_band"):
-        con.unregister(name)
     by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
-    log.info("%s wave %s: %d invitations %s (quota %s)", campaign.campaign, day, wave.height, by_centre, quota)
-    return WaveResult(campaign.campaign, day, wave.height, by_centre, quota)
+    log.info("%s wave %s: %d invitations %s (quota %s, %d deferred by the print shop)",
+             campaign.campaign, day, wave.height, by_centre, selection.quota, deferred)  # fmt: skip
+    return WaveResult(campaign.campaign, day, wave.height, by_centre, selection.quota, deferred)
+
+
+def plan_wave(
+    con: duckdb.DuckDBPyConnection,
+    campaign: Campaign,
+    centres: Centres,
+    day: date,
+    key: bytes,
+    capacity_scale: float = 1.0,
+) -> WaveResult:
+    """Replace ``campaign``'s wave of ``day`` with everything the centres allow (no print-shop limit: the
+    day's waves together go through ``convoc.waves.run.run_waves``); the caller holds the transaction."""
+    selection = select_wave(con, campaign, centres, day, capacity_scale)
+    return write_wave(con, selection, selection.rows, key)
