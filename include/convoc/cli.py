@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from convoc.config import Settings
 from convoc.errors import ConvocError
@@ -50,7 +51,8 @@ def _cmd_waves(args: argparse.Namespace) -> int:
     from convoc.waves.run import run_waves
 
     for result in run_waves(Settings.from_env(), args.day, load_key()):
-        print(f"{result.campaign} {result.wave_date}: {result.invitations} invitations {result.by_centre}")
+        waited = f"; {result.deferred} deferred by the print shop's capacity" if result.deferred else ""
+        print(f"{result.campaign} {result.wave_date}: {result.invitations} invitations {result.by_centre}{waited}")
     return 0
 
 
@@ -108,6 +110,22 @@ def _cmd_handoff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_load(con: Any) -> None:
+    """The print shop's load per wave day: pieces planned (new letters + reprints) against its capacity."""
+    days = con.execute(
+        "select c.wave_date, c.working_day, c.capacity, c.reprints, coalesce(sum(w.letters), 0), "
+        "coalesce(sum(w.deferred), 0) from core.fct_print_capacity c "
+        "left join core.fct_wave w using (wave_date) group by all order by 1"
+    ).fetchall()
+    if not days:
+        return
+    print("  print shop load (pieces planned = letters + reprints / capacity; letters deferred):")
+    for day, working, capacity, reprints, letters, deferred in days:
+        load = f"{(letters + reprints) / capacity:6.1%}" if capacity else "  shut" if not working else "     –"
+        parts = f"({letters:,} letters, {reprints:,} reprints)" + (f"; {deferred:,} deferred" if deferred else "")
+        print(f"    {day} {letters + reprints:>8,} / {capacity:>8,} {load}  {parts}")
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from convoc import warehouse
 
@@ -160,11 +178,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 print("  invitations now (core.dim_invitation_current): " + ", ".join(
                     f"{statuses.get(s, 0):,} {s}" for s in ("open", "booked", "attended", "expired")
                 ))  # fmt: skip
-        waves = con.execute("select wave_date, campaign, letters, quota from core.fct_wave order by all").fetchall()
+        waves = con.execute(
+            "select wave_date, campaign, letters, quota, coalesce(deferred, 0) from core.fct_wave order by all"
+        ).fetchall()
         if waves:
-            print("  invitation waves (letters sent / allowed):")
-            for wave_date, campaign, n, quota in waves:
-                print(f"    {wave_date} {campaign:<14} {n:>8,} / {quota:,}")
+            print("  invitation waves (letters sent / the centres' quota; letters the print shop deferred):")
+            for wave_date, campaign, n, quota, deferred in waves:
+                print(
+                    f"    {wave_date} {campaign:<14} {n:>8,} / {quota:,}"
+                    + (f"; {deferred:,} deferred" if deferred else "")
+                )
+        if "core.fct_print_capacity" in present:
+            _print_load(con)
         jobs = warehouse.query(con, warehouse.select("intermediate/int_print__job_status.sql"))
         if jobs.height:
             print(

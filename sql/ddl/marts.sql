@@ -78,3 +78,15 @@ create table if not exists marts.fct_operations_daily (
     detail varchar not null,
     value bigint not null
 );
+
+-- One row per wave day: the print shop's capacity, the reprints and new letters planned against it, the
+-- letters that waited. Writer: stats (convoc.stats.marts.build_marts).
+create table if not exists marts.fct_print_load_daily (
+    day date not null,
+    working_day boolean not null,
+    capacity bigint not null,
+    reprints bigint not null,
+    letters bigint not null,
+    deferred bigint not null,
+    pieces bigint not null
+);

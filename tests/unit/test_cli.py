@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from datetime import date
 from pathlib import Path
@@ -17,9 +18,12 @@ from convoc_dev.cli import main as dev_main
 
 
 def test_generate_ingest_waves_status(settings: Settings, capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # fmt: skip
     monkeypatch.setenv("CONVOC_SIGNING_KEY", "c" * 40)
     monkeypatch.setenv("CONVOC_CAPACITY_SCALE", "0.01")
+    shop = tmp_path / "print_shop.yaml"  # 500 pieces at this scale: less than the first day's waves want
+    shop.write_text("pieces_per_day: 50000\nworking_days: [mon, tue, wed, thu, fri, sat, sun]\n")
+    monkeypatch.setenv("CONVOC_PRINT_SHOP", str(shop))
     assert dev_main(["generate", "--residents", "1500", "--seed", "3", "--out", str(settings.landing)]) == 0
     assert "wrote 5 landing files" in capsys.readouterr().out
     assert main(["ingest", "--day", "2021-01-29"]) == 0
@@ -27,11 +31,14 @@ def test_generate_ingest_waves_status(settings: Settings, capsys: pytest.Capture
     assert main(["waves", "--day", "2021-01-29"]) == 0
     out = capsys.readouterr().out
     assert "vaccination 2021-01-29:" in out and "testing 2021-01-29:" in out
+    deferred = re.search(r"testing 2021-01-29: 0 invitations \{\}; (\d+) deferred by the print shop's capacity", out)
+    assert deferred, out  # second doses and phases first: the sample waits
     assert dev_main(["simulate-bookings", "--day", "2021-02-02", "--uptake", "1"]) == 0
     assert "bookings_20210203.csv" in capsys.readouterr().out
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "core.fct_invitation (letters)" in out and "2021-01-29 vaccination" in out
+    assert re.search(r"2021-01-29 +500 / +500 100\.0%  \(500 letters, 0 reprints\); (\d+) deferred", out), out
 
 
 def test_code_check(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

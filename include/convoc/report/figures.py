@@ -6,8 +6,8 @@ it — and compares with the previous report (the day before, or the week before
 :mod:`convoc.report.suppress`.
 
 Tables read: ``marts.fct_dispatch_daily``, ``marts.fct_campaign_progress``, ``marts.fct_postage_daily``,
-``marts.fct_returns_by_reason``, through the queries of ``sql/reports/``. The connection may (and should) be
-read-only.
+``marts.fct_returns_by_reason``, ``marts.fct_print_load_daily``, through the queries of ``sql/reports/``. The
+connection may (and should) be read-only.
 """
 
 from __future__ import annotations
@@ -90,6 +90,23 @@ class ReturnRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PrintLoadRow:
+    """One day of the print shop: its capacity (pieces; 0 when shut) against the pieces planned."""
+
+    day: date
+    working_day: bool
+    capacity: int
+    pieces: Count
+    reprints: Count
+    deferred: Count
+
+    @property
+    def load(self) -> float | None:
+        """Pieces planned ÷ capacity (None when the shop is shut, or a count is hidden)."""
+        return self.pieces.value / self.capacity if self.capacity and self.pieces.shown else None
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     """Everything one report shows. ``headline`` maps a campaign (or ``None``: all) to (now, previous)."""
 
@@ -106,6 +123,7 @@ class Figures:
     cantons: list[CantonRow]
     canton_total: CantonRow
     returns: list[ReturnRow]
+    print_load: list[PrintLoadRow]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -212,6 +230,15 @@ def _returns(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[Ret
     return [ReturnRow(reason, p, t) for reason, p, t in zip(REASONS, period, total, strict=True)]
 
 
+def _print_load(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[PrintLoadRow]:
+    # pieces are letters, one per person: protected like every count of letters
+    return [
+        PrintLoadRow(day, bool(working), int(capacity), protect(int(pieces)), protect(int(reprints)),
+                     protect(int(deferred)))
+        for day, working, capacity, pieces, reprints, deferred in _rows(con, "print_load", {"start": start, "end": end})
+    ]  # fmt: skip
+
+
 def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) -> Figures:
     """Read and protect every figure of the ``period`` report ending on ``as_of``. Reads only; no side effect."""
     if period not in PERIODS:
@@ -242,6 +269,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
         cantons=cantons,
         canton_total=canton_total,
         returns=_returns(con, win.start, win.end),
+        print_load=_print_load(con, win.start, win.end),
     )
 
 

@@ -62,6 +62,14 @@ LABELS: dict[Lang, dict[str, str]] = {
         "unknown_address": "Adresse inconnue",
         "moved": "Déménagé",
         "deceased": "Décédé",
+        "print_load": "Charge de l'imprimerie par jour (pièces prévues et capacité)",
+        "p_day": "Jour",
+        "p_capacity": "Capacité",
+        "p_pieces": "Pièces prévues",
+        "p_reprints": "dont réimpressions",
+        "p_load": "Charge",
+        "p_deferred": "Lettres reportées",
+        "p_shut": "fermée",
         "rule": (
             "Secret statistique : tout effectif de 1 à 4 personnes est affiché « < 5 » ; 0 est affiché. "
             "Lorsqu'une seule cellule d'une colonne est masquée, la plus petite autre cellule non nulle "
@@ -112,6 +120,14 @@ LABELS: dict[Lang, dict[str, str]] = {
         "unknown_address": "Unknown address",
         "moved": "Moved away",
         "deceased": "Deceased",
+        "print_load": "Print shop load per day (pieces planned and capacity)",
+        "p_day": "Day",
+        "p_capacity": "Capacity",
+        "p_pieces": "Pieces planned",
+        "p_reprints": "of which reprints",
+        "p_load": "Load",
+        "p_deferred": "Letters deferred",
+        "p_shut": "closed",
         "rule": (
             "Statistical confidentiality: any count of 1 to 4 people is shown as “< 5”; 0 is shown. "
             "When a single cell of a column is hidden, the smallest other non-zero cell is hidden too (“×”) "

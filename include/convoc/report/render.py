@@ -283,6 +283,26 @@ def _story(figures: Figures, words: Words, fonts: tuple[str, str, str]) -> list[
     returns = _table(return_rows, [120, 70, 70], regular, bold, 1)
     returns.hAlign = "LEFT"
     story.append(returns)
+
+    # The print shop's load: pieces planned against its capacity, each day of the period.
+    if figures.print_load:
+        story.append(Paragraph(words["print_load"], h_style))
+        heads = [words[k] for k in ("p_day", "p_capacity", "p_pieces", "p_reprints", "p_load", "p_deferred")]
+        load_rows: list[list[Any]] = [[heads[0], *(Paragraph(h, col_style) for h in heads[1:])]]
+        for day in figures.print_load:
+            load_rows.append(
+                [
+                    words.date(day.day, "EEE d.M"),
+                    words.number(day.capacity) if day.working_day else words["p_shut"],
+                    words.count(day.pieces),
+                    words.count(day.reprints),
+                    NOT_APPLICABLE if day.load is None else words.percent(day.load),
+                    words.count(day.deferred),
+                ]
+            )
+        load = _table(load_rows, [70, 68, 68, 68, 68, 68], regular, bold, 1)
+        load.hAlign = "LEFT"
+        story.append(load)
     return story
 
 

@@ -11,6 +11,10 @@ testing 12): ``invited = printed = w·m·(1 + i mod 3)``; ``mailed = invited``; 
 waves of 13 and 14 March, still booking; ``vaccinated = booked`` for waves up to 8 March, ``booked // 2``
 after. Vaccination waves are age band ``80+`` up to 7 March, ``75-79``
 after; testing waves are ``16-54``.
+
+The print shop (``fct_print_load_daily``) can take ``PRINT_CAPACITY`` pieces a day; the pieces planned are the
+day's letters (``invited`` of every campaign) and ``reprints``: 4 on 2 March (a small cell), none else;
+on the days with ``i mod 3 = 2`` (the busiest), 250 letters waited for the next day.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ CAMPAIGN_FACTORS = {"vaccination": 5, "testing": 12}
 ELIGIBLE_PER_WEIGHT = {("vaccination", "80+"): 60, ("vaccination", "75-79"): 55, ("testing", "16-54"): 400}
 VIANDEN_ELIGIBLE = {("vaccination", "80+"): 120, ("vaccination", "75-79"): 100, ("testing", "16-54"): 2000}
 POSTAGE_EUR = 0.80
+PRINT_CAPACITY = 7000
 
 DDL = """
 create schema if not exists marts;
@@ -61,6 +66,9 @@ create or replace table marts.fct_returns_by_reason (day date, campaign varchar,
 create or replace table marts.fct_print_spoilage (
     job_id varchar, origin_job_id varchar, kind varchar, handoff_date date, pieces bigint, spoiled bigint,
     spoilage_rate double
+);
+create or replace table marts.fct_print_load_daily (
+    day date, working_day boolean, capacity bigint, reprints bigint, letters bigint, deferred bigint, pieces bigint
 );
 """
 
@@ -96,7 +104,7 @@ def dispatch_rows() -> list[tuple[object, ...]]:
 
 
 def build_demo_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) the five marts tables in ``con`` and fill them with the demo rows."""
+    """Create (or replace) the marts tables in ``con`` and fill them with the demo rows."""
     con.execute(DDL)
     con.executemany("insert into marts.fct_dispatch_daily values (" + ", ".join("?" * 15) + ")", dispatch_rows())
     con.execute(
@@ -149,5 +157,17 @@ def build_demo_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "insert into marts.fct_print_spoilage values "
         "('J20210301', 'J20210301', 'print', date '2021-03-01', 4000, 0, 0.0)"
+    )
+    con.execute(
+        """
+        insert into marts.fct_print_load_daily
+        with letters as (
+            select day, sum(invited) as letters, case when day = date '2021-03-02' then 4 else 0 end as reprints,
+                   case when date_diff('day', date '2021-03-01', day) % 3 = 2 then 250 else 0 end as deferred
+            from marts.fct_dispatch_daily group by day
+        )
+        select day, true, $capacity, reprints, letters, deferred, letters + reprints from letters
+        """,
+        {"capacity": PRINT_CAPACITY},
     )
     con.execute("drop table demo_eligible")

@@ -178,6 +178,7 @@ EXPECTED = {
         "Adresse inconnue 29 837",
         "Déménagé × 411",
         "Décédé < 5 14",
+        "sam. 13.3 7.000 2.193 0 31,3 % 0",  # the print shop's load: 2,193 letters, no reprint, capacity 7,000
         "Secret statistique : tout effectif de 1 à 4 personnes est affiché « < 5 »",
     ],
     "en": [
@@ -195,6 +196,7 @@ EXPECTED = {
         "Unknown address 29 837",
         "Moved away × 411",
         "Deceased < 5 14",
+        "Sat 13.3 7,000 2,193 0 31.3% 0",
         "Statistical confidentiality: any count of 1 to 4 people is shown as “< 5”",
     ],
 }
@@ -210,6 +212,23 @@ def test_the_report_prints_the_expected_figures(marts: duckdb.DuckDBPyConnection
         assert expected in text, expected
     vianden = next(line for line in text.splitlines() if line.startswith("Vianden"))
     assert "3" not in vianden.split()
+
+
+def test_the_weekly_report_shows_the_print_shops_load_each_day(
+    marts: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:  # noqa: E501
+    _, text = _text(render_report(marts, date(2021, 3, 7), "weekly", "en", tmp_path))
+    head = text.index("Print shop load per day")
+    rows = [line for line in text[head:].splitlines() if line[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
+    assert rows == [
+        "Mon 1.3 7,000 2,193 0 31.3% 0",
+        "Tue 2.3 7,000 4,390 < 5 62.7% 0",  # 4 reprints: a small cell
+        "Wed 3.3 7,000 6,579 0 94.0% 250",  # the busiest days: letters waited
+        "Thu 4.3 7,000 2,193 0 31.3% 0",
+        "Fri 5.3 7,000 4,389 0 62.7% 0",  # Vianden's single wave of 3
+        "Sat 6.3 7,000 6,579 0 94.0% 250",
+        "Sun 7.3 7,000 2,193 0 31.3% 0",
+    ]
 
 
 def test_the_report_file_is_private_atomic_and_reproducible(marts: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
