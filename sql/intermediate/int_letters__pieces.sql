@@ -1,5 +1,7 @@
 -- grain: one row per letter of the waves planned on $wave_date (all campaigns), in postal presort order
 -- (postcode, street, house number, then invitation), numbered as pieces of the day's print job.
+-- A household letter (phase 'household', a mailing per household) also names the other residents of the
+-- address on the day, oldest first (co_residents: at most three; household_size counts everyone).
 with invitations as (
     select * from core.fct_invitation where wave_date = $wave_date
 ),
@@ -7,6 +9,29 @@ with invitations as (
 residents as (
     select * from core.dim_resident
     where valid_from <= $wave_date and (valid_to is null or valid_to > $wave_date)
+),
+
+household_letters as (
+    select invitations.invitation_id, residents.resident_id, residents.street, residents.house_number,
+        residents.postcode
+    from invitations
+    inner join residents using (resident_id)
+    where invitations.phase = 'household'
+),
+
+households as (
+    select
+        household_letters.invitation_id,
+        list(others.given_name || ' ' || others.family_name order by others.birth_date, others.resident_id)
+            filter (where others.resident_id <> household_letters.resident_id) as co_residents,
+        count(*) as household_size
+    from household_letters
+    inner join residents as others
+        on others.street = household_letters.street
+        and others.house_number is not distinct from household_letters.house_number
+        and others.postcode = household_letters.postcode
+        and others.status = 'resident'
+    group by household_letters.invitation_id
 ),
 
 final as (
@@ -32,9 +57,12 @@ final as (
         invitations.valid_from,
         invitations.valid_until,
         invitations.centre,
-        invitations.phase
+        invitations.phase,
+        coalesce(list_slice(households.co_residents, 1, 3), []) as co_residents,
+        coalesce(households.household_size, 1) as household_size
     from invitations
     inner join residents using (resident_id)
+    left join households using (invitation_id)
 )
 
 select * from final order by piece_id

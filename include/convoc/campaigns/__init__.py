@@ -46,14 +46,20 @@ class Phase:
     groups: tuple[str, ...] = ()
 
 
-KINDS = ("priority", "booster", "sample")
+KINDS = ("priority", "booster", "sample", "mailing")
+PER = ("resident", "household")
+MAX_NAMES = 3
+"""Name lines on a household letter: up to this many residents are named; a larger household gets the first
+``MAX_NAMES - 1`` names and a line "and the other residents" (the address window holds six lines)."""
 
 
 @dataclass(frozen=True)
 class Campaign:
     """One campaign. ``kind``: ``priority`` (phases in order, doses apart), ``booster`` (once a required
     dose is old enough: ``requires`` and ``intervals``), ``sample`` (a stratified random sample a day,
-    ``daily_invitations``, at most one member of a household a week)."""
+    ``daily_invitations``, at most one member of a household a week), ``mailing`` (one letter to every
+    resident in ``min_age``–``max_age`` and ``communes``, or one per household address: ``per``; no booking
+    capacity, only the print shop's)."""
 
     campaign: str
     title: Mapping[str, str]
@@ -75,6 +81,8 @@ class Campaign:
     reinvite_wait_days: int = 7
     max_attempts: int = 3
     code_suffix: str | None = None
+    per: str = "resident"  # mailing: one letter per resident or per household address
+    communes: tuple[str, ...] = ()  # mailing: only these communes (none: the whole country)
     source: str = field(default="", compare=False)
 
     def active_on(self, day: date) -> bool:
@@ -218,6 +226,26 @@ def parse_campaign(data: Mapping[str, Any], where: str) -> Campaign:
     daily = 0
     strata: tuple[str, ...] = ()
     bands: tuple[int, ...] = ()
+    per = "resident"
+    communes: tuple[str, ...] = ()
+    if kind == "mailing":
+        if data.get("phases"):
+            raise CampaignError(f"{where}: a mailing has no phases: `min_age`, `max_age` and `communes` choose who")
+        per = str(data.get("per", "resident"))
+        if per not in PER:
+            raise CampaignError(f"{where}: `per` must be one of {', '.join(PER)}, not {per!r}")
+        communes = tuple(str(c) for c in data.get("communes") or ())
+        min_age, max_age = data.get("min_age"), data.get("max_age")
+        for key, value in (("min_age", min_age), ("max_age", max_age)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise CampaignError(f"{where}: `{key}` must be a whole number of years, not {value!r}")
+        if min_age is not None and max_age is not None and min_age > max_age:
+            raise CampaignError(f"{where}: empty age range {min_age}–{max_age}")
+        # one phase, for what reads phases (the eligible population's youngest age in the marts)
+        data = {**data, "phases": [{"phase": per, "min_age": min_age or 0, "max_age": max_age}]}
+        for key in ("doses", "expected_uptake", "capacity_share", "booking_window_days", "reinvite"):
+            if key in data:
+                raise CampaignError(f"{where}: `{key}` does not apply to a mailing (one letter, no booking capacity)")
     if kind == "sample":
         daily = _positive(data, "daily_invitations", where, 0)
         strata = tuple(str(x) for x in data.get("strata") or ())
@@ -248,6 +276,8 @@ def parse_campaign(data: Mapping[str, Any], where: str) -> Campaign:
         reinvite_wait_days=_positive(reinvite, "wait_days", f"{where}: reinvite", 7),
         max_attempts=_positive(reinvite, "max_attempts", f"{where}: reinvite", 3),
         code_suffix=str(suffix) if suffix else None,
+        per=per,
+        communes=communes,
         source=where,
     )
 
@@ -275,6 +305,14 @@ def load_campaigns(folder: Path | None = None) -> list[Campaign]:
     names = [c.campaign for c in campaigns]
     if len(set(names)) != len(names):
         raise CampaignError(f"campaign names must be unique: {', '.join(names)}")
+    if any(c.communes for c in campaigns):
+        from convoc import reference
+
+        known = set(reference.communes().get_column("commune").to_list())
+        for c in campaigns:
+            unknown = sorted(set(c.communes) - known)
+            if unknown:
+                raise CampaignError(f"{c.source}: `communes` names unknown commune(s) {', '.join(unknown)}")
     for c in campaigns:
         if c.requires and c.requires[0] not in names:
             raise CampaignError(f"{c.source}: requires the campaign {c.requires[0]!r}, which no file defines")

@@ -73,7 +73,13 @@ def cut_batches(
         schema={"centre": pl.String, "centre_name": pl.String, "centre_address": pl.List(pl.String)},
         orient="row",
     )
-    letters = letters.join(centre_info, on="centre", how="left").sort("piece_id")
+    letters = (
+        letters.join(centre_info, on="centre", how="left")
+        .with_columns(  # a mailing suggests no centre
+            pl.col("centre_name").fill_null(""), pl.col("centre_address").fill_null(pl.lit([], pl.List(pl.String)))
+        )
+        .sort("piece_id")
+    )
     # Nothing of an earlier run of the day (a PDF rendered, released or rejected, or the record of one) may
     # pass for this run's.
     _forget_batches(con, day)
@@ -101,9 +107,18 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
     from convoc.letters.render import Letter, render_batch
 
     # The batch file carries every Letter field but the letter's date (the day) under the same names.
-    names = [f.name for f in fields(Letter) if f.name != "letter_date"]
+    # (a batch cut before household letters has no co_residents / household_size: the defaults hold)
+    present = set(pl.read_parquet_schema(batch))
+    names = [f.name for f in fields(Letter) if f.name != "letter_date" and f.name in present]
     letters = [
-        Letter(**{**row, "centre_address": tuple(row["centre_address"]), "letter_date": day})
+        Letter(
+            **{
+                **row,
+                "centre_address": tuple(row["centre_address"]),
+                "co_residents": tuple(row.get("co_residents") or ()),
+                "letter_date": day,
+            }
+        )
         for row in pl.read_parquet(batch, columns=names).iter_rows(named=True)
     ]
     folder = batch.parent.parent

@@ -7,6 +7,7 @@ the renderer converts them to PDF points (origin bottom-left) with :func:`pt_x` 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -186,11 +187,14 @@ def format_address(
     house_number: str | None,
     postcode: str,
     locality: str,
+    more_names: Sequence[str] = (),
 ) -> AddressBlock:
     """Recipient address lines for the window of a domestic letter, and the font size to print them.
 
-    Lines: ``given_name family_name``, ``street house_number`` and ``postcode locality``; no country
-    line (domestic mail); empty lines are dropped; never more than ``ADDRESS_MAX_LINES``.
+    Lines: ``given_name family_name``, then ``more_names`` (further recipients of a household letter, one
+    line each, shortened with ``…`` when too wide at 8 pt), ``street house_number`` and ``postcode
+    locality``; no country line (domestic mail); empty lines are dropped; never more than
+    ``ADDRESS_MAX_LINES``.
 
     Fit rule (a line fits when it is at most ``ADDRESS_MAX_LINE_MM`` = 80 mm wide in DejaVu Sans):
 
@@ -210,7 +214,8 @@ def format_address(
     name = " ".join(p for p in (given_name.strip(), family_name.strip()) if p)
     street_line = " ".join(p for p in (street.strip(), (house_number or "").strip()) if p)
     town = " ".join(p for p in (postcode.strip(), locality.strip()) if p)
-    lines = [name, street_line, town]
+    extra = [" ".join(n.split()) for n in more_names]
+    lines = [name, *extra, street_line, town]
 
     for size in ADDRESS_FONT_SIZES:
         if all(_fits(line, size) for line in lines if line):
@@ -227,10 +232,11 @@ def format_address(
         name = " ".join(p for p in (initials(given_name.strip()), family_name.strip()) if p)
         if not _fits(name, size):
             name = _truncate("", name, "", size)
+    extra = [line if _fits(line, size) else _truncate("", line, "", size) for line in extra]
     if not _fits(town, size):
         code = postcode.strip()
         town = _truncate(f"{code} " if code else "", locality.strip(), "", size)
-    return AddressBlock(tuple(line for line in (name, street_line, town) if line)[:ADDRESS_MAX_LINES], size)
+    return AddressBlock(tuple(line for line in (name, *extra, street_line, town) if line)[:ADDRESS_MAX_LINES], size)
 
 
 def address_placements(block: AddressBlock) -> list[LinePlacement]:

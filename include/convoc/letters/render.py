@@ -13,6 +13,7 @@ a translation; and from QR codes encoded with a fixed version and mask (``convoc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import string
@@ -67,6 +68,13 @@ PLACEHOLDERS = frozenset(
         "booking_url",
     }
 )
+OTHER_RESIDENTS = {
+    "fr": "et les autres résidents",
+    "de": "und die weiteren Bewohner",
+    "en": "and the other residents",
+    "pt": "e os restantes residentes",
+}
+"""The last name line of a household letter to more residents than it names (``household_names``)."""
 BOOKING_URL = "https://convoc.example.lu/b/"
 """Where codes are booked: the booking QR code encodes this URL followed by the code."""
 HOTLINE = "+352 8002 8080"
@@ -176,6 +184,8 @@ class Letter:
     centre_name: str
     centre_address: tuple[str, ...]
     phase: str
+    co_residents: tuple[str, ...] = ()  # a household letter: the other residents named, oldest first
+    household_size: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +211,13 @@ class RenderResult:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A letter text: subject line and body paragraphs, with ``{placeholders}``."""
+    """A letter text: subject line and body paragraphs, with ``{placeholders}``; ``labels``: the template's
+    own words for the booking box (``code``, ``book``, ``phone``) where the defaults (``LABELS``) do not fit —
+    a mailing books nothing."""
 
     subject: str
     paragraphs: tuple[str, ...]
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def letter_languages(language: str | None) -> tuple[str, ...]:
@@ -214,18 +227,26 @@ def letter_languages(language: str | None) -> tuple[str, ...]:
 
 
 def load_template(path: Path) -> Template:
-    """Read a template: first line ``subject: …``, then the body; blank lines separate paragraphs."""
+    """Read a template: first line ``subject: …``, then optionally lines ``code: …``, ``book: …``, ``phone: …``
+    (the booking box's labels), then the body; blank lines separate paragraphs."""
     text = path.read_text(encoding="utf-8")
     first, _, body = text.partition("\n")
     if not first.lower().startswith("subject:"):
         raise ConvocError(f"{path}: the first line must be 'subject: …'")
     subject = first.split(":", 1)[1].strip()
+    labels = {}
+    while True:
+        line, _, rest = body.partition("\n")
+        key, sep, value = line.partition(":")
+        if not sep or key.strip().lower() not in ("code", "book", "phone") or not value.strip():
+            break
+        labels[key.strip().lower()], body = value.strip(), rest
     paragraphs = tuple(" ".join(p.split()) for p in body.strip().split("\n\n") if p.strip())
     for part in (subject, *paragraphs):
         for _, field, spec, conversion in string.Formatter().parse(part):
             if field is not None and (field not in PLACEHOLDERS or spec or conversion):
                 raise ConvocError(f"{path}: unknown placeholder {{{field}}}; allowed: {sorted(PLACEHOLDERS)}")
-    return Template(subject, paragraphs)
+    return Template(subject, paragraphs, labels)
 
 
 def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[tuple[str, str], Template]:
@@ -302,7 +323,21 @@ def _label(langs: tuple[str, ...], key: str) -> str:
     return " / ".join(LABELS[lang][key] for lang in langs)
 
 
-def _define_static_form(c: Any, name: str, langs: tuple[str, ...], booking_url: str, hotline: str) -> None:
+def household_names(letter: Letter, langs: tuple[str, ...]) -> tuple[str, ...]:
+    """The name lines after the addressee's on a household letter: every other resident when the household
+    has at most ``MAX_NAMES``, else the first ``MAX_NAMES - 2`` of them and "and the other residents"."""
+    from convoc.campaigns import MAX_NAMES
+
+    if letter.household_size <= 1:
+        return ()
+    if letter.household_size <= MAX_NAMES:
+        return letter.co_residents[: MAX_NAMES - 1]
+    return (*letter.co_residents[: MAX_NAMES - 2], OTHER_RESIDENTS[langs[0]])
+
+
+def _define_static_form(
+    c: Any, name: str, langs: tuple[str, ...], booking_url: str, hotline: str, labels: Mapping[str, str] | None = None
+) -> None:
     """Static part of a page for one (campaign, language): drawn once, reused by every page."""
     c.beginForm(name)
     c.setFillGray(0)
@@ -332,9 +367,10 @@ def _define_static_form(c: Any, name: str, langs: tuple[str, ...], booking_url: 
     top = L.QR_TOP_MM
     c.line(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top - 4), L.pt_x(L.TEXT_RIGHT_MM), L.pt_y(top - 4))
     c.setFont(L.FONT_REGULAR, 9)
-    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 3), _label(langs, "code"))
-    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 20), f"{_label(langs, 'book')}: {booking_url}")
-    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 25), f"{_label(langs, 'phone')}: {hotline}")
+    words = labels or {key: _label(langs, key) for key in ("code", "book", "phone")}
+    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 3), words["code"])
+    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 20), f"{words['book']}: {booking_url}")
+    c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 25), f"{words['phone']}: {hotline}")
     c.endForm()
 
 
@@ -467,7 +503,12 @@ def _line_counts(pages: Sequence[_Page]) -> Counter[_LineKey]:
 
 
 def _draw_pages(
-    pages: Sequence[_Page], line_counts: Mapping[_LineKey, int], job_id: str, booking_url: str, hotline: str
+    pages: Sequence[_Page],
+    line_counts: Mapping[_LineKey, int],
+    job_id: str,
+    booking_url: str,
+    hotline: str,
+    form_labels: Mapping[tuple[str, tuple[str, ...]], Mapping[str, str]] | None = None,
 ) -> bytes:
     """All pages into one PDF. Text that recurs across the batch (the template's paragraphs, dates,
     the centre) is drawn once as a form XObject per distinct run of lines and placed by a translation;
@@ -482,7 +523,8 @@ def _draw_pages(
     for page in pages:
         if page.form not in static:
             static[page.form] = f"S{len(static)}"
-            _define_static_form(c, static[page.form], page.form[1], booking_url, hotline)
+            labels = (form_labels or {}).get(page.form)
+            _define_static_form(c, static[page.form], page.form[1], booking_url, hotline, labels)
 
     page_runs = [_runs(page, line_counts) for page in pages]
     run_counts = Counter(_run_key(run) for runs in page_runs for recurring, run in runs if recurring)
@@ -564,6 +606,20 @@ def _check_printable(
     raise UnprintableText(job_id, findings)
 
 
+def _form_labels(
+    pages: Sequence[_Page], templates: Mapping[tuple[str, str], Template]
+) -> dict[tuple[str, tuple[str, ...]], dict[str, str]]:
+    """The booking box's labels per static form (campaign × languages): the templates' own where they have
+    them, else ``LABELS``; one language after the other."""
+    return {
+        (campaign, langs): {
+            key: " / ".join(templates[campaign, lang].labels.get(key, LABELS[lang][key]) for lang in langs)
+            for key in ("code", "book", "phone")
+        }
+        for campaign, langs in {page.form for page in pages}
+    }
+
+
 def render_batch(
     letters: Sequence[Letter],
     out: Path,
@@ -590,7 +646,13 @@ def render_batch(
     for letter in letters:
         langs = letter_languages(letter.language)
         block = L.format_address(
-            letter.given_name, letter.family_name, letter.street, letter.house_number, letter.postcode, letter.locality
+            letter.given_name,
+            letter.family_name,
+            letter.street,
+            letter.house_number,
+            letter.postcode,
+            letter.locality,
+            household_names(letter, langs),
         )
         address = [_Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
         body = _body_lines(letter, langs, found, booking_url, hotline)
@@ -612,7 +674,7 @@ def render_batch(
     saved_a85 = rl_config.useA85
     rl_config.useA85 = 0
     try:
-        data = _draw_pages(pages, line_counts, job_id, booking_url, hotline)
+        data = _draw_pages(pages, line_counts, job_id, booking_url, hotline, _form_labels(pages, found))
     finally:
         rl_config.useA85 = saved_a85
 

@@ -113,6 +113,7 @@ def _register_tables(con: duckdb.DuckDBPyConnection, campaign: Campaign, centres
     con.register("_phase", phase)
     con.register("_catchment", catchment)
     con.register("_quota", quota_frame)
+    con.register("_commune_filter", pl.DataFrame({"commune": list(campaign.communes)}, schema={"commune": pl.String}))
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,16 @@ def select_wave(
             by_sex="sex" in campaign.strata,
         )
         model = "intermediate/int_wave__sample.sql"
+    elif campaign.kind == "mailing":
+        phase = campaign.phases[0]
+        params.update(
+            min_age=phase.min_age or 0,
+            max_age=phase.max_age if phase.max_age is not None else 200,
+            all_communes=not campaign.communes,
+            per_household=campaign.per == "household",
+        )
+        quota = {}  # no booking capacity: the quota is what is eligible (below)
+        model = "intermediate/int_wave__mailing.sql"
     else:
         load_rows = warehouse.execute(con, warehouse.select("intermediate/int_wave__centre_load.sql"), params)
         load = {centre: (int(o), int(b)) for centre, o, b in load_rows.fetchall()}
@@ -175,8 +186,10 @@ def select_wave(
     try:
         rows = warehouse.query(con, warehouse.select(model), params)
     finally:
-        for name in ("_phase", "_catchment", "_quota", "_band"):
+        for name in ("_phase", "_catchment", "_quota", "_band", "_commune_filter"):
             con.unregister(name)
+    if campaign.kind == "mailing":
+        quota = {"all": rows.height}
     return Selection(campaign, day, quota, rows)
 
 

@@ -26,6 +26,8 @@ from convoc.letters.render import (
     Letter,
     MissingTemplate,
     UnprintableText,
+    household_names,
+    letter_languages,
     load_template,
     piece_code,
     render_batch,
@@ -173,13 +175,20 @@ def test_missing_font_files_raise_a_clear_error(tmp_path: Path) -> None:
 # --- templates ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("campaign", ["vaccination", "booster", "testing"])
+@pytest.mark.parametrize("campaign", ["vaccination", "booster", "testing", "information"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_template_loads(campaign: str, language: str) -> None:
     template = load_template(TEMPLATES_DIR / campaign / f"{language}.txt")
     body = " ".join(template.paragraphs)
     assert template.subject
     assert "{booking_code}" in body and "{valid_until}" in body
+
+
+def test_a_template_may_name_its_booking_box(tmp_path: Path) -> None:
+    information = load_template(TEMPLATES_DIR / "information" / "en.txt")
+    assert information.labels == {"code": "Your household's registration code", "book": "Register at"}
+    assert information.paragraphs[0] == "Dear Sir or Madam,"
+    assert load_template(TEMPLATES_DIR / "vaccination" / "en.txt").labels == {}
 
 
 def test_unknown_placeholder_is_refused(tmp_path: Path) -> None:
@@ -280,6 +289,48 @@ def test_batch_pages_result_and_qr_codes(tmp_path: Path) -> None:
     assert decoded(out, 2) == {URL + "ZZ9Q-0000-ABCD-T", piece_code("2021-W05-b0001", 103)}
     last = page_text(out, 2)
     assert "ZZ9Q-0000-ABCD-T" in last and "2021-W05-b0001|103|1/1" in last
+
+
+def household(piece_id: int, size: int, language: str = "en") -> Letter:
+    others = ("Jean Schmit", "Léa Schmit-Weber", "Tom Schmit", "Zoé Schmit")[: size - 1]
+    return make_letter(
+        piece_id, campaign="information", language=language, phase="household", booking_code="7QK2-M0ZD-4R1X-M",
+        co_residents=others[:3], household_size=size, centre_name="", centre_address=(),
+    )  # fmt: skip
+
+
+def test_a_household_letter_names_its_residents_in_the_window(tmp_path: Path) -> None:
+    out = tmp_path / "household.pdf"
+    letters = [household(1, 1), household(2, 3), household(3, 5), household(4, 5, language="de"), household(5, 1, "")]
+    render_batch(letters, out, job_id="J20210517", booking_url=URL)
+    more_names = ((), ("Jean Schmit", "Léa Schmit-Weber"), ("Jean Schmit", "and the other residents"))
+    blocks = [layout.format_address("Marie", "Schmit", "rue de la Gare", "12", "L-1611", "Luxembourg", more)
+              for more in more_names]  # fmt: skip
+    assert [b.lines for b in blocks] == [
+        ("Marie Schmit", "rue de la Gare 12", "L-1611 Luxembourg"),
+        ("Marie Schmit", "Jean Schmit", "Léa Schmit-Weber", "rue de la Gare 12", "L-1611 Luxembourg"),
+        ("Marie Schmit", "Jean Schmit", "and the other residents", "rue de la Gare 12", "L-1611 Luxembourg"),
+    ]
+    # every line inside the window's address zone
+    for block in blocks:
+        assert all(p.bottom_mm <= layout.ADDRESS_ZONE_TOP_MM + layout.ADDRESS_ZONE_HEIGHT_MM
+                   for p in layout.address_placements(block))  # fmt: skip
+    assert [household_names(letter, letter_languages(letter.language)) for letter in letters] == [
+        (), ("Jean Schmit", "Léa Schmit-Weber"), ("Jean Schmit", "and the other residents"),
+        ("Jean Schmit", "und die weiteren Bewohner"), (),
+    ]  # fmt: skip
+    # what the pages print (text order in a PDF is drawing order: lines shared by pages are drawn as forms)
+    texts = [page_text(out, k) for k in range(5)]
+    lines = [set(text.split("\r\n")) for text in texts]
+    assert "Jean Schmit" not in lines[0] and {"Marie Schmit", "rue de la Gare 12", "L-1611 Luxembourg"} <= lines[0]
+    assert {"Marie Schmit", "Jean Schmit", "Léa Schmit-Weber", "rue de la Gare 12"} <= lines[1]
+    assert {"Jean Schmit", "and the other residents"} <= lines[2] and "Léa" not in texts[2]
+    assert "und die weiteren Bewohner" in lines[3]
+    # the template's own labels, in the letter's languages (French then German when unknown)
+    assert "Your household's registration code" in texts[1] and "Register at: " + URL in texts[1]
+    assert "Anmeldecode Ihres Haushalts" in texts[3] and "Book at" not in texts[1] + texts[3]
+    assert "Inscription sur / Anmeldung auf: " + URL in texts[4]
+    assert decoded(out, 2) == {URL + "7QK2-M0ZD-4R1X-M", piece_code("J20210517", 3)}
 
 
 NAMES = [

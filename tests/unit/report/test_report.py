@@ -216,7 +216,7 @@ def test_the_report_prints_the_expected_figures(marts: duckdb.DuckDBPyConnection
 
 def test_the_weekly_report_shows_the_print_shops_load_each_day(
     marts: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:  # noqa: E501
+) -> None:
     _, text = _text(render_report(marts, date(2021, 3, 7), "weekly", "en", tmp_path))
     head = text.index("Print shop load per day")
     rows = [line for line in text[head:].splitlines() if line[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
