@@ -3,7 +3,7 @@
 One stack for the module: api-server, scheduler, dag-processor and two Celery workers, every one a process
 of its own started and stopped by PID. Each worker runs one task at a time: a busy worker takes no message,
 so tasks queued together go to different workers (with two at a time, one worker was seen taking 6 of 7
-render tasks). The backfill of the first DAG over five days runs the whole chain once per day;
+render tasks). The backfill of the first DAG over three days runs the whole chain once per day;
 
 - the warehouse, the released PDFs and the delivered print jobs equal the `dag.test()` reference (the one
   the LocalExecutor test compares with), and the mapped render tasks ran on both workers (their task

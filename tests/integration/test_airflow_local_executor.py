@@ -1,6 +1,6 @@
 """The chain on a real scheduler: LocalExecutor, PostgreSQL metadata database, `airflow backfill create`.
 
-A backfill of the first DAG over five days runs every chain DAG once per day (partition key), and the
+A backfill of the first DAG over three days runs every chain DAG once per day (partition key), and the
 warehouse it leaves equals, table by table, the one `dag.test()` leaves running the same days one by one —
 with every fault point of `convoc.faults.POINTS` armed: each task process reaching one is killed (SIGKILL)
 there once, Airflow fails the task and retries it, and the warehouse, the released PDFs, the delivered print
