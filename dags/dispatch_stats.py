@@ -38,7 +38,7 @@ def dispatch_stats() -> None:
         from convoc_airflow.tasks import stage
 
         with stage(warehouse="write") as run:
-            return build_marts(run.con, run.day)
+            return build_marts(run.con, run.day, campaigns_dir=run.settings.campaigns)
 
     @task(multiple_outputs=False, **WAREHOUSE_TASK, **limit("marts"))
     def reconcile() -> dict[str, int]:

@@ -45,7 +45,7 @@ def letters_render() -> None:
         from convoc_airflow.tasks import stage
 
         with stage(label=Path(batch_path).stem) as run:
-            return render_batch_file(Path(batch_path), run.day).as_dict()
+            return render_batch_file(Path(batch_path), run.day, templates=run.settings.templates).as_dict()
 
     @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("verify"))
     def verify_batch(result: dict) -> dict:

@@ -43,7 +43,8 @@ def print_handoff() -> None:
         from convoc_airflow.tasks import stage
 
         with stage(label=str(plan["job_id"])) as run:  # a reprint failing verification, a job missing files: no retry
-            return build_planned_job(plan, run.settings.print_root, run.settings.work / "handoff", run.day)
+            s = run.settings
+            return build_planned_job(plan, s.print_root, s.work / "handoff", run.day, templates=s.templates)
 
     @task(
         multiple_outputs=False, retries=3, retry_delay=2 * RETRY_DELAY, map_index_template=MAP_LABEL, **limit("deliver")

@@ -52,6 +52,10 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
+        CONVOC_CAMPAIGNS       a folder of campaign files (``*.yaml``) used instead of the shipped ones, with
+                               their letter templates in ``templates/<campaign>/<language>.txt`` (a
+                               campaign without templates there uses the shipped ones); centres.yaml and
+                               print_shop.yaml stay the shipped ones (or CONVOC_PRINT_SHOP)
         CONVOC_PRINT_SHOP      the print shop's capacity, working days and cut-off: a YAML file like the
                                shipped campaigns/print_shop.yaml (default: that file)
         CONVOC_PRINT_CUTOFF    time of day (HH:MM) by which the day's print job must be READY at the print
@@ -72,6 +76,7 @@ class Settings:
     ready_markers: frozenset[str] = frozenset()
     keep_work: bool = False
     retention_days: int = 30
+    campaigns: Path | None = None
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
     print_cutoff_tz: str | None = None
@@ -79,6 +84,11 @@ class Settings:
     def requires_marker(self, source: str) -> bool:
         """Whether ``source``'s landing file waits for its readiness marker."""
         return "all" in self.ready_markers or source in self.ready_markers
+
+    @property
+    def templates(self) -> Path | None:
+        """Letter templates of ``CONVOC_CAMPAIGNS`` (None: the shipped ones)."""
+        return self.campaigns / "templates" if self.campaigns else None
 
     @property
     def published(self) -> Path:
@@ -157,6 +167,9 @@ class Settings:
                     f"CONVOC_PRINT_CUTOFF_TZ must be a time zone such as Europe/Luxembourg, not {zone!r}"
                 ) from None
         shop = env.get("CONVOC_PRINT_SHOP", "").strip()
+        campaigns = env.get("CONVOC_CAMPAIGNS", "").strip()
+        if campaigns and not Path(campaigns).is_dir():
+            raise ValueError(f"CONVOC_CAMPAIGNS must be a folder of campaign files, not {campaigns!r}")
         return cls(
             home=home,
             warehouse=warehouse,
@@ -167,6 +180,7 @@ class Settings:
             ready_markers=markers,
             keep_work=keep_work,
             retention_days=int(retention),
+            campaigns=Path(campaigns) if campaigns else None,
             print_shop=Path(shop) if shop else None,
             print_cutoff=cutoff,
             print_cutoff_tz=zone,

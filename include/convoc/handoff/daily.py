@@ -80,7 +80,9 @@ def reprint_folder(print_root: Path, origin_job_id: str, reprint_job_id: str) ->
     return day_dir(print_root, origin_day(origin_job_id)) / "reprints" / reprint_job_id
 
 
-def build_planned_job(plan: dict[str, Any], print_root: Path, staging: Path, day: date) -> dict[str, Any]:
+def build_planned_job(
+    plan: dict[str, Any], print_root: Path, staging: Path, day: date, templates: Path | None = None
+) -> dict[str, Any]:
     """Build one planned job into ``staging`` (no warehouse). A reprint's batch is rendered and verified
     first, like any batch (its pages' piece codes carry the reprint job id); a batch failing verification
     is not released and the job is not built."""
@@ -89,7 +91,7 @@ def build_planned_job(plan: dict[str, Any], print_root: Path, staging: Path, day
 
     if plan["kind"] == "reprint":
         first = date.fromisoformat(plan["origin_day"])
-        verify_batch_file(render_batch_file(Path(plan["batch"]), first).as_dict(), first)
+        verify_batch_file(render_batch_file(Path(plan["batch"]), first, templates=templates).as_dict(), first)
     return build_job(print_root, plan["job_id"], staging, handoff_date=day).as_dict()
 
 

@@ -250,12 +250,13 @@ def load_template(path: Path) -> Template:
 
 
 def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[tuple[str, str], Template]:
-    """Templates for every (campaign, language) the letters need; MissingTemplate if one is absent."""
-    root = TEMPLATES_DIR if root is None else root
+    """Templates for every (campaign, language) the letters need, from ``root`` (``CONVOC_CAMPAIGNS``'s
+    templates) where it has the campaign, else the shipped ones; MissingTemplate if one is absent."""
     needed = sorted({(letter.campaign, lang) for letter in letters for lang in letter_languages(letter.language)})
     found = {}
     for campaign, lang in needed:
-        path = root / campaign / f"{lang}.txt"
+        folder = root / campaign if root is not None and (root / campaign).is_dir() else TEMPLATES_DIR / campaign
+        path = folder / f"{lang}.txt"
         if not path.is_file():
             raise MissingTemplate(campaign, lang, path)
         found[campaign, lang] = load_template(path)

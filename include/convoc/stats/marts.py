@@ -108,16 +108,18 @@ def build_marts(
     *,
     min_ages: dict[str, int] | None = None,
     prices: list[PostagePrice] | None = None,
+    campaigns_dir: Path | None = None,
 ) -> dict[str, int]:
     """Build the marts for ``day`` (see the module docstring); returns the rows each mart now holds for
-    ``day``'s partition. ``min_ages`` default: the campaign files; ``prices``: ``postage.yaml``.
+    ``day``'s partition. ``min_ages`` default: the campaign files (of ``campaigns_dir``, ``CONVOC_CAMPAIGNS``,
+    else the shipped ones); ``prices``: ``postage.yaml``.
 
     Run inside the caller's transaction (``warehouse.transaction``) so a failure leaves the marts as they were.
     """
     if min_ages is None:
         from convoc.campaigns import load_campaigns
 
-        min_ages = campaign_min_ages(load_campaigns(), day)
+        min_ages = campaign_min_ages(load_campaigns(campaigns_dir), day)
     prices = load_postage() if prices is None else prices
     ensure_marts(con)
     _inputs(con, day, min_ages, prices)

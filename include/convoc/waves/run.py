@@ -45,7 +45,7 @@ def plan_day(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign], centres:
 
 def run_waves(settings: Settings, day: date, key: bytes) -> list[WaveResult]:
     """Plan the day's waves of all campaigns active on ``day``; configuration is validated first."""
-    campaigns = [c for c in load_campaigns() if c.active_on(day)]
+    campaigns = [c for c in load_campaigns(settings.campaigns) if c.active_on(day)]
     centres = load_centres()
     shop = print_shop_for(settings)
     # Ranking a whole population per centre does not spill well: give it more room than the default.
