@@ -11,9 +11,10 @@ transaction around the block) — and turns convoc's errors into Airflow's outco
   mend it → ``AirflowFailException``, no retry, the message as convoc wrote it (no chained exception: the
   cause may quote a value).
 
-The process's files are made owner-only first (``convoc.files.private_umask``), and every warehouse
-transaction of the task is fenced by its attempt (``convoc.warehouse.writer``): a zombie attempt's late
-write is refused once a newer attempt has written.
+When the block ends, the task logs its process's peak memory (``convoc: peak memory N MiB``: what bounds a
+worker's slots, and what the benchmarks read). The process's files are made owner-only first
+(``convoc.files.private_umask``), and every warehouse transaction of the task is fenced by its attempt
+(``convoc.warehouse.writer``): a zombie attempt's late write is refused once a newer attempt has written.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ def stage(
         raise
     except ConvocError as exc:
         raise AirflowFailException(str(exc)) from None
+    finally:
+        _log_peak_memory()
+
+
+def _log_peak_memory() -> None:
+    import logging
+    import resource
+
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    logging.getLogger("convoc").info("convoc: peak memory %.0f MiB", peak_mib)
 
 
 def _attempt(context: Any) -> tuple[str, int]:

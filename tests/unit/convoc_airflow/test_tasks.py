@@ -32,6 +32,18 @@ def test_the_task_gets_its_settings_and_day(convoc_home: Path) -> None:
             _ = run.con
 
 
+def test_the_task_logs_its_peak_memory_also_when_it_fails(caplog: pytest.LogCaptureFixture) -> None:
+    import resource
+
+    caplog.set_level("INFO", logger="convoc")
+    with stage():
+        pass
+    with pytest.raises(AirflowFailException), stage():
+        raise ConvocError("the numbers disagree")
+    peaks = [float(r.getMessage().split()[3]) for r in caplog.records if "peak memory" in r.getMessage()]
+    assert len(peaks) == 2 and peaks[0] == pytest.approx(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def test_a_write_is_one_transaction(convoc_home: Path) -> None:
     with stage(warehouse="write") as run:
         run.con.execute("create table t (x int)")
