@@ -5,7 +5,8 @@
 For each size, a warehouse is built directly in DuckDB (residents spread over the 102 communes by their
 2021 population, ages 0–99, 8 % in priority groups, one register snapshot), then each repeat runs in a
 fresh child process: the first wave of 2021-02-01 and, with that wave's letters (expired, unbooked) as
-history, the wave of 2021-02-25, which re-invites (planning both, booking codes included), measuring
+history, the wave of 2021-02-25, which re-invites (planning both as the stage does, within the shipped print
+shop's capacity scaled like the centres', booking codes included), measuring
 wall time and peak RSS. Baseline in the same child: a scan of the residents valid on the day with their
 age (what any wave must read).
 Targets: ≤ 2 s at 650,000 and ≤ 10 s at 6,500,000; peak memory ≤ 2 GiB at 6,500,000.
@@ -63,10 +64,11 @@ from datetime import date
 from pathlib import Path
 from convoc import warehouse
 from convoc.campaigns import load_campaigns, load_centres
-from convoc.waves.plan import plan_wave
-from convoc.waves.run import WAVES_MEMORY_LIMIT
+from convoc.campaigns.print_shop import load_print_shop
+from convoc.waves.run import WAVES_MEMORY_LIMIT, plan_day
 [campaign] = [c for c in load_campaigns() if c.campaign == "vaccination"]
 centres = load_centres()
+shop = load_print_shop()
 out = {}
 with warehouse.connect(Path(sys.argv[1]), memory_limit=WAVES_MEMORY_LIMIT) as con:
     t = time.perf_counter()
@@ -77,7 +79,7 @@ with warehouse.connect(Path(sys.argv[1]), memory_limit=WAVES_MEMORY_LIMIT) as co
     for name, day in [('first', date(2021, 2, 1)), ('second', date(2021, 2, 25))]:
         t = time.perf_counter()
         with warehouse.transaction(con):
-            result = plan_wave(con, campaign, centres, day, b'k' * 32, float(sys.argv[2]))
+            [result] = plan_day(con, [campaign], centres, shop, day, b'k' * 32, float(sys.argv[2]))
         out[name] = time.perf_counter() - t
         out[name + '_letters'] = result.invitations
 print('RESULT=' + json.dumps(out))

@@ -434,14 +434,16 @@ class Stack:
 
 
 def stack_environment(
-    tmp: Path, database: str, executor: str, extra: Mapping[str, str] | None = None
+    tmp: Path, database: str, executor: str, extra: Mapping[str, str] | None = None, batch_size: int | None = BATCH_SIZE
 ) -> tuple[dict[str, str], str]:
-    """The environment of a test stack (nothing inherited from Airflow's test settings) and its API URL."""
+    """The environment of a test stack (nothing inherited from Airflow's test settings) and its API URL;
+    print batches of ``batch_size`` letters (None: the product's own size, as the benchmark runs it)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     home = tmp / "airflow"
     (home / "config").mkdir(parents=True)
-    (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS.format(size=BATCH_SIZE))
+    if batch_size is not None:
+        (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS.format(size=batch_size))
     env = clean_environment()
     for name in [k for k in env if k.startswith("CONVOC_")]:
         del env[name]
@@ -488,11 +490,15 @@ def worker_environment(name: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def open_stack(
-    tmp: Path, population: Path, executor: str, extra_env: Mapping[str, str] | None = None
+    tmp: Path,
+    population: Path,
+    executor: str,
+    extra_env: Mapping[str, str] | None = None,
+    batch_size: int | None = BATCH_SIZE,
 ) -> Iterator[Stack]:
     """Start api-server, scheduler and dag-processor on a fresh database; yield; stop them, drop it."""
     database = create_database("convoc_it")
-    env, base_url = stack_environment(tmp, database, executor, extra_env)
+    env, base_url = stack_environment(tmp, database, executor, extra_env, batch_size)
     airflow = LocalAirflow(env)
     stack = Stack(airflow, database, tmp / "var", base_url)
     shutil.copytree(population, stack.convoc_home / "landing")

@@ -1,0 +1,281 @@
+"""Benchmark: a national mailing — every resident one letter in one day — on the real scheduler.
+
+    .venv/bin/python bench/bench_national.py [--residents 650000] [--no-dags-test] [--celery N] [--keep DIR]
+
+A generated register of ``--residents`` people (one day, 2021-06-01) and a campaign folder
+(``CONVOC_CAMPAIGNS``) holding one campaign, ``national``: kind ``mailing``, one letter per resident of any
+age; the print shop's capacity lifted (``CONVOC_PRINT_SHOP``: 10 million pieces). Then, as deployed by
+``make airflow-up`` but on a database of its own: PostgreSQL metadata, LocalExecutor (parallelism 4), an
+api-server, a scheduler and a dag-processor started and stopped by PID, print batches of the product's
+size (5,000). Timed: from ``airflow backfill create --dag-id register_ingest`` for the day to the success of
+``dispatch_stats`` (every chain DAG's run of the day). Read from Airflow's metadata: each DAG run's wall
+time and its tasks' summed duration; the scheduler's own overhead (the time inside the chain's span when no
+task of it was running); from the task logs (``convoc: peak memory N MiB``), the largest task's peak memory.
+
+With ``--celery N``: the CeleryExecutor and N workers of concurrency 2 on this machine (Redis broker, the
+warehouse's tasks on worker-1's queue as in docker-compose.yaml), and which worker ran each render and verify
+task. For comparison, in the same run: the same day with ``airflow dags test`` for each chain DAG in turn (SQLite
+metadata, every task in one process, mapped tasks one after the other), on a fresh copy of the landing files.
+
+Target (issue 15): the whole day ≤ 5 minutes on 2 cores at 650,000 residents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.integration.airflow_stack: the integration tests' Airflow stack
+
+DAY = date(2021, 6, 1)
+KEY = f"{DAY:%Y-%m-%d}"
+SEED = 21
+NATIONAL = f"""\
+# One letter to every resident, any age: the national mailing of bench/bench_national.py.
+campaign: national
+kind: mailing
+title: {{fr: Lettre à tous les résidents, de: Brief an alle Einwohner, en: Letter to every resident,
+         pt: Carta a todos os residentes}}
+active_from: {DAY}
+active_until: {DAY}
+min_age: 0
+validity_days: 45
+code_suffix: N
+"""
+LIFTED = "pieces_per_day: 10000000\nworking_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+
+
+def campaign_folder(root: Path) -> tuple[Path, Path]:
+    """The campaign folder and the print shop file of the run."""
+    from convoc.letters.render import TEMPLATES_DIR
+
+    folder = root / "campaigns"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "national.yaml").write_text(NATIONAL)
+    shutil.copytree(TEMPLATES_DIR / "information", folder / "templates" / "national")
+    shop = root / "print_shop.yaml"
+    shop.write_text(LIFTED)
+    return folder, shop
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> float:
+    return (b - a).total_seconds() if a and b else 0.0
+
+
+def _union(intervals: list[tuple[datetime, datetime]]) -> float:
+    """Seconds covered by at least one interval."""
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += _seconds(a, b)
+            end = b
+        elif b > end:
+            total += _seconds(end, b)
+            end = b
+    return total
+
+
+def peak_memory(logs: Path) -> tuple[float, str]:
+    """The largest ``convoc: peak memory`` a task logged, and which task."""
+    best = (0.0, "")
+    for log in logs.rglob("*.log"):
+        for found in re.findall(r"convoc: peak memory (\d+) MiB", log.read_text(errors="replace")):
+            if float(found) > best[0]:
+                parts = dict(p.split("=", 1) for p in log.relative_to(logs).parts if "=" in p)
+                label = f"{parts.get('dag_id')}.{parts.get('task_id')}" + (
+                    f"[{parts['map_index']}]" if "map_index" in parts else ""
+                )
+                best = (float(found), label)
+    return best
+
+
+def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], workers: int = 0) -> dict[str, object]:
+    """The day on a real scheduler: LocalExecutor, or CeleryExecutor with ``workers`` workers (Redis broker;
+    the warehouse's tasks on worker-1's queue, as in docker-compose.yaml)."""
+    import secrets
+
+    from convoc.deploy import CHAIN_DAGS
+    from tests.integration.airflow_stack import REDIS_HOST, REDIS_PORT, open_stack, worker_environment
+
+    root = tmp / ("celery" if workers else "scheduler")
+    queue = f"convoc-bench-{secrets.token_hex(4)}"
+    executor = "CeleryExecutor" if workers else "LocalExecutor"
+    if workers:
+        env_extra = {
+            **env_extra,
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/0",
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{queue}:",
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+            "AIRFLOW__CONVOC__WAREHOUSE_QUEUE": f"{queue}-warehouse",
+        }
+    with open_stack(root, landing, executor, extra_env=env_extra, batch_size=None) as stack:
+        for k in range(1, workers + 1):
+            name = f"worker-{k}"
+            stack.start(
+                name,
+                *("celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "2"),
+                *("--queues", f"{queue},{queue}-warehouse" if k == 1 else queue),
+                *("--skip-serve-logs", "--without-gossip", "--without-mingle"),
+                env=worker_environment(name),
+            )
+        began = time.monotonic()
+        stack.backfill(CHAIN_DAGS[0], [KEY])
+        stack.wait_for_chain([KEY], timeout=3 * 3600)
+        wall = time.monotonic() - began
+        runs = stack.sql(
+            "select dag_id, run_id, start_date, end_date from dag_run where partition_key = %s and state = 'success'",
+            [KEY],
+        )
+        tasks = stack.sql(
+            "select ti.dag_id, ti.task_id, ti.map_index, ti.start_date, ti.end_date, ti.duration, ti.hostname"
+            " from task_instance ti join dag_run dr on dr.dag_id = ti.dag_id and dr.run_id = ti.run_id"
+            " where dr.partition_key = %s and ti.state = 'success'",
+            [KEY],
+        )
+        logs = stack.airflow.home / "logs"
+        peak, peak_task = peak_memory(logs)
+    stages = {}
+    for dag_id, _run, start, end in runs:
+        mine = [t for t in tasks if t[0] == dag_id]
+        stages[dag_id] = {
+            "wall": _seconds(start, end),
+            "tasks": sum(float(t[5] or 0) for t in mine),
+            "task_count": len(mine),
+            "largest": max(mine, key=lambda t: float(t[5] or 0)) if mine else None,
+        }
+    first = min(r[2] for r in runs)
+    last = max(r[3] for r in runs)
+    busy = _union([(t[3], t[4]) for t in tasks if t[3] and t[4]])
+    return {
+        "wall": wall,
+        "span": _seconds(first, last),
+        "busy": busy,
+        "overhead": _seconds(first, last) - busy,
+        "stages": stages,
+        "peak": peak,
+        "peak_task": peak_task,
+        "home": root / "var",
+        "spread": {
+            (task, host): sum(1 for t in tasks if t[1] == task and t[6] == host)
+            for task in ("render_batch", "verify_batch")
+            for host in sorted({str(t[6]) for t in tasks})
+        },
+    }
+
+
+def with_dags_test(tmp: Path, landing: Path, env_extra: dict[str, str]) -> dict[str, float]:
+    from convoc.deploy import CHAIN_DAGS
+    from convoc_dev.airflow_local import clean_environment
+    from tests.integration.airflow_stack import SIGNING_KEY
+
+    root = tmp / "dags-test"
+    shutil.copytree(landing, root / "var" / "landing")
+    env = clean_environment()
+    for name in [k for k in env if k.startswith("CONVOC_")]:
+        del env[name]
+    env.update(
+        {
+            "AIRFLOW_HOME": str(root / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "CONVOC_HOME": str(root / "var"),
+            "CONVOC_SIGNING_KEY": SIGNING_KEY,
+            **env_extra,
+        }
+    )
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    times = {}
+    for dag_id in CHAIN_DAGS:
+        began = time.monotonic()
+        done = subprocess.run([airflow, "dags", "test", dag_id, KEY], env=env, capture_output=True, text=True)
+        times[dag_id] = time.monotonic() - began
+        if done.returncode != 0 or "state=success" not in (done.stdout + done.stderr).replace(" ", ""):
+            tail = (done.stdout + done.stderr)[-3000:]
+            raise SystemExit(f"airflow dags test {dag_id} {KEY} failed:\n{tail}")
+    return times
+
+
+def letters_in(home: Path) -> int:
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse" / "convoc.duckdb"), read_only=True) as con:
+        row = con.execute("select count(*) from core.fct_print_batch_letter").fetchone()
+    return int(row[0]) if row else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--residents", type=int, default=650_000)
+    parser.add_argument("--no-dags-test", action="store_true", help="skip the airflow dags test comparison")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--celery", type=int, default=0, metavar="N",
+                        help="run on N Celery workers (Redis broker) instead of the LocalExecutor")  # fmt: skip
+    args = parser.parse_args()
+
+    from convoc.deploy import CHAIN_DAGS
+    from convoc_dev.synth import generate
+    from tests.integration.airflow_stack import require_service
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="convoc-national-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        landing = tmp / "population"
+        began = time.monotonic()
+        generate(residents=args.residents, seed=SEED, out=landing, start_date=DAY, days=1)
+        print(f"register of {args.residents:,} residents in {time.monotonic() - began:.1f} s", flush=True)
+        folder, shop = campaign_folder(tmp)
+        env_extra = {
+            "CONVOC_CAMPAIGNS": str(folder),
+            "CONVOC_PRINT_SHOP": str(shop),
+            "CONVOC_CAPACITY_SCALE": "1",
+            "CONVOC_DUCKDB_MEMORY": "1GB",
+        }
+        real = on_the_scheduler(tmp, landing, env_extra, args.celery)
+        letters = letters_in(Path(str(real["home"])))
+        stages = real["stages"]
+        assert isinstance(stages, dict)
+        print(f"\nscheduler: {letters:,} letters, backfill create → dispatch_stats success {real['wall']:.0f} s "
+              f"({letters / float(real['wall']):.0f} letters/s); chain span {real['span']:.0f} s, tasks running "
+              f"{real['busy']:.0f} s, no task running {real['overhead']:.0f} s (the scheduler's overhead)")  # fmt: skip
+        print(f"largest task peak memory: {real['peak']:.0f} MiB ({real['peak_task']})")
+        if args.celery:
+            spread = real["spread"]
+            assert isinstance(spread, dict)
+            print("render and verify task instances by worker: "
+                  + ", ".join(f"{task} on {host}: {n}" for (task, host), n in spread.items() if n))  # fmt: skip
+        print("\n| DAG | run wall | tasks | task time (sum) | longest task |")
+        print("|---|---|---|---|---|")
+        for dag_id in CHAIN_DAGS:
+            s = stages[dag_id]
+            longest = s["largest"]
+            name = f"{longest[1]}" + (f"[{longest[2]}]" if longest and longest[2] >= 0 else "") if longest else "–"
+            print(f"| {dag_id} | {s['wall']:.0f} s | {s['task_count']} | {s['tasks']:.0f} s | "
+                  f"{name} {float(longest[5] or 0) if longest else 0:.0f} s |")  # fmt: skip
+        if not args.no_dags_test:
+            times = with_dags_test(tmp, landing, env_extra)
+            total = sum(times.values())
+            print(f"\nairflow dags test, one DAG after the other: {total:.0f} s "
+                  f"({letters / total:.0f} letters/s): "
+                  + ", ".join(f"{d} {t:.0f} s" for d, t in times.items()))  # fmt: skip
+        machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        print(f"\nmachine: {machine}; median of one run: {statistics.median([float(real['wall'])]):.0f} s")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
