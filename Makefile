@@ -99,6 +99,7 @@ bench: install  ## run the benchmarks (see bench/RESULTS.md)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_waves.py
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_national.py
 
 docs: install  ## render the sample letters and the report preview shown in docs/letters.md
 	$(BIN)/python -m convoc_dev.samples.letters docs/letters

@@ -86,18 +86,16 @@ def _union(intervals: list[tuple[datetime, datetime]]) -> float:
     return total
 
 
-def peak_memory(logs: Path) -> tuple[float, str]:
-    """The largest ``convoc: peak memory`` a task logged, and which task."""
-    best = (0.0, "")
+def peak_memory(logs: Path) -> dict[str, float]:
+    """Per task (mapped tasks together), the largest ``convoc: peak memory`` its instances logged, in MiB."""
+    peaks: dict[str, float] = {}
     for log in logs.rglob("*.log"):
-        for found in re.findall(r"convoc: peak memory (\d+) MiB", log.read_text(errors="replace")):
-            if float(found) > best[0]:
-                parts = dict(p.split("=", 1) for p in log.relative_to(logs).parts if "=" in p)
-                label = f"{parts.get('dag_id')}.{parts.get('task_id')}" + (
-                    f"[{parts['map_index']}]" if "map_index" in parts else ""
-                )
-                best = (float(found), label)
-    return best
+        found = [float(m) for m in re.findall(r"convoc: peak memory (\d+) MiB", log.read_text(errors="replace"))]
+        if found:
+            parts = dict(p.split("=", 1) for p in log.relative_to(logs).parts if "=" in p)
+            task = f"{parts.get('dag_id')}.{parts.get('task_id')}"
+            peaks[task] = max(peaks.get(task, 0.0), *found)
+    return dict(sorted(peaks.items(), key=lambda kv: -kv[1]))
 
 
 def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], workers: int = 0) -> dict[str, object]:
@@ -144,7 +142,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
             [KEY],
         )
         logs = stack.airflow.home / "logs"
-        peak, peak_task = peak_memory(logs)
+        peaks = peak_memory(logs)
     stages = {}
     for dag_id, _run, start, end in runs:
         mine = [t for t in tasks if t[0] == dag_id]
@@ -163,8 +161,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
         "busy": busy,
         "overhead": _seconds(first, last) - busy,
         "stages": stages,
-        "peak": peak,
-        "peak_task": peak_task,
+        "peaks": peaks,
         "home": root / "var",
         "spread": {
             (task, host): sum(1 for t in tasks if t[1] == task and t[6] == host)
@@ -250,7 +247,10 @@ def main() -> None:
         print(f"\nscheduler: {letters:,} letters, backfill create → dispatch_stats success {real['wall']:.0f} s "
               f"({letters / float(real['wall']):.0f} letters/s); chain span {real['span']:.0f} s, tasks running "
               f"{real['busy']:.0f} s, no task running {real['overhead']:.0f} s (the scheduler's overhead)")  # fmt: skip
-        print(f"largest task peak memory: {real['peak']:.0f} MiB ({real['peak_task']})")
+        peaks = real["peaks"]
+        assert isinstance(peaks, dict)
+        print("peak memory per task (MiB, largest first): "
+              + ", ".join(f"{task} {mib:.0f}" for task, mib in list(peaks.items())[:8]))  # fmt: skip
         if args.celery:
             spread = real["spread"]
             assert isinstance(spread, dict)

@@ -62,24 +62,37 @@ def cut_batches(
     """Write the day's letters as batch files of ``batch_size`` pieces (presort order); return their paths.
 
     Replaces the day's print folders and forgets the day's recorded batches first (see the module docstring).
+    The letters are numbered and sorted once inside DuckDB (within its memory limit, spilling to disk), then
+    written one batch at a time: the task's memory does not grow with the day's letters.
     """
     import polars as pl
 
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    letters = warehouse.query(con, warehouse.select("intermediate/int_letters__pieces.sql"), {"wave_date": day})
     centre_info = pl.DataFrame(
         [(c.centre, c.name, list(c.address)) for c in centres.centres],
         schema={"centre": pl.String, "centre_name": pl.String, "centre_address": pl.List(pl.String)},
         orient="row",
     )
-    letters = (
-        letters.join(centre_info, on="centre", how="left")
-        .with_columns(  # a mailing suggests no centre
-            pl.col("centre_name").fill_null(""), pl.col("centre_address").fill_null(pl.lit([], pl.List(pl.String)))
+    pieces = warehouse.select("intermediate/int_letters__pieces.sql")
+    con.register("_centre_info", centre_info)
+    try:  # a mailing suggests no centre: empty name and address
+        warehouse.execute(
+            con,
+            f"""
+            create or replace temp table _pieces as
+            select pieces.*, coalesce(info.centre_name, '') as centre_name,
+                   coalesce(info.centre_address, cast([] as varchar[])) as centre_address
+            from ({pieces}) as pieces
+            left join _centre_info as info on info.centre = pieces.centre
+            order by pieces.piece_id
+            """,
+            {"wave_date": day},
         )
-        .sort("piece_id")
-    )
+    finally:
+        con.unregister("_centre_info")
+    row = con.execute("select count(*) from _pieces").fetchone()
+    total = int(row[0]) if row else 0
     # Nothing of an earlier run of the day (a PDF rendered, released or rejected, or the record of one) may
     # pass for this run's.
     _forget_batches(con, day)
@@ -88,11 +101,16 @@ def cut_batches(
     folder = day_dir(print_root, day) / "batches"
     _private_dirs(print_root, folder.parent, folder)
     paths = []
-    for k, start in enumerate(range(0, letters.height, batch_size), start=1):
+    for k, start in enumerate(range(0, total, batch_size), start=1):
         path = folder / f"{job_id(day)}-{k:04d}.parquet"
-        write_private_parquet(path, letters.slice(start, batch_size))
+        batch = con.sql(
+            "select * from _pieces where piece_id > $a and piece_id <= $b order by piece_id",
+            params={"a": start, "b": start + batch_size},
+        ).pl()
+        write_private_parquet(path, batch)
         paths.append(path)
         faults.point("letters.cut.after_first_batch")
+    con.execute("drop table _pieces")
     return paths
 
 
