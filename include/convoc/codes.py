@@ -124,15 +124,18 @@ def make_codes(
     """``make_code`` for many ids at once, in order; a wave can hold a million letters.
 
     The keyed hash is set up once; from ``parallel_from`` ids on, the work is shared among the CPUs
-    (fresh worker processes: nothing of the caller's state, such as an open warehouse, is inherited).
+    (fresh worker processes: nothing of the caller's state, such as an open warehouse, is inherited) —
+    except in a daemonic process (a Celery worker's pool runs tasks in those), which may not start any: there
+    the codes are made in the process itself.
     """
+    import multiprocessing
+
     if not key:
         raise ValueError("signing key is empty")
     checked = _check_suffix(suffix) if suffix is not None else None
     workers = os.cpu_count() or 1
-    if len(invitation_ids) < parallel_from or workers < 2:
+    if len(invitation_ids) < parallel_from or workers < 2 or multiprocessing.current_process().daemon:
         return _codes_chunk(list(invitation_ids), key, checked)
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = -(-len(invitation_ids) // workers)

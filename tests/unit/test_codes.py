@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -243,3 +244,30 @@ def test_make_codes_in_batch_and_in_parallel_equal_one_by_one() -> None:
     one_by_one = [make_code(i, b"q" * 32, "T") for i in ids]
     assert make_codes(ids, b"q" * 32, "T") == one_by_one
     assert make_codes(ids, b"q" * 32, "T", parallel_from=100) == one_by_one
+
+
+def _codes_in_a_daemon(ids: list[str], out: Any) -> None:
+    from convoc.codes import make_codes
+
+    try:
+        out.put(make_codes(ids, b"q" * 32, "T", parallel_from=100))
+    except BaseException as exc:  # reported to the test, whatever it is
+        out.put(repr(exc))
+
+
+def test_make_codes_in_a_daemonic_process_like_a_celery_workers_task() -> None:
+    # A Celery worker's pool runs tasks in daemonic processes, which may not start children: a national wave
+    # (more ids than parallel_from) on a Celery worker failed with "daemonic processes are not allowed to have
+    # children" before make_codes made its codes in the process itself there.
+    import multiprocessing
+
+    from convoc.codes import make_code
+
+    ids = [f"testing:1:{i}:1" for i in range(500)]
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    worker = context.Process(target=_codes_in_a_daemon, args=(ids, out), daemon=True)
+    worker.start()
+    result = out.get(timeout=60)
+    worker.join(timeout=60)
+    assert result == [make_code(i, b"q" * 32, "T") for i in ids]
