@@ -117,7 +117,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
             "AIRFLOW__CONVOC__WAREHOUSE_QUEUE": f"{queue}-warehouse",
         }
-    with open_stack(root, landing, executor, extra_env=env_extra, batch_size=None) as stack:
+    with open_stack(root, landing, executor, extra_env=env_extra) as stack:
         for k in range(1, workers + 1):
             name = f"worker-{k}"
             stack.start(
@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=650_000)
     parser.add_argument("--no-dags-test", action="store_true", help="skip the airflow dags test comparison")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--batch-size", type=int, default=5000, help="CONVOC_BATCH_SIZE (default: the product's)")
     parser.add_argument("--celery", type=int, default=0, metavar="N",
                         help="run on N Celery workers (Redis broker) instead of the LocalExecutor")  # fmt: skip
     args = parser.parse_args()
@@ -239,6 +240,7 @@ def main() -> None:
             "CONVOC_PRINT_SHOP": str(shop),
             "CONVOC_CAPACITY_SCALE": "1",
             "CONVOC_DUCKDB_MEMORY": "1GB",
+            "CONVOC_BATCH_SIZE": str(args.batch_size),
         }
         real = on_the_scheduler(tmp, landing, env_extra, args.celery)
         letters = letters_in(Path(str(real["home"])))

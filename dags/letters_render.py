@@ -2,10 +2,10 @@
 ## letters_render
 
 Renders the letters of the day's invitation waves: `cut_batches` writes the letters in postal presort order
-as batch files (5,000 letters each, `var/print/<day>/batches/`), one mapped `render_batch` task per batch
-renders one PDF (`var/print/<day>/rendered/`) without opening the warehouse, one mapped `verify_batch` task
-per PDF checks it and releases it, and `record_batches` records the released PDFs in `core.fct_print_batch`
-and each letter's batch and piece id in `core.fct_print_batch_letter`.
+as batch files (`CONVOC_BATCH_SIZE` letters each, 5,000 by default, `var/print/<day>/batches/`), one mapped
+`render_batch` task per batch renders one PDF (`var/print/<day>/rendered/`) without opening the warehouse, one
+mapped `verify_batch` task per PDF checks it and releases it, and `record_batches` records the released PDFs
+in `core.fct_print_batch` and each letter's batch and piece id in `core.fct_print_batch_letter`.
 
 **Verification**: the page count must equal pieces × pages per piece, and the first, last and a
 seeded sample of 8 other pages are rasterized and their QR codes decoded: each page must hold exactly its
@@ -35,7 +35,8 @@ def letters_render() -> None:
         from convoc_airflow.tasks import stage
 
         with stage(warehouse="write") as run:
-            return [str(p) for p in cut_batches(run.con, run.day, run.settings.print_root, load_centres())]
+            s = run.settings
+            return [str(p) for p in cut_batches(run.con, run.day, s.print_root, load_centres(), s.batch_size)]
 
     @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("render"))
     def render_batch(batch_path: str) -> dict:

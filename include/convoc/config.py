@@ -52,6 +52,8 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
+        CONVOC_BATCH_SIZE      letters per print batch: one PDF, one render task and one verify task each
+                               (default 5000; a national day of 650,000 letters is 130 batches)
         CONVOC_CAMPAIGNS       a folder of campaign files (``*.yaml``) used instead of the shipped ones, with
                                their letter templates in ``templates/<campaign>/<language>.txt`` (a
                                campaign without templates there uses the shipped ones); centres.yaml and
@@ -76,6 +78,7 @@ class Settings:
     ready_markers: frozenset[str] = frozenset()
     keep_work: bool = False
     retention_days: int = 30
+    batch_size: int = 5000
     campaigns: Path | None = None
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
@@ -167,6 +170,9 @@ class Settings:
                     f"CONVOC_PRINT_CUTOFF_TZ must be a time zone such as Europe/Luxembourg, not {zone!r}"
                 ) from None
         shop = env.get("CONVOC_PRINT_SHOP", "").strip()
+        batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
+        if batch_size < 1 or batch_size != int(batch_size):
+            raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
         campaigns = env.get("CONVOC_CAMPAIGNS", "").strip()
         if campaigns and not Path(campaigns).is_dir():
             raise ValueError(f"CONVOC_CAMPAIGNS must be a folder of campaign files, not {campaigns!r}")
@@ -180,6 +186,7 @@ class Settings:
             ready_markers=markers,
             keep_work=keep_work,
             retention_days=int(retention),
+            batch_size=int(batch_size),
             campaigns=Path(campaigns) if campaigns else None,
             print_shop=Path(shop) if shop else None,
             print_cutoff=cutoff,

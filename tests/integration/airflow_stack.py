@@ -43,19 +43,15 @@ SEED = 11
 DEFECTS = 0.002
 PARTITION_KEYS = [f"{START + timedelta(days=k):%Y-%m-%d}" for k in range(DAYS)]
 SIGNING_KEY = "integration-" + "k" * 40
-# Print batches of 50 letters instead of 5,000: a population this small then still gives several mapped
-# render tasks a day. Applied alike to the reference (monkeypatch) and to every Airflow process (an
-# airflow_local_settings.py in the test's AIRFLOW_HOME/config, imported by Airflow at start-up).
+# Print batches of 50 letters instead of 5,000 (CONVOC_BATCH_SIZE): a population this small then still gives
+# several mapped render tasks a day, alike in the reference and in every Airflow process.
 BATCH_SIZE = 50
-LOCAL_SETTINGS = '''"""Integration tests only: print batches of {size} letters (tests/integration/airflow_stack.py)."""
-import functools
-
-from convoc.letters import batches
-
-batches.cut_batches = functools.partial(batches.cut_batches, batch_size={size})
-'''
 # The settings the DAGs read (besides the signing-key connection), as the tests give them.
-CONVOC_SETTINGS = {"CONVOC_CAPACITY_SCALE": str(RESIDENTS / 634_730), "CONVOC_DUCKDB_MEMORY": "256MB"}
+CONVOC_SETTINGS = {
+    "CONVOC_CAPACITY_SCALE": str(RESIDENTS / 634_730),
+    "CONVOC_DUCKDB_MEMORY": "256MB",
+    "CONVOC_BATCH_SIZE": str(BATCH_SIZE),
+}
 
 
 # services
@@ -155,8 +151,6 @@ def _reference(root: Path, landing: Path) -> Path:
     import pendulum
     from airflow.dag_processing.dagbag import DagBag
 
-    from convoc.letters import batches
-
     home = root / "var"
     shutil.copytree(landing, home / "landing")
     bag = DagBag(dag_folder=str(ROOT / "dags"))
@@ -170,7 +164,6 @@ def _reference(root: Path, landing: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in {**convoc_env(home), "CONVOC_SIGNING_KEY": SIGNING_KEY}.items():
             mp.setenv(name, value)
-        mp.setattr(batches, "cut_batches", functools.partial(batches.cut_batches, batch_size=BATCH_SIZE))
         for key in PARTITION_KEYS:
             day = day_of(key)
             for dag_id in CHAIN_DAGS:
@@ -434,16 +427,13 @@ class Stack:
 
 
 def stack_environment(
-    tmp: Path, database: str, executor: str, extra: Mapping[str, str] | None = None, batch_size: int | None = BATCH_SIZE
+    tmp: Path, database: str, executor: str, extra: Mapping[str, str] | None = None
 ) -> tuple[dict[str, str], str]:
-    """The environment of a test stack (nothing inherited from Airflow's test settings) and its API URL;
-    print batches of ``batch_size`` letters (None: the product's own size, as the benchmark runs it)."""
+    """The environment of a test stack (nothing inherited from Airflow's test settings) and its API URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     home = tmp / "airflow"
     (home / "config").mkdir(parents=True)
-    if batch_size is not None:
-        (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS.format(size=batch_size))
     env = clean_environment()
     for name in [k for k in env if k.startswith("CONVOC_")]:
         del env[name]
@@ -494,11 +484,10 @@ def open_stack(
     population: Path,
     executor: str,
     extra_env: Mapping[str, str] | None = None,
-    batch_size: int | None = BATCH_SIZE,
 ) -> Iterator[Stack]:
     """Start api-server, scheduler and dag-processor on a fresh database; yield; stop them, drop it."""
     database = create_database("convoc_it")
-    env, base_url = stack_environment(tmp, database, executor, extra_env, batch_size)
+    env, base_url = stack_environment(tmp, database, executor, extra_env)
     airflow = LocalAirflow(env)
     stack = Stack(airflow, database, tmp / "var", base_url)
     shutil.copytree(population, stack.convoc_home / "landing")

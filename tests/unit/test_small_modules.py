@@ -59,6 +59,17 @@ def test_settings_reject_a_bad_retention(bad: str) -> None:
         Settings.from_env({"CONVOC_RETENTION_DAYS": bad})
 
 
+@pytest.mark.parametrize("bad", ["many", "0", "-5", "2.5"])
+def test_settings_reject_a_bad_batch_size(bad: str) -> None:
+    with pytest.raises(ValueError, match="CONVOC_BATCH_SIZE must be a (whole )?number"):
+        Settings.from_env({"CONVOC_BATCH_SIZE": bad})
+
+
+def test_batch_size_setting() -> None:
+    assert Settings.from_env({}).batch_size == 5000
+    assert Settings.from_env({"CONVOC_BATCH_SIZE": "10000"}).batch_size == 10_000
+
+
 def test_retention_settings(tmp_path: Path) -> None:
     assert Settings.from_env({"CONVOC_HOME": str(tmp_path)}).retention_days == 30
     assert Settings.from_env({"CONVOC_RETENTION_DAYS": "90"}).retention_days == 90
