@@ -61,7 +61,7 @@ def test_settings_reject_a_bad_retention(bad: str) -> None:
 
 @pytest.mark.parametrize("bad", ["many", "0", "-5", "2.5"])
 def test_settings_reject_a_bad_batch_size(bad: str) -> None:
-    with pytest.raises(ValueError, match="CONVOC_BATCH_SIZE must be a (whole )?number"):
+    with pytest.raises(ValueError, match=r"CONVOC_BATCH_SIZE must be a (whole )?number"):
         Settings.from_env({"CONVOC_BATCH_SIZE": bad})
 
 
