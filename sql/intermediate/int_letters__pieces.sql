@@ -12,8 +12,10 @@ residents as (
 ),
 
 household_letters as (
-    select invitations.invitation_id, residents.resident_id, residents.street, residents.house_number,
-        residents.postcode
+    select
+        invitations.invitation_id,
+        residents.resident_id,
+        household_key(residents.street, residents.house_number, residents.postcode) as household
     from invitations
     inner join residents using (resident_id)
     where invitations.phase = 'household'
@@ -27,9 +29,7 @@ households as (
         count(*) as household_size
     from household_letters
     inner join residents as others
-        on others.street = household_letters.street
-        and others.house_number is not distinct from household_letters.house_number
-        and others.postcode = household_letters.postcode
+        on household_key(others.street, others.house_number, others.postcode) = household_letters.household
         and others.status = 'resident'
     group by household_letters.invitation_id
 ),

@@ -14,7 +14,7 @@ with residents as (
         postcode,
         street,
         house_number,
-        street || '|' || coalesce(house_number, '') || '|' || postcode as household,
+        household_key(street, house_number, postcode) as household,  -- sql/macros/household.sql
         age_in_years(birth_date, $wave_date) as age  -- on the wave day (sql/macros/age.sql)
     from core.dim_resident
     where valid_from <= $wave_date
