@@ -6,11 +6,13 @@ the renderer converts them to PDF points (origin bottom-left) with :func:`pt_x` 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -105,6 +107,38 @@ def pt_y(mm: float) -> float:
     return (PAGE_HEIGHT_MM - mm) * MM
 
 
+def subset_tag(font_name: str, code_points: Sequence[int]) -> str:
+    """The six capital letters before ``+`` in an embedded subset's name, derived from the font and the code
+    points the subset holds (PDF 32000-1, 9.6.4): two different subsets never share a name, across the files of
+    a job too, so a RIP that merges or imposes files cannot take one file's subset for another's; the same
+    subset gets the same name in every file."""
+    digest = hashlib.sha256(font_name.encode() + b"\0" + ",".join(map(str, code_points)).encode()).digest()
+    value = int.from_bytes(digest[:8], "big")
+    letters = []
+    for _ in range(6):
+        value, k = divmod(value, 26)
+        letters.append(chr(ord("A") + k))
+    return "".join(letters)
+
+
+class _TaggedTTFont(TTFont):  # type: ignore[misc]
+    """A TrueType font embedded as subsets named by :func:`subset_tag` — reportlab numbers them ``AAAAAA``,
+    ``AAAAAB``… in every file, whatever they hold."""
+
+    def addObjects(self, doc: Any) -> None:
+        from reportlab.pdfbase import ttfonts
+
+        state = self.state.get(doc)
+        tags = [subset_tag(self.face.name.decode("latin-1"), subset) for subset in (state.subsets if state else [])]
+        numbered = ttfonts.SUBSETN
+        # reportlab names subset n by SUBSETN(n) inside addObjects (a module-level lookup): swap it for the tags
+        ttfonts.SUBSETN = lambda n, *_: tags[n].encode("ascii")
+        try:
+            super().addObjects(doc)
+        finally:
+            ttfonts.SUBSETN = numbered
+
+
 @cache
 def register_fonts(font_dir: Path = FONT_DIR) -> tuple[str, str, str]:
     """Register DejaVu Sans, Sans Bold and Sans Mono with reportlab, once per process.
@@ -118,7 +152,7 @@ def register_fonts(font_dir: Path = FONT_DIR) -> tuple[str, str, str]:
                 f"font file {path} is missing: the letters embed the DejaVu fonts shipped with convoc "
                 "(convoc/fonts); reinstall the package (make install)"
             )
-        pdfmetrics.registerFont(TTFont(name, str(path)))
+        pdfmetrics.registerFont(_TaggedTTFont(name, str(path)))
     return FONT_REGULAR, FONT_BOLD, FONT_MONO
 
 

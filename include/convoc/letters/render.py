@@ -515,7 +515,9 @@ def _draw_pages(
     the centre) is drawn once as a form XObject per distinct run of lines and placed by a translation;
     only what is personal (address, code, piece code, a paragraph naming the code) is written per page."""
     buffer = io.BytesIO()
-    c = rl_canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
+    # The initial font is an embedded one: with reportlab's default, every page would name Helvetica, a base-14
+    # font no text uses and the file does not embed (prepress preflight refuses it).
+    c = rl_canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1, initialFontName=L.FONT_REGULAR)
     c.setTitle(f"convoc letters {job_id}")
     c.setAuthor("Ministère de la Santé")
     c.setCreator("convoc")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import stat
 from datetime import date
 from pathlib import Path
@@ -493,3 +494,38 @@ def test_text_that_cannot_fit_the_page_fails_before_writing(tmp_path: Path) -> N
     with pytest.raises(ConvocError, match="does not fit the page"):
         render_batch([make_letter()], out, job_id="J", templates=templates)
     assert not out.parent.exists()
+
+
+# --- fonts as prepress sees them (issue 17, item 1) -----------------------------------------------------
+
+BASE_14 = (b"Helvetica", b"Times-", b"Courier", b"Symbol", b"ZapfDingbats")
+
+
+def _fonts(path: Path) -> tuple[list[str], int]:
+    """The BaseFont names of a file's fonts and how many embedded font programs (FontFile2) it holds."""
+    data = path.read_bytes()
+    names = [m.decode() for m in re.findall(rb"/BaseFont /([^\s/>]+)", data)]
+    return names, data.count(b"/FontFile2")
+
+
+def test_every_font_is_an_embedded_subset_named_by_its_content(tmp_path: Path) -> None:
+    first, second, again = tmp_path / "b1.pdf", tmp_path / "b2.pdf", tmp_path / "b3.pdf"
+    render_batch([make_letter(1), make_letter(2, language="de", given_name="Łukasz")], first, job_id="J20210201")
+    render_batch([make_letter(3, given_name="Zoë", language="pt")], second, job_id="J20210201")
+    render_batch([make_letter(1), make_letter(2, language="de", given_name="Łukasz")], again, job_id="J20210201")
+    found = {path.name: _fonts(path) for path in (first, second)}
+    for name, (fonts, embedded) in found.items():
+        assert not any(base in path.read_bytes() for base in BASE_14 for path in (first, second)), name
+        assert fonts and all(re.fullmatch(r"[A-Z]{6}\+DejaVuSans(-Bold|Mono)?", f) for f in fonts), fonts
+        assert embedded == len(fonts)  # one font program per subset: all embedded
+    regular = {name: next(f for f in fonts if f.endswith("+DejaVuSans")) for name, (fonts, _) in found.items()}
+    # different names (Ł, ë) → different subsets → different tags across the files of one job; none is AAAAAA
+    assert regular["b1.pdf"] != regular["b2.pdf"] and "AAAAAA+DejaVuSans" not in regular.values()
+    # the same letters → the same subset and name
+    assert _fonts(again)[0] == found["b1.pdf"][0]
+
+
+def test_subset_tags_are_six_capitals_from_font_and_code_points() -> None:
+    tag = layout.subset_tag("DejaVuSans", [32, 65, 66])
+    assert re.fullmatch("[A-Z]{6}", tag) and tag == layout.subset_tag("DejaVuSans", [32, 65, 66])
+    assert tag != layout.subset_tag("DejaVuSans", [32, 65, 67]) != layout.subset_tag("DejaVuSans-Bold", [32, 65, 67])
