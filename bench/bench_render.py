@@ -57,6 +57,8 @@ def _write_batch(n: int, path: Path) -> None:
         pl.lit("Hall Victor Hugo").alias("centre_name"),
         pl.lit(["60, avenue Victor Hugo", "L-1750 Luxembourg"]).alias("centre_address"),
         pl.lit("2a").alias("phase"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("co_residents"),  # an invitation, not a household letter
+        pl.lit(1, dtype=pl.Int64).alias("household_size"),
     ).write_parquet(path)
 
 
@@ -86,7 +88,8 @@ from convoc.letters.layout import register_fonts
 from convoc.letters.render import Letter
 regular, bold, mono = register_fonts()
 names = [f.name for f in fields(Letter) if f.name != "letter_date"]
-batch = [Letter(**{**row, "centre_address": tuple(row["centre_address"]), "letter_date": date(2021, 2, 1)})
+batch = [Letter(**{**row, "centre_address": tuple(row["centre_address"]), "co_residents": (),
+                   "letter_date": date(2021, 2, 1)})
          for row in pl.read_parquet(sys.argv[1], columns=names).head(int(sys.argv[3])).iter_rows(named=True)]
 out = Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)
 t = time.perf_counter()
