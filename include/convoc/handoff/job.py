@@ -184,6 +184,20 @@ class _File:
     first_piece: int
     last_piece: int
     campaigns: dict[str, int] = field(default_factory=dict)
+    preflight: dict[str, Any] | None = None
+
+
+def _preflight_of(source: Path, stem: str, sha256: str) -> dict[str, Any] | None:
+    """The prepress preflight recorded for the released file of ``sha256`` (``letters.batches``, at release),
+    or None: never run on this very file (released before the preflight existed, or changed since)."""
+    path = source / "preflight" / f"{stem}.json"
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or found.get("sha256") != sha256:
+        return None
+    return {k: found[k] for k in ("profile", "result", "fonts") if k in found}
 
 
 def build_job(
@@ -306,6 +320,7 @@ def _build(
             pages_per_piece = per_piece
         sheets = stock.sheets(per_piece)
         record = _File(name, sha256, size, pages, rows.height, sheets * rows.height, 0, 0)
+        record.preflight = _preflight_of(source, stem, sha256)
         ids = []
         for k, (piece_id, campaign, raw_postcode) in enumerate(rows.iter_rows()):
             postcode = raw_postcode or ""
@@ -376,6 +391,7 @@ def _build(
                 "first_piece": f.first_piece,
                 "last_piece": f.last_piece,
                 "campaigns": dict(sorted(f.campaigns.items())),
+                "preflight": f.preflight,
             }
             for f in files
         ],

@@ -6,13 +6,16 @@ each per batch) → ``record_batches`` (warehouse). Under ``$CONVOC_HOME/print/<
 - ``batches/<stem>.parquet``: one row per piece, in print order;
 - ``rendered/<stem>.pdf``: a PDF as rendered, not yet verified — nothing downstream reads this folder;
 - ``pdf/<stem>.pdf``: released, verified PDFs (moved there by atomic rename): the only ones handed off;
-- ``rejected/<stem>.pdf`` and ``<stem>.reason.txt``: batches that failed verification.
+- ``rejected/<stem>.pdf`` and ``<stem>.reason.txt``: batches that failed verification;
+- ``preflight/<stem>.json``: the prepress preflight of a released PDF (its SHA-256, profile, result, fonts),
+  which the hand-off records in the job's manifest.
 
 All hold names and addresses: folders 0700, files 0600. Re-running a day replaces all four folders.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from convoc.letters.render import RenderResult
 
 BATCH_SIZE = 5_000
-DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected")
+DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected", "preflight")
 """A day's print folders, all replaced when the day is cut again."""
 
 
@@ -195,6 +198,12 @@ def verify_batch_file(
     except VerificationFailed as exc:
         _reject(folder, source, stem, str(exc))
         raise
+    # The preflight's result beside the day's print folders (not in pdf/, which is handed off): the hand-off
+    # records it in the job's manifest for the file of this SHA-256.
+    write_private(
+        folder / "preflight" / f"{stem}.json",
+        json.dumps({"sha256": verified.sha256, **(verified.preflight or {})}, sort_keys=True).encode(),
+    )
     if source != released:
         faults.point("letters.verify.before_release")
         _private_dirs(released.parent)
@@ -208,6 +217,7 @@ def verify_batch_file(
         "sha256": verified.sha256,
         "bytes": released.stat().st_size,
         "checked": list(verified.checked),
+        "preflight": verified.preflight,
     }
 
 

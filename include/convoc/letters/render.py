@@ -518,6 +518,7 @@ def _draw_pages(
     # The initial font is an embedded one: with reportlab's default, every page would name Helvetica, a base-14
     # font no text uses and the file does not embed (prepress preflight refuses it).
     c = rl_canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1, initialFontName=L.FONT_REGULAR)
+    c.setTrimBox((0, 0, *A4))  # the finished sheet is the whole page: MediaBox = TrimBox = A4, nothing bleeds
     c.setTitle(f"convoc letters {job_id}")
     c.setAuthor("Ministère de la Santé")
     c.setCreator("convoc")

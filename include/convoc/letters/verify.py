@@ -1,4 +1,5 @@
-"""Verification of a rendered batch PDF before it may leave: page count and the QR codes on sampled pages.
+"""Verification of a rendered batch PDF before it may leave: page count, the QR codes on sampled pages, and the
+prepress preflight of the whole file (``convoc.letters.preflight``: fonts, boxes, colour).
 
 A batch PDF passes when it opens, has exactly ``pieces × pages_per_piece`` pages, and each checked page
 holds exactly the QR codes expected of it — no more, no fewer: the piece code (``render.piece_code``) on
@@ -72,10 +73,14 @@ class Verification:
     pages: int
     sha256: str
     checked: tuple[int, ...]
+    preflight: dict[str, Any] | None = None  # convoc.letters.preflight's result (as_dict), when it ran
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe form (Airflow XCom)."""
-        return {"path": str(self.path), "pages": self.pages, "sha256": self.sha256, "checked": list(self.checked)}
+        out = {"path": str(self.path), "pages": self.pages, "sha256": self.sha256, "checked": list(self.checked)}
+        if self.preflight is not None:
+            out["preflight"] = self.preflight
+        return out
 
 
 def sample_pages(pages: int, sample: int, seed: int | str) -> tuple[int, ...]:
@@ -281,8 +286,14 @@ def verify_pdf(
                     piece, k, pages_per_piece, found, job_id=job_id, booking_url=url, booking_owner=owners
                 )
                 problems.append(f"page {page} (piece {piece.piece_id}): {problem}")
-        if problems:
-            raise VerificationFailed(pdf, problems)
     finally:
         document.close()
-    return Verification(path=pdf, pages=pages, sha256=digest, checked=checked)
+    # Prepress preflight of the whole file (fonts, boxes, colour): a file that fails it is rejected like one
+    # whose codes do not read.
+    from convoc.letters.preflight import preflight as run_preflight
+
+    checked_file = run_preflight(pdf, expected_pages)
+    problems += [f"preflight {finding}" for finding in checked_file.findings]
+    if problems:
+        raise VerificationFailed(pdf, problems)
+    return Verification(path=pdf, pages=pages, sha256=digest, checked=checked, preflight=checked_file.as_dict())

@@ -223,3 +223,25 @@ def test_parse_job_id() -> None:
     assert parse_job_id("J20210129").origin_job_id == "J20210129"
     with pytest.raises(JobError, match="not a date"):
         parse_job_id("J20211329")
+
+
+def test_the_manifest_records_each_files_preflight_from_its_release(print_root: Path, tmp_path: Path) -> None:
+    from convoc.letters.batches import verify_batch_file
+
+    first, second = (f"{stem}.pdf" for stem in BATCHES)
+    released = print_root / "20210129" / "pdf"
+    verified = verify_batch_file(released / first, date(2021, 1, 29))  # what verification writes at release
+    assert verified["preflight"]["result"] == "passed"
+    build_job(print_root, JOB, tmp_path / "staging")
+    files = {f["name"]: f for f in read_manifest(tmp_path / "staging" / JOB)["files"]}
+    assert files[first]["preflight"] == {
+        "profile": "convoc-prepress-1",
+        "result": "passed",
+        "fonts": verified["preflight"]["fonts"],
+    }
+    assert files[second]["preflight"] is None  # released without a preflight: the manifest claims none
+    # a record for other bytes than the file's (the PDF changed since) is not claimed either
+    record = print_root / "20210129" / "preflight" / f"{next(iter(BATCHES))}.json"
+    record.write_text(record.read_text().replace(_sha(released / first), "0" * 64))
+    build_job(print_root, JOB, tmp_path / "staging")
+    assert read_manifest(tmp_path / "staging" / JOB)["files"][0]["preflight"] is None

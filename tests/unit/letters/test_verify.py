@@ -186,7 +186,13 @@ def test_missing_code_fails(good: tuple[Path, list[Letter]], tmp_path: Path, whi
     without_code(pdf, damaged, gone)
     with pytest.raises(VerificationFailed) as failed:
         verify_pdf(damaged, pieces(letters), job_id=JOB, sample=50)
-    [problem] = failed.value.problems  # every other page of the rasterized copy still passes
+    # every other page of the rasterized copy still passes the codes' check; the copy (a scan: no TrimBox, no
+    # fonts) also fails the prepress preflight, reported after the pages' codes
+    codes = [p for p in failed.value.problems if not p.startswith("preflight ")]
+    after = failed.value.problems[len(codes) :]
+    assert after and all(p.startswith("preflight ") for p in after)
+    assert "preflight page 1: trim_box: no TrimBox" in failed.value.problems
+    [problem] = codes
     what = f"piece code {gone}" if which == "piece code" else "booking code"
     assert problem == f"page 12 (piece 12): {what}: missing"
     assert_no_booking_code(failed.value, letters)
@@ -282,7 +288,11 @@ def test_verified_batch_is_released(tmp_path: Path) -> None:
         "sha256": rendered["sha256"],
         "bytes": rendered["bytes"],
         "checked": [1, 2, 3, 4, 5, 6],
-    }
+        "preflight": {"profile": "convoc-prepress-1", "result": "passed", "findings": [],
+                      "fonts": released["preflight"]["fonts"]},
+    }  # fmt: skip
+    assert [f.split("+")[1] for f in released["preflight"]["fonts"]] == ["DejaVuSans", "DejaVuSansMono",
+                                                                          "DejaVuSans-Bold"]  # fmt: skip
     assert path.is_file() and not Path(str(rendered["path"])).exists()
     assert mode(path) == 0o600 and mode(path.parent) == 0o700
     # Verifying again (a cleared task) checks the released file where it lies.
