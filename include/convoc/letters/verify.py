@@ -292,7 +292,7 @@ def verify_pdf(
     # whose codes do not read.
     from convoc.letters.preflight import preflight as run_preflight
 
-    checked_file = run_preflight(pdf, expected_pages)
+    checked_file = run_preflight(pdf, expected_pages, image_pages=checked)
     problems += [f"preflight {finding}" for finding in checked_file.findings]
     if problems:
         raise VerificationFailed(pdf, problems)

@@ -27,8 +27,8 @@ def rendered(tmp_path: Path, n: int = 3) -> tuple[Path, list[tuple[int, str]]]:
     return path, [(letter.piece_id, letter.booking_code) for letter in letters]
 
 
-def rules(path: Path, pages: int | None = None) -> list[str]:
-    return [f"{f.page} {f.rule}" for f in preflight(path, pages).findings]
+def rules(path: Path, pages: int | None = None, image_pages: list[int] | None = None) -> list[str]:
+    return [f"{f.page} {f.rule}" for f in preflight(path, pages, image_pages).findings]
 
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in DOCS.glob("*.pdf")))
@@ -100,3 +100,18 @@ def test_a_batch_that_fails_preflight_is_rejected_naming_file_page_and_rule(tmp_
         verify_pdf(path, pieces, job_id=JOB, sample=3)
     assert failed.value.problems == ["preflight page 3: trim_box: no TrimBox"]
     assert str(path) in str(failed.value)
+
+
+def test_an_rgb_inline_image_is_found_on_the_pages_checked_for_images(tmp_path: Path) -> None:
+    from PIL import Image
+
+    regular, _, _ = layout.register_fonts()
+    path = tmp_path / "photo.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4, initialFontName=regular)
+    c.setTrimBox((0, 0, *A4))
+    for _ in range(3):
+        c.drawInlineImage(Image.new("RGB", (4, 4), (200, 30, 30)), 72, 600, 20, 20)
+        c.showPage()
+    c.save()
+    assert rules(path) == ["1 colour", "2 colour", "3 colour"]
+    assert rules(path, image_pages=[2]) == ["2 colour"]  # verification passes the pages it decodes
