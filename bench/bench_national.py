@@ -17,7 +17,7 @@ warehouse's tasks on worker-1's queue as in docker-compose.yaml), and which work
 task. For comparison, in the same run: the same day with ``airflow dags test`` for each chain DAG in turn (SQLite
 metadata, every task in one process, mapped tasks one after the other), on a fresh copy of the landing files.
 
-Target (issue 15): the whole day ≤ 5 minutes on 2 cores at 650,000 residents.
+Target: the whole day ≤ 5 minutes on 2 cores at 650,000 residents.
 """
 
 from __future__ import annotations

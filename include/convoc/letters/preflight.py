@@ -13,8 +13,8 @@ Checked with pikepdf (qpdf), on every page and every form the pages use:
   ``k``, ``K``), no colour space or colour-space operator (``cs``, ``CS``, ``sc``, ``scn``…), every image a
   mask or DeviceGray (inline images on the pages verification decodes, ``preflight``'s ``image_pages``).
 
-Not checked here (not yet produced by the renderer, issue 17): an output intent with its ICC profile and the
-PDF/X metadata. Findings name the file's page and the rule, never a text of the page.
+Not checked here (the renderer does not make them yet): an output intent with its ICC profile and the PDF/X
+metadata. Findings name the file's page and the rule, never a text of the page.
 """
 
 from __future__ import annotations
