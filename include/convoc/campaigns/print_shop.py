@@ -39,11 +39,6 @@ class PrintShop:
         """Paper pieces the shop can take on ``day`` (0 when it is shut), scaled like the centres."""
         return round(self.pieces_per_day * scale) if self.works_on(day) else 0
 
-    def with_capacity(self, pieces_per_day: int) -> PrintShop:
-        from dataclasses import replace
-
-        return replace(self, pieces_per_day=pieces_per_day)
-
 
 def parse_print_shop(data: Mapping[str, Any], where: str = FILE) -> PrintShop:
     pieces = _positive(data, "pieces_per_day", where, 0)
