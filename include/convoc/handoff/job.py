@@ -197,7 +197,23 @@ def _preflight_of(source: Path, stem: str, sha256: str) -> dict[str, Any] | None
         return None
     if not isinstance(found, dict) or found.get("sha256") != sha256:
         return None
-    return {k: found[k] for k in ("profile", "result", "fonts") if k in found}
+    return {k: found[k] for k in ("profile", "result", "conformance", "document_id", "records", "fonts") if k in found}
+
+
+def _check_across_files(files: list[_File]) -> None:
+    """What no single file's preflight can see: a subset name naming two different font programs in two files
+    of the job (a RIP merging them would print one's glyphs with the other's), or two files with one id."""
+    from convoc.letters.preflight import subset_conflicts
+
+    fonts = {f.name: f.preflight["fonts"] for f in files if f.preflight and isinstance(f.preflight.get("fonts"), dict)}
+    problems = subset_conflicts(fonts)
+    ids: dict[str, str] = {}
+    for f in files:
+        doc_id = (f.preflight or {}).get("document_id")
+        if doc_id and ids.setdefault(doc_id, f.name) != f.name:
+            problems.append(f"{ids[doc_id]} and {f.name} carry the same document id {doc_id}")
+    if problems:
+        raise JobError(f"the print files of the job conflict for prepress: {'; '.join(problems)}")
 
 
 def build_job(
@@ -339,6 +355,7 @@ def _build(
         record.first_piece, record.last_piece = min(ids), max(ids)
         files.append(record)
     assert pages_per_piece is not None  # at least one batch, each with pieces
+    _check_across_files(files)
 
     totals = {
         "files": len(files),

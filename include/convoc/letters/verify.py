@@ -292,7 +292,8 @@ def verify_pdf(
     # whose codes do not read.
     from convoc.letters.preflight import preflight as run_preflight
 
-    checked_file = run_preflight(pdf, expected_pages, image_pages=checked)
+    records = [piece_code(job_id, p.piece_id, 1, pages_per_piece) for p in expected_pieces]
+    checked_file = run_preflight(pdf, expected_pages, image_pages=checked, records=records)
     problems += [f"preflight {finding}" for finding in checked_file.findings]
     if problems:
         raise VerificationFailed(pdf, problems)

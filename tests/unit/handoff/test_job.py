@@ -235,8 +235,11 @@ def test_the_manifest_records_each_files_preflight_from_its_release(print_root: 
     build_job(print_root, JOB, tmp_path / "staging")
     files = {f["name"]: f for f in read_manifest(tmp_path / "staging" / JOB)["files"]}
     assert files[first]["preflight"] == {
-        "profile": "convoc-prepress-1",
+        "profile": "convoc-prepress-2",
         "result": "passed",
+        "conformance": ["PDF/X-4", "PDF/VT-1"],
+        "document_id": verified["preflight"]["document_id"],
+        "records": len(next(iter(BATCHES.values()))),
         "fonts": verified["preflight"]["fonts"],
     }
     assert files[second]["preflight"] is None  # released without a preflight: the manifest claims none
@@ -245,3 +248,26 @@ def test_the_manifest_records_each_files_preflight_from_its_release(print_root: 
     record.write_text(record.read_text().replace(_sha(released / first), "0" * 64))
     build_job(print_root, JOB, tmp_path / "staging")
     assert read_manifest(tmp_path / "staging" / JOB)["files"][0]["preflight"] is None
+
+
+def test_a_job_whose_files_conflict_for_prepress_is_refused(print_root: Path, tmp_path: Path) -> None:
+    """Each file passes its own preflight; only the job sees that two files name different subsets alike or
+    share a document id — a RIP merging them would print wrong glyphs or take one file for the other."""
+    from convoc.letters.batches import verify_batch_file
+
+    released = print_root / "20210129" / "pdf"
+    records = {}
+    for stem in BATCHES:
+        verify_batch_file(released / f"{stem}.pdf", date(2021, 1, 29))
+        records[stem] = print_root / "20210129" / "preflight" / f"{stem}.json"
+    first, second = (json.loads(records[stem].read_text()) for stem in BATCHES)
+    assert build_job(print_root, JOB, tmp_path / "staging").files == 2  # as rendered: no conflict
+    # the same subset name for another program in the second file
+    font = next(iter(first["fonts"]))
+    changed = {**second, "fonts": {**second["fonts"], font: "f" * 64}}
+    records[list(BATCHES)[1]].write_text(json.dumps(changed))
+    with pytest.raises(JobError, match=rf"{font.replace('+', '[+]')} names different font programs in"):
+        build_job(print_root, JOB, tmp_path / "staging")
+    records[list(BATCHES)[1]].write_text(json.dumps({**second, "document_id": first["document_id"]}))
+    with pytest.raises(JobError, match="carry the same document id"):
+        build_job(print_root, JOB, tmp_path / "staging")

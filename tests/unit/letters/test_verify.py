@@ -155,6 +155,8 @@ def test_swapped_pieces_fail_on_both_pages(tmp_path: Path) -> None:
         f"piece code {piece_code(JOB, 2)}: {piece_code(JOB, 3)} found instead",
         f"page 3 (piece 3): booking code: the code of piece 2 found instead; "
         f"piece code {piece_code(JOB, 3)}: {piece_code(JOB, 2)} found instead",
+        # the file's own record boundaries say so too
+        f"preflight file: records: record 2 is piece {piece_code(JOB, 3)!r}, expected {piece_code(JOB, 2)!r}",
     ]
     assert_no_booking_code(failed.value, letters)
 
@@ -288,9 +290,12 @@ def test_verified_batch_is_released(tmp_path: Path) -> None:
         "sha256": rendered["sha256"],
         "bytes": rendered["bytes"],
         "checked": [1, 2, 3, 4, 5, 6],
-        "preflight": {"profile": "convoc-prepress-1", "result": "passed", "findings": [],
+        "preflight": {"profile": "convoc-prepress-2", "result": "passed", "findings": [],
+                      "conformance": ["PDF/X-4", "PDF/VT-1"], "records": 6,
+                      "document_id": released["preflight"]["document_id"],
                       "fonts": released["preflight"]["fonts"]},
     }  # fmt: skip
+    assert released["preflight"]["document_id"].startswith("uuid:")
     assert [f.split("+")[1] for f in released["preflight"]["fonts"]] == ["DejaVuSans", "DejaVuSansMono",
                                                                           "DejaVuSans-Bold"]  # fmt: skip
     assert path.is_file() and not Path(str(rendered["path"])).exists()
