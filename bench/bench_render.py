@@ -9,7 +9,9 @@ does not depend on the population (650k or 6.5M residents give the same 5,000-ro
 Straightforward: one canvas and one file per letter, the same text drawn
 line by line, the QR code made with `qrcode.make()` and embedded as an image (timed on fewer letters and
 reported per letter). Targets: ≥ 600 letters/s per core, ≥ 7× the straightforward renderer,
-≤ 1.5 KB per letter in 5,000-letter files, peak memory of one render ≤ 400 MiB.
+≤ 1.5 KB per letter in 5,000-letter files, peak memory of one render ≤ 400 MiB. Also timed in the same child,
+after the render: the verify task on the file (codes decoded on the sampled pages, then the prepress preflight of
+the whole file), and the preflight alone as verification runs it.
 """
 
 from __future__ import annotations
@@ -62,15 +64,29 @@ def _write_batch(n: int, path: Path) -> None:
     ).write_parquet(path)
 
 
-# The real render task: reads its batch file, renders one PDF (fresh process: time and peak RSS are its own).
+# The real render task: reads its batch file, renders one PDF (fresh process: time and peak RSS are its own);
+# then the real verify task on it (codes decoded on the sampled pages, the prepress preflight of the whole
+# file), and the preflight alone as verification runs it.
 CONVOC = """
-import json, sys, time
+import inspect, json, resource, sys, time
 from datetime import date
 from pathlib import Path
-from convoc.letters.batches import render_batch_file
+from convoc.letters.batches import render_batch_file, verify_batch_file
+from convoc.letters.preflight import preflight
 t = time.perf_counter()
 result = render_batch_file(Path(sys.argv[1]), date(2021, 2, 1))
-print("RESULT=" + json.dumps({"seconds": time.perf_counter() - t, "bytes": result.bytes}))
+rendered = time.perf_counter() - t
+render_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.perf_counter()
+released = verify_batch_file(result.as_dict(), date(2021, 2, 1))
+verified = time.perf_counter() - t
+codes = [f"J20210201|{k}|1/1" for k in range(1, result.pieces + 1)]
+extra = {"records": codes} if "records" in inspect.signature(preflight).parameters else {}
+t = time.perf_counter()
+checked = preflight(Path(released["path"]), result.pages, image_pages=released["checked"], **extra)
+assert checked.passed, checked.findings
+print("RESULT=" + json.dumps({"seconds": rendered, "bytes": result.bytes, "verify": verified, "peak": render_peak,
+                              "preflight": time.perf_counter() - t}))
 """
 
 NAIVE = """
@@ -137,8 +153,9 @@ def main() -> None:
         batch.parent.mkdir(parents=True)
         _write_batch(args.letters, batch)
         for i in range(args.repeat):
-            result, peak = _child(["-c", CONVOC, str(batch)])
+            result, _ = _child(["-c", CONVOC, str(batch)])
             ours.append(result)
+            peak = result["peak"]  # the render's own, before verification
             peaks.append(peak)
             base, _ = _child(["-c", NAIVE, str(batch), str(root / f"naive{i}"), str(args.baseline_letters)])
             naive.append(base)
@@ -150,12 +167,17 @@ def main() -> None:
     per_letter = statistics.median(r["bytes"] / args.letters for r in ours)
     base_bytes = statistics.median(r["bytes"] / args.baseline_letters for r in naive)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    verify = statistics.median(r["verify"] for r in ours)
+    checks = statistics.median(r["preflight"] for r in ours)
     print("| command | machine | convoc | bytes/letter | peak RSS | straightforward | its bytes/letter | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     print(
         f"| `.venv/bin/python bench/bench_render.py --letters {args.letters} --repeat {args.repeat}` | {machine} "
         f"| {rate:.0f} letters/s | {per_letter:,.0f} B | {max(peaks):.0f} MiB | {base_rate:.0f} letters/s "
         f"| {base_bytes:,.0f} B | {rate / base_rate:.1f}× |"
+    )
+    print(
+        f"verification of the file (render → released): {verify:.2f} s, of which the prepress preflight {checks:.2f} s"
     )
 
 

@@ -177,7 +177,8 @@ class _Check:
             self.add(n, "duplicate_subset", f"two different font programs are both named {base}")
 
     def resources(self, resources: Any, n: int) -> None:
-        if resources is None:
+        # a resource dictionary shared by the pages (the renderer writes one) is looked at once, on its first page
+        if resources is None or not self.once(resources):
             return
         for font in (resources.get("/Font") or {}).values():
             self.font(font, n)
