@@ -171,6 +171,12 @@ def test_a_rendered_file_declares_pdfx4_and_pdfvt1_with_the_jobs_date_and_a_gray
     assert data.count(b"/MediaBox") == 1 and data.count(b"/TrimBox") == 3  # the page tree's, each page's
 
 
+def test_qpdf_finds_no_syntax_or_structure_problem_in_a_rendered_file(tmp_path: Path) -> None:
+    path, _ = rendered(tmp_path)
+    with pikepdf.open(path) as pdf:
+        assert pdf.check_pdf_syntax() == []  # qpdf --check: xref, streams, page tree, every object
+
+
 def test_each_piece_is_a_pdfvt_record_the_rip_can_find(tmp_path: Path) -> None:
     path, pieces = rendered(tmp_path, 4)
     with pikepdf.open(path) as pdf:
