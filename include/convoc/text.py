@@ -20,6 +20,10 @@ result, the load inserts it unchanged). The rules, per column kind:
 ``integer``
     Blanks trimmed; leading zeros of an all-ASCII-digit value dropped (``007`` → ``7``), as the
     warehouse stores the number.
+``email`` (contact preferences)
+    Leading and trailing blanks removed, the domain (after the last ``@``) lower-cased — domains are
+    case-insensitive, the part before ``@`` is not and is kept as typed. The check (``invalid_email``) then
+    requires the syntax of an address a mail server accepts, in the form ``email-validator`` would store.
 ``code`` (value sets, dates, timestamps, booking codes, job ids, nationality)
     Leading and trailing blanks removed, nothing else: a code is either canonical or refused.
 
@@ -39,7 +43,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import polars as pl
 
-Kind = Literal["text", "matricule", "postcode", "integer", "code"]
+Kind = Literal["text", "matricule", "postcode", "integer", "email", "code"]
 
 BLANKS = r"[\t\p{Zs}]"
 """Tab and Unicode space separators: what the normalisation collapses and trims."""
@@ -136,6 +140,12 @@ def _normalise(values: pl.Series, kind: Kind) -> pl.Series:
         )
     elif kind == "integer":
         out = _subset(out, out.str.contains(r"^0+[0-9]+$"), lambda v: v.str.replace(r"^0+([0-9])", "$1"))
+    elif kind == "email":
+        out = _subset(
+            out,
+            out.str.contains(r"@[^@]*\p{Lu}[^@]*$"),
+            lambda v: v.str.extract(r"^(.*@)[^@]*$") + v.str.extract(r"@([^@]*)$").str.to_lowercase(),
+        )
     elif kind != "code":  # pragma: no cover - Kind is closed
         raise ValueError(f"unknown column kind {kind!r}")
     return out.set(out == "", None) if (out == "").any() else out

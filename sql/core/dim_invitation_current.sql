@@ -48,6 +48,8 @@ final as (
         invitations.valid_until,
         invitations.centre,
         invitations.language,
+        invitations.channel,
+        invitations.format,
         case
             when bookings.administered_at is not null then 'attended'
             when bookings.invitation_id is not null then 'booked'

@@ -49,6 +49,20 @@ create table if not exists staging.booking (
     administered_at timestamp
 );
 
+-- Contact preferences: one row per valid declaration of a contact_preferences file, by source_file.
+-- Writer: ingest (convoc.ingest, sql/staging/stg_contact__preferences.sql).
+create table if not exists staging.contact_preference (
+    snapshot_date date not null,
+    source_file varchar not null,
+    line_number bigint not null,
+    matricule varchar not null,
+    email varchar,
+    channel varchar not null,
+    format varchar not null,
+    consented_on date not null,
+    withdrawn_on date
+);
+
 -- One row per version of a resident: a new version when any attribute changes between snapshots.
 -- resident_id is a pseudonymous key (assigned on first sight, in matricule order), used by marts.
 -- Writer: ingest (convoc.ingest, sql/core/dim_resident__merge.sql).
@@ -101,22 +115,31 @@ create table if not exists core.fct_invitation (
     valid_from date not null,
     valid_until date not null,
     centre varchar not null,
-    language varchar
+    language varchar,
+    channel varchar not null default 'paper',
+    format varchar not null default 'standard'
 );
+-- channel (paper | email | both) and format (standard | large_print): the resident's contact preference on
+-- the wave day (core.dim_contact_preference); a warehouse made before they existed gets them here
+alter table core.fct_invitation add column if not exists channel varchar default 'paper';
+alter table core.fct_invitation add column if not exists format varchar default 'standard';
 
--- One row per campaign × wave day planned (also days that sent nothing): letters sent, the quota the
--- centres allowed, and the letters the centres allowed that the print shop could not take that day
--- (deferred: they wait for the next day; letters + deferred is what the centres allowed and the eligible
--- residents filled). Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
+-- One row per campaign × wave day planned (also days that sent nothing): letters sent (paper, of the channels
+-- paper and both), invitations sent by e-mail only (emails), the quota the centres allowed, and the letters the
+-- centres allowed that the print shop could not take that day (deferred: they wait for the next day; letters +
+-- emails + deferred is what the centres allowed and the eligible residents filled).
+-- Writer: waves (convoc.waves.plan), replacing a campaign × wave day.
 create table if not exists core.fct_wave (
     campaign varchar not null,
     wave_date date not null,
     letters bigint not null,
     quota bigint not null,
-    deferred bigint not null default 0
+    deferred bigint not null default 0,
+    emails bigint not null default 0
 );
--- a warehouse made before the print shop's capacity
+-- a warehouse made before the print shop's capacity, or before e-mail invitations
 alter table core.fct_wave add column if not exists deferred bigint default 0;
+alter table core.fct_wave add column if not exists emails bigint default 0;
 
 -- One row per wave day planned: the print shop's capacity that day (paper pieces; 0 when it is shut) and
 -- the reprints of spoiled pieces pending when the waves were planned (they count against it; the day's
@@ -167,4 +190,37 @@ create table if not exists core.fct_print_batch_letter (
     print_batch varchar not null,
     piece_id bigint not null,
     invitation_id varchar not null
+);
+
+-- One row per valid contact-preference declaration ever loaded (the file's day, its line): the history the
+-- versioned dimension below is derived from. A re-delivered file replaces its rows.
+-- Writer: ingest (convoc.ingest, sql/core/dim_contact_preference__load.sql).
+create table if not exists core.fct_contact_preference (
+    snapshot_date date not null,
+    source_file varchar not null,
+    line_number bigint not null,
+    matricule varchar not null,
+    email varchar,
+    channel varchar not null,
+    format varchar not null,
+    consented_on date not null,
+    withdrawn_on date
+);
+
+-- One row per resident × version of their contact preference (valid_from ≤ day < valid_to): the channel and
+-- format a letter or e-mail of that day uses. A version starts on the day of the file that declared it, or on
+-- the day consent was withdrawn (then: paper, standard, no address); the latest declaration known by a day
+-- wins. Residents without a version are invited on paper, standard. Rebuilt from core.fct_contact_preference.
+-- Writer: ingest (convoc.ingest, sql/core/dim_contact_preference__load.sql).
+create table if not exists core.dim_contact_preference (
+    matricule varchar not null,
+    email varchar,
+    channel varchar not null,
+    format varchar not null,
+    withdrawn boolean not null,
+    valid_from date not null,
+    valid_to date,
+    is_current boolean not null,
+    source_file varchar not null,
+    line_number bigint not null
 );

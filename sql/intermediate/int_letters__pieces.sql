@@ -1,9 +1,10 @@
 -- grain: one row per letter of the waves planned on $wave_date (all campaigns), in postal presort order
--- (postcode, street, house number, then invitation), numbered as pieces of the day's print job.
+-- (postcode, street, house number, then invitation), numbered as pieces of the day's print job. Invitations
+-- sent by e-mail only (channel 'email') have no letter.
 -- A household letter (phase 'household', a mailing per household) also names the other residents of the
 -- address on the day, oldest first (co_residents: at most three; household_size counts everyone).
 with invitations as (
-    select * from core.fct_invitation where wave_date = $wave_date
+    select * from core.fct_invitation where wave_date = $wave_date and channel <> 'email'
 ),
 
 residents as (

@@ -1,5 +1,6 @@
--- grain: one row per row of a priority file (its valid raw rows, given as the table `_raw_rows`) whose
--- matricule names no resident of the register valid on $snapshot_date; they are quarantined.
+-- grain: one row per row of a priority list or contact-preferences file (its valid raw rows, given as the
+-- table `_raw_rows`) whose matricule names no resident of the register valid on $snapshot_date; they are
+-- quarantined.
 with source as (
     select * from _raw_rows
 ),

@@ -121,6 +121,21 @@ def test_every_damage_class_quarantined_every_variant_canonical_nothing_lost(dag
             select rule from quarantine.priority_conditions_rejects) group by rule""",
     )
     assert set(priority_rejects["rule"]) <= {"unknown_resident"}
+
+    # The contact preferences: exactly the damaged rows quarantined, each with its rule; the rest versioned.
+    contact_truth = pl.read_csv(result.contact_truth_files[0], infer_schema=False)
+    assert contact_truth["rule"].n_unique() == 6
+    contact_rejects = query(
+        settings,
+        "select source_file as file, line_number as line, column_name as column, rule "
+        "from quarantine.contact_preferences_rejects",
+    )
+    expected_contacts = contact_truth.select("file", pl.col("line").cast(pl.Int64), "column", "rule")
+    assert sorted(contact_rejects.rows(), key=repr) == sorted(expected_contacts.rows(), key=repr)
+    declared = pl.read_csv(settings.landing / "contact_preferences_20210129.csv", infer_schema=False).height
+    assert query(settings, "select count(*) as n from core.dim_contact_preference")["n"][0] == (
+        declared - contact_truth.height
+    )
     assert query(settings, "select count(*) as n from core.fct_priority_group")["n"][0] > RESIDENTS * 0.05
 
     assert list((settings.quality_docs / "20210129").glob("*/index.html"))

@@ -18,6 +18,12 @@ from tests.sql.test_waves import KEY, add_household, add_resident, campaign, cen
 
 __all__ = ["con"]  # the fixture
 
+LEGACY_COLUMNS = (
+    "invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, booking_code, valid_from, "
+    "valid_until, centre, language"
+)
+"""The invitation columns these rows give (channel and format take their defaults: paper, standard)."""
+
 D = date(2021, 2, 1)  # a Monday
 EVERY_DAY = frozenset(range(7))
 
@@ -38,7 +44,9 @@ def first_dose_given(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> N
     """Vaccination dose 1 of ``rid`` invited and given ``given`` (its second dose is due 21 days later)."""
     inv = f"vaccination:1:{rid}:1"
     con.execute(
-        "insert into core.fct_invitation values ($i, $r, 'vaccination', 1, 1, $w, '6', $c, $w, $w, 'c1', 'fr')",
+        "insert into core.fct_invitation ("
+        + LEGACY_COLUMNS
+        + ") values ($i, $r, 'vaccination', 1, 1, $w, '6', $c, $w, $w, 'c1', 'fr')",
         {"i": inv, "r": rid, "w": given - timedelta(days=5), "c": f"CODE{rid}"},
     )
     con.execute("insert into core.fct_booking values ($c, $i, $b, 'c1', $g, $g, 'b.csv')",
@@ -87,6 +95,25 @@ def test_second_doses_then_phases_oldest_first_then_samples(con: duckdb.DuckDBPy
     assert sorted(first[10:]) == list(range(200, 206))
     assert wave_rows(con, D) == [("testing", 0, 12, 12), ("vaccination", 20, 120, 4)]  # quota: the centres'
     assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 20, 0)]
+
+
+def test_invitations_by_email_only_take_no_paper_and_never_wait(con: duckdb.DuckDBPyConnection) -> None:
+    for k in range(10):
+        add_resident(con, 100 + k, f"19{30 + k}-01-01")  # 81–91: phase 2a
+    for rid, channel in ((100, "email"), (101, "email"), (102, "both"), (109, "email")):
+        con.execute(
+            "insert into core.dim_contact_preference values ($m, 'x@y.lu', $c, 'standard', false, "
+            "date '2021-01-20', null, true, 'contact_preferences_20210120.csv', 2)",
+            {"m": f"m{rid}", "c": channel},
+        )
+    # 7 letters wanted (both counts: it is a letter too), the shop takes 4; the 3 e-mails go out regardless
+    assert day(con, D, 4) == {"vaccination": (7, 3)}
+    channels = con.execute(
+        "select resident_id, channel from core.fct_invitation where wave_date = $d order by 1", {"d": D}
+    ).fetchall()
+    assert channels == [(100, "email"), (101, "email"), (102, "both"), (103, "paper"), (104, "paper"),
+                        (105, "paper"), (109, "email")]  # fmt: skip
+    assert con.execute("select letters, emails, deferred from core.fct_wave").fetchall() == [(4, 3, 3)]
 
 
 def test_the_same_share_of_every_stratum_when_a_sample_is_cut(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,6 +14,12 @@ from convoc.campaigns import Campaign, Centres, parse_campaign, parse_centres
 from convoc.codes import parse
 from convoc.waves.plan import NoSnapshot, plan_wave, quotas
 
+LEGACY_COLUMNS = (
+    "invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, booking_code, valid_from, "
+    "valid_until, centre, language"
+)
+"""The invitation columns these rows give (channel and format take their defaults: paper, standard)."""
+
 D = date(2021, 2, 1)
 KEY = b"k" * 32
 CANTONS = dict(reference.communes().select("commune", "canton").iter_rows())
@@ -224,7 +230,9 @@ def second_dose(con: duckdb.DuckDBPyConnection, rid: int, given: date) -> None:
     """Record a vaccination dose 2 given on ``given`` (invitation and booking)."""
     inv = f"vaccination:2:{rid}:1"
     con.execute(
-        "insert into core.fct_invitation values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', 'fr')",
+        "insert into core.fct_invitation ("
+        + LEGACY_COLUMNS
+        + ") values ($i, $r, 'vaccination', 2, 1, $d, 'dose 2', $c, $d, $d, 'c1', 'fr')",
         {"i": inv, "r": rid, "d": given - timedelta(days=10), "c": f"CODE{rid}"},
     )
     con.execute(
@@ -362,7 +370,8 @@ def test_status_follows_the_facts_without_another_wave(con: duckdb.DuckDBPyConne
         "select column_name from duckdb_columns() where table_name = 'fct_invitation' order by column_index"
     ).fetchall()]  # fmt: skip
     assert columns == ["invitation_id", "resident_id", "campaign", "dose", "attempt", "wave_date", "phase",
-                       "booking_code", "valid_from", "valid_until", "centre", "language"]  # fmt: skip
+                       "booking_code", "valid_from", "valid_until", "centre", "language", "channel",
+                       "format"]  # fmt: skip
 
 
 def test_current_invitation_carries_print_and_return_facts(con: duckdb.DuckDBPyConnection) -> None:

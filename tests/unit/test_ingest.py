@@ -17,6 +17,12 @@ from convoc import ingest
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
 
+LEGACY_COLUMNS = (
+    "invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, booking_code, valid_from, "
+    "valid_until, centre, language"
+)
+"""The invitation columns these rows give (channel and format take their defaults: paper, standard)."""
+
 DAY = date(2021, 1, 29)
 
 
@@ -196,7 +202,9 @@ def _invite(settings: Settings, code: str) -> None:
     """Resident 1's invitation vaccination:1:1:1 under ``code``, as the waves would have written it."""
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(
-            "insert into core.fct_invitation values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
+            "insert into core.fct_invitation ("
+            + LEGACY_COLUMNS
+            + ") values ('vaccination:1:1:1', 1, 'vaccination', 1, 1, date '2021-01-29', "
             "'2a', $c, date '2021-01-30', date '2021-02-12', 'victor_hugo', 'pt')",
             {"c": code},
         )

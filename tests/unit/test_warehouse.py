@@ -47,7 +47,7 @@ def test_a_legacy_warehouse_is_migrated(tmp_path: Path) -> None:
         columns = con.execute(
             "select column_name from duckdb_columns() where table_name = 'fct_invitation' order by column_index"
         ).fetchall()
-        assert [c for (c,) in columns][-2:] == ["centre", "language"]
+        assert [c for (c,) in columns][-4:] == ["centre", "language", "channel", "format"]
         assert con.execute("select * from core.fct_print_batch_letter").fetchall() == [
             (date(2021, 1, 29), "J20210129", "J20210129-0001", 7, "vaccination:1:1:1")
         ]

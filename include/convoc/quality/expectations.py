@@ -360,3 +360,69 @@ class ExpectColumnsToBeWithinLengths(_MultiExpectation):
     max_lengths: dict[str, int]
     map_metric = "multicolumn_values.within_lengths"
     success_keys: ClassVar[tuple[str, ...]] = ("max_lengths", "mostly")
+
+
+class ColumnValuesEmail(_Provider):
+    condition_metric_name = "column_values.email"
+
+    @column_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(cls, column: Any, **kwargs: Any) -> Any:
+        return _apply(column, conditions.is_email)
+
+
+class ExpectColumnValuesToBeEmail(ColumnMapExpectation):  # type: ignore[misc]
+    """Expect each value to be an e-mail address in the syntax ``email-validator`` accepts (no DNS look-up),
+    in the ASCII form it stores."""
+
+    map_metric = "column_values.email"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+
+
+# --- rules on a pair of columns: the first column of ``column_list`` is the one reported -------------------
+
+
+def _pair(frame: Any) -> tuple[Any, Any]:
+    import polars as pl
+
+    first, second = frame.columns
+    return pl.Series(frame[first].astype("str")), pl.Series(frame[second].astype("str"))
+
+
+class MulticolumnValuesRequiredWhen(_MultiProvider):
+    condition_metric_name = "multicolumn_values.required_when"
+    condition_value_keys = ("when",)
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(cls, column_list: Any, when: list[str], **kwargs: Any) -> Any:
+        import pandas as pd
+
+        values, other = _pair(column_list)
+        return pd.Series(conditions.required_when(values, other, tuple(when)).to_numpy(), index=column_list.index)
+
+
+class ExpectColumnValuesToBePresentWhen(_MultiExpectation):
+    """Expect the first of ``column_list`` to have a value wherever the second is one of ``when`` (an address
+    for a channel that sends e-mail)."""
+
+    when: list[str]
+    map_metric = "multicolumn_values.required_when"
+    success_keys: ClassVar[tuple[str, ...]] = ("when", "mostly")
+
+
+class MulticolumnValuesDateNotBefore(_MultiProvider):
+    condition_metric_name = "multicolumn_values.date_not_before"
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
+    def _pandas(cls, column_list: Any, **kwargs: Any) -> Any:
+        import pandas as pd
+
+        values, other = _pair(column_list)
+        return pd.Series(conditions.date_not_before(values, other).to_numpy(), index=column_list.index)
+
+
+class ExpectColumnDateNotBeforeColumn(_MultiExpectation):
+    """Expect the date in the first of ``column_list`` to be on or after the date in the second (withdrawn on
+    or after consented); rows with either missing or no date pass."""
+
+    map_metric = "multicolumn_values.date_not_before"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)

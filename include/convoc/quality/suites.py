@@ -59,7 +59,17 @@ ROW_RULES = {
     "unknown_job": "a print job that was never delivered",
     "unknown_piece": "a piece id that the named print job does not carry",
     "never_mailed": "a returned piece the print shop never confirmed as mailed",
+    "invalid_email": "not an e-mail address (syntax, email-validator; ASCII form, no DNS look-up)",
+    "missing_email": "no e-mail address for a channel that sends e-mail (email, both)",
+    "consented_on_unparseable": "not a YYYY-MM-DD date",
+    "consented_on_future": "a date after the file's day",
+    "withdrawn_on_unparseable": "not a YYYY-MM-DD date",
+    "withdrawn_on_future": "a date after the file's day",
+    "withdrawn_before_consented": "consent withdrawn before it was given",
 }
+
+PAIR_EXPECTATIONS = ("expect_column_values_to_be_present_when", "expect_column_date_not_before_column")
+"""Rules on a pair of columns: a failing row is reported on the first column only."""
 
 TEXT_RULES = ("control_character", "invisible_character", "unprintable_character")
 """Rules whose rejects name the offending characters (code points), for the register team."""
@@ -96,6 +106,11 @@ def column_expectations(spec: SourceSpec, column: Column) -> list[tuple[Any, str
         out.append((ce.ExpectColumnValuesToBeInFormat(column=name, pattern=r"^[0-9]{1,15}$"), "not_an_integer"))
     if column.booking_code:
         out.append((ce.ExpectColumnValuesToBeBookingCode(column=name), "invalid_code"))
+    if column.kind == "email":
+        out.append((ce.ExpectColumnValuesToBeEmail(column=name), "invalid_email"))
+    if column.required_when:
+        other, when, rule = column.required_when
+        out.append((ce.ExpectColumnValuesToBePresentWhen(column_list=[name, other], when=list(when)), rule))
     if spec.unique and spec.unique[0] == name:
         out.append((ce.ExpectColumnValuesToBeUniqueInFile(column=name), spec.unique[1]))
     if column.date:
@@ -108,6 +123,9 @@ def column_expectations(spec: SourceSpec, column: Column) -> list[tuple[Any, str
         if column.not_before:
             within = ce.ExpectColumnValuesToBeIsoDateWithin(column=name, min_date=column.not_before, kind=column.date)
             out.append((within, f"{name}_too_early"))
+        if column.not_before_column:
+            other, rule = column.not_before_column
+            out.append((ce.ExpectColumnDateNotBeforeColumn(column_list=[name, other]), rule))
     if column.reference:
         known = ce.ExpectColumnValuesToBeInReference(column=name, reference=column.reference)
         out.append((known, f"unknown_{column.reference}"))

@@ -232,7 +232,7 @@ def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.Dat
     """One reject per failing row × column × rule, its value masked (and the characters or length that failed)."""
     import polars as pl
 
-    from convoc.quality.suites import FILE_RULES
+    from convoc.quality.suites import FILE_RULES, PAIR_EXPECTATIONS
 
     spec = extracted.spec
     failed = [
@@ -250,11 +250,12 @@ def _rejects(result: Any, extracted: Extracted, extract: pl.DataFrame) -> pl.Dat
         found = pl.DataFrame({"_line": pl.Series(lines, dtype=pl.Int64)}).join(
             rows.select("_line", *columns), on="_line", how="left", maintain_order="left"
         )
-        for column in columns:
+        pair = config.type in PAIR_EXPECTATIONS
+        for column in columns[:1] if pair else columns:
             column_spec = spec.column(column)
             failing = (
                 found
-                if len(columns) == 1
+                if len(columns) == 1 or pair
                 else found.filter(_failing_columns(rule, found[column], column_spec.max_length))
             )
             values = failing[column]

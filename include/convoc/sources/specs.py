@@ -25,6 +25,8 @@ LOCALITY_LENGTH = 40
 """Longest locality (the country's longest is under 30 characters)."""
 HOUSE_NUMBER_LENGTH = 10
 """Longest house number (``12-14A``, ``3 bis``)."""
+EMAIL_LENGTH = 254
+"""Longest e-mail address (RFC 5321's path limit less the angle brackets)."""
 FREE_TEXT_LENGTH = 100
 """Longest other free-text value (care-home names, conditions)."""
 EARLIEST_BIRTH_DATE = "1900-01-01"
@@ -39,7 +41,8 @@ class Column:
     invalid_value, ``pattern`` (an ASCII format) → invalid_value, ``date`` → <name>_unparseable,
     ``not_after_day`` → <name>_future, ``not_before`` → <name>_too_early, ``reference`` →
     unknown_<reference>, ``max_length`` → too_long, ``printable`` → unprintable_character; kind
-    ``matricule`` → matricule_check_digit, ``integer`` → not_an_integer, ``booking_code`` → invalid_code.
+    ``matricule`` → matricule_check_digit, ``integer`` → not_an_integer, ``email`` → invalid_email,
+    ``booking_code`` → invalid_code; ``required_when`` and ``not_before_column`` → the rule they name.
     """
 
     name: str
@@ -57,6 +60,10 @@ class Column:
     # Printed on a letter (names, address): Latin script the post reads, drawable by the letter's fonts.
     printable: bool = False
     booking_code: bool = False
+    # Required where another column holds one of some values: (other column, its values, rule).
+    required_when: tuple[str, tuple[str, ...], str] | None = None
+    # A date not before the date of another column of the row: (other column, rule).
+    not_before_column: tuple[str, str] | None = None
 
     @property
     def restricted(self) -> bool:
@@ -67,7 +74,7 @@ class Column:
             or self.date
             or self.reference
             or self.booking_code
-            or self.kind in ("matricule", "integer", "postcode")
+            or self.kind in ("matricule", "integer", "postcode", "email")
         )
 
 
@@ -279,8 +286,41 @@ RETURNS = SourceSpec(
     core_load="fct_return__load.sql",
 )
 
+# What residents asked for: how to be invited (paper, e-mail or both) and in which format (standard or large
+# print), one row per declaration received the day before the file's date. Consent and withdrawal dates are
+# the resident's; a later row for the same resident supersedes an earlier one (``core.dim_contact_preference``).
+CONTACT_PREFERENCES = SourceSpec(
+    name="contact_preferences",
+    schema=(
+        _matricule(),
+        Column(
+            "email",
+            kind="email",
+            personal=True,
+            max_length=EMAIL_LENGTH,
+            required_when=("channel", ("email", "both"), "missing_email"),
+        ),
+        Column("channel", required=True, values=("paper", "email", "both")),
+        Column("format", values=("standard", "large_print")),
+        Column("consented_on", required=True, date="date", not_after_day=True),
+        Column(
+            "withdrawn_on",
+            date="date",
+            not_after_day=True,
+            not_before_column=("consented_on", "withdrawn_before_consented"),
+        ),
+    ),
+    unique=("matricule", "duplicate_matricule"),
+    snapshot=False,
+    may_be_empty=True,
+    reference_check="int_priority__unknown_residents.sql",
+    staging=("staging.contact_preference", "stg_contact__preferences.sql"),
+    core_load="dim_contact_preference__load.sql",
+)
+
 SOURCES: tuple[SourceSpec, ...] = (
     REGISTER,
+    CONTACT_PREFERENCES,
     PRIORITY_CAREHOMES,
     PRIORITY_HEALTHWORKERS,
     PRIORITY_VULNERABLE,

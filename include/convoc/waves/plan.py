@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # what a selection adds to core.fct_invitation (the rest is the campaign's and the day's)
-INVITATION_COLUMNS = ("resident_id", "dose", "attempt", "phase", "centre", "language")
+INVITATION_COLUMNS = ("resident_id", "dose", "attempt", "phase", "centre", "language", "channel", "format")
 
 
 class NoSnapshot(ConvocError):
@@ -190,7 +190,21 @@ def select_wave(
             con.unregister(name)
     if campaign.kind == "mailing":
         quota = {"all": rows.height}
-    return Selection(campaign, day, quota, rows)
+    return Selection(campaign, day, quota, _with_channels(con, rows, day))
+
+
+def _with_channels(con: duckdb.DuckDBPyConnection, rows: Any, day: date) -> Any:
+    """The selection's rows with the channel and format of each resident's contact preference on the day
+    (paper and standard for everyone who stated none)."""
+    import polars as pl
+
+    channels = warehouse.query(con, warehouse.select("intermediate/int_wave__channels.sql"), {"wave_date": day})
+    return rows.join(
+        channels.select(pl.col("resident_id").cast(rows.schema["resident_id"]), "channel", "format"),
+        on="resident_id",
+        how="left",
+        maintain_order="left",
+    ).with_columns(pl.col("channel").fill_null("paper"), pl.col("format").fill_null("standard"))
 
 
 def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, key: bytes) -> WaveResult:
@@ -226,10 +240,19 @@ def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, 
     if duplicates:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates} residents would hold two open invitations")
     deferred = selection.rows.height - wave.height
+    emails = int((wave["channel"] == "email").sum())
     con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
     con.execute(
-        "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred) values ($c, $d, $n, $q, $deferred)",
-        {"c": campaign.campaign, "d": day, "n": wave.height, "q": sum(selection.quota.values()), "deferred": deferred},
+        "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred, emails) "
+        "values ($c, $d, $n, $q, $deferred, $emails)",
+        {
+            "c": campaign.campaign,
+            "d": day,
+            "n": wave.height - emails,
+            "q": sum(selection.quota.values()),
+            "deferred": deferred,
+            "emails": emails,
+        },
     )
     by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
     log.info("%s wave %s: %d invitations %s (quota %s, %d deferred by the print shop)",

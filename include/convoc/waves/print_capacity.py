@@ -28,7 +28,7 @@ LATER_DOSE = 0
 
 def ranked(selections: list[Selection]) -> Any:
     """Every selected letter of the day in print order (columns ``campaign``, ``_row``: its row in its
-    selection)."""
+    selection). Invitations sent by e-mail only are no letter: they are not ranked."""
     import polars as pl
 
     frames = [
@@ -39,7 +39,10 @@ def ranked(selections: list[Selection]) -> Any:
             pl.col("phase_rank").cast(pl.Int64),
             pl.col("print_order").cast(pl.Float64),
             pl.col("resident_id").cast(pl.Int64),
+            _paper(s.rows).alias("_paper"),
         )
+        .filter("_paper")
+        .drop("_paper")
         for s in selections
     ]
     if not frames:
@@ -52,12 +55,23 @@ def allocate(selections: list[Selection], pieces: int) -> list[Any]:
     ``selections``; a selection's rows keep their own order)."""
     import polars as pl
 
-    total = sum(s.rows.height for s in selections)
+    total = sum(int(_paper(s.rows).sum()) for s in selections)
     if total <= pieces:
         return [s.rows for s in selections]
     taken = ranked(selections).head(max(0, pieces))
     out = []
     for s in selections:
-        rows = taken.filter(pl.col("campaign") == s.campaign.campaign).select(pl.col("_row").cast(pl.UInt32))
-        out.append(s.rows.with_row_index("_row").join(rows, on="_row", how="semi").sort("_row").drop("_row"))
+        rows = taken.filter(pl.col("campaign") == s.campaign.campaign)["_row"].cast(pl.UInt32)
+        indexed = s.rows.with_row_index("_row")
+        kept = indexed.filter(pl.col("_row").is_in(rows.implode()) | ~_paper(indexed))  # e-mail only: always sent
+        out.append(kept.drop("_row"))
     return out
+
+
+def _paper(rows: Any) -> Any:
+    """Which rows are a paper letter: all but those invited by e-mail only (``channel``)."""
+    import polars as pl
+
+    if "channel" not in rows.columns:
+        return pl.repeat(True, rows.height, eager=True)
+    return rows["channel"] != "email"

@@ -36,6 +36,7 @@ LIST_COLUMNS = {
     "priority_vulnerable": "matricule,level,condition,registered_on,doctor_code",
     "priority_conditions": "matricule,condition,registered_on",
 }
+CONTACT_COLUMNS = "matricule,email,channel,format,consented_on,withdrawn_on"
 RULES = {
     "matricule_check_digit",
     "duplicate_matricule",
@@ -100,7 +101,7 @@ def register(clean: Path) -> pl.DataFrame:
 def test_headers_are_exactly_the_file_columns(clean: Path) -> None:
     first_line = (clean / "register_20210129.csv").read_bytes().split(b"\n", 1)[0]
     assert first_line == REGISTER_COLUMNS.encode()  # no BOM, no \r
-    for name, columns in LIST_COLUMNS.items():
+    for name, columns in {**LIST_COLUMNS, "contact_preferences": CONTACT_COLUMNS}.items():
         assert (clean / f"{name}_20210129.csv").read_text(encoding="utf-8").split("\n", 1)[0] == columns
 
 
@@ -108,10 +109,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     for name, seed in [("a", 5), ("b", 5), ("c", 6)]:
         generate(residents=3_000, seed=seed, out=tmp_path / name, start_date=START, days=2, defects=0.01)
     a, b, c = (digests(tmp_path / name) for name in "abc")
-    assert len(a) == 2 * 5 + 4  # two days of five files, two truths (defects, variants) a day
+    # two days of six files, three truths (defects, variants, contact preferences) a day
+    assert len(a) == 2 * 6 + 6
     assert a == b
     assert a.keys() == c.keys()
-    assert all(a[k] != c[k] for k in a)
+    # (a later day's few contact declarations are too few to damage: that truth is empty whatever the seed)
+    assert all(a[k] != c[k] for k in a if k != "_truth/contact_preferences_defects_20210130.csv")
 
 
 def test_one_record_per_line_in_every_file(clean: Path) -> None:
@@ -691,6 +694,7 @@ def test_no_defects_no_truth(tmp_path: Path) -> None:
         "priority_healthworkers_20210129.csv",
         "priority_vulnerable_20210129.csv",
         "priority_conditions_20210129.csv",
+        "contact_preferences_20210129.csv",
     ]
 
 
@@ -710,3 +714,23 @@ def test_bad_arguments(tmp_path: Path) -> None:
         generate(residents=10, seed=1, out=tmp_path, days=0)
     with pytest.raises(ValueError, match="defect rate"):
         generate(residents=10, seed=1, out=tmp_path, defects=0.5)
+
+
+def test_contact_preferences_name_adults_in_plausible_shares_and_change_over_days(tmp_path: Path) -> None:
+    generate(residents=20_000, seed=3, out=tmp_path, start_date=START, days=3)
+    register = read(tmp_path / "register_20210129.csv")
+    first = read(tmp_path / "contact_preferences_20210129.csv")
+    assert first.columns == CONTACT_COLUMNS.split(",") and first["matricule"].is_unique().all()
+    people = first.join(register, on="matricule")
+    assert people.height == first.height and set(people["status"]) == {"resident"}
+    assert (people["birth_date"] <= "2005-01-29").all()  # 16 and over
+    shares = first["channel"].value_counts(normalize=True)
+    share = dict(zip(shares["channel"], shares["proportion"], strict=True))
+    assert 0.45 < share["email"] < 0.70 and 0.25 < share["both"] < 0.45 and 0.03 < share["paper"] < 0.15
+    assert first.filter(pl.col("channel") == "paper")["email"].is_null().all()
+    assert first.filter(pl.col("channel") != "paper")["email"].str.contains("@").all()
+    assert 0.03 < (first["format"] == "large_print").mean() < 0.2
+    later = read(tmp_path / "contact_preferences_20210131.csv")
+    assert later.height > 0 and (
+        later["withdrawn_on"].is_not_null().any() or later["consented_on"].max() == "2021-01-31"
+    )
