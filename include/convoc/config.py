@@ -67,6 +67,8 @@ class Settings:
         CONVOC_RETENTION_DAYS  days personal data is kept past its use before the housekeeping DAG deletes
                                it: print files after the print shop's last mailing report, register
                                partitions and landing files after their day (default 30)
+        CONVOC_EMAIL_RATE      e-mail invitations sent per second at most, by each sending task (default 50;
+                               0: no limit) — what the mail relay accepts from one client
     """
 
     home: Path
@@ -83,6 +85,7 @@ class Settings:
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
     print_cutoff_tz: str | None = None
+    email_rate: float = 50.0
 
     def requires_marker(self, source: str) -> bool:
         """Whether ``source``'s landing file waits for its readiness marker."""
@@ -121,6 +124,11 @@ class Settings:
     def outbox(self) -> Path:
         """The local print-shop drop folder: delivered print jobs (owner-only, like the print files)."""
         return self.home / "outbox"
+
+    @property
+    def mail_root(self) -> Path:
+        """E-mail invitations per day: the outbox and the send ledger (owner-only: they hold addresses)."""
+        return self.home / "mail"
 
     @property
     def reports(self) -> Path:
@@ -173,6 +181,9 @@ class Settings:
         batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
         if batch_size < 1 or batch_size != int(batch_size):
             raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
+        email_rate = _number(env, "CONVOC_EMAIL_RATE", "50")
+        if email_rate < 0:
+            raise ValueError(f"CONVOC_EMAIL_RATE must be 0 (no limit) or more messages a second, not {email_rate:g}")
         campaigns = env.get("CONVOC_CAMPAIGNS", "").strip()
         if campaigns and not Path(campaigns).is_dir():
             raise ValueError(f"CONVOC_CAMPAIGNS must be a folder of campaign files, not {campaigns!r}")
@@ -191,4 +202,5 @@ class Settings:
             print_shop=Path(shop) if shop else None,
             print_cutoff=cutoff,
             print_cutoff_tz=zone,
+            email_rate=email_rate,
         )

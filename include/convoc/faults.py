@@ -31,6 +31,8 @@ POINTS: dict[str, str] = {
     "letters.render.mid_pdf": "letters_render.render_batch: half the letters of a batch drawn, the PDF not saved",
     "letters.verify.before_release": "letters_render.verify_batch: the PDF verified, not yet renamed into pdf/",
     "letters.record.before_commit": "letters_render.record_batches: the batches recorded, not committed",
+    "notify.send.mid_batch": "notify_digital.send_messages: half the day's e-mails accepted by the server, the "
+    "last one's answer not yet in the ledger",
     "handoff.build.mid_job": "print_handoff.build_job: the print files copied, the manifest not written",
     "handoff.deliver.mid_upload": "print_handoff.deliver_job: the first file uploaded, the others not",
     "handoff.deliver.before_receipt": "print_handoff.deliver_job: the job READY at the print shop, its receipt "

@@ -17,10 +17,18 @@ from convoc.errors import ConvocError
 REGISTER_ASSET = "convoc://warehouse/core/dim_resident"
 WAVES_ASSET = "convoc://warehouse/core/fct_invitation"
 LETTERS_ASSET = "convoc://print/letters"
+EMAIL_ASSET = "convoc://mail/invitations"
 HANDOFF_ASSET = "convoc://print/handoff"
 MARTS_ASSET = "convoc://warehouse/marts"
 
-CHAIN = ("register_ingest", "invitation_waves", "letters_render", "print_handoff", "dispatch_stats")
+CHAIN = (
+    "register_ingest",
+    "invitation_waves",
+    "letters_render",
+    "notify_digital",
+    "print_handoff",
+    "dispatch_stats",
+)
 """The daily chain's DAGs, in the order a day goes through them (each runs once per day): the one list, used by the
 deployment (``convoc.deploy.CHAIN_DAGS``) and the control room."""
 

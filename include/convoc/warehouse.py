@@ -192,6 +192,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "ddl/002_staging_core.sql")
     run_script(con, "ddl/003_print.sql")
     run_script(con, "ddl/004_audit.sql")
+    run_script(con, "ddl/005_email.sql")
     _migrate(con)
     run_script(con, "core/dim_invitation_current.sql")
     create_macros(con)

@@ -28,6 +28,7 @@ LIMITS: dict[str, timedelta] = {
     "render": timedelta(minutes=10),
     "verify": timedelta(minutes=10),
     "record": timedelta(minutes=10),
+    "send": timedelta(minutes=60),
     "build": timedelta(minutes=20),
     "deliver": timedelta(minutes=45),
     "marts": timedelta(minutes=15),

@@ -111,8 +111,32 @@ def sqlalchemy_url(database: str) -> str:
 # the population and the reference
 
 
+@functools.cache
+def mail_server() -> int:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for the whole test session: the e-mail invitations of the stacks
+    and of the reference go there (it accepts everything; what it received is not compared — the send ledgers and
+    core.fct_email_attempt are). Returns its port."""
+    from aiosmtpd.controller import Controller
+
+    class Accept:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    port = free_port()
+    Controller(Accept(), hostname="127.0.0.1", port=port).start()  # a daemon thread: ends with the session
+    return port
+
+
 def convoc_env(home: Path) -> dict[str, str]:
-    return {"CONVOC_HOME": str(home), **CONVOC_SETTINGS}
+    import json
+
+    smtp = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": mail_server(),
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "invitations@convoc.example.lu"},
+    }
+    return {"CONVOC_HOME": str(home), **CONVOC_SETTINGS, "AIRFLOW_CONN_CONVOC_SMTP": json.dumps(smtp)}
 
 
 def day_of(key: str) -> date:
@@ -187,7 +211,11 @@ def reference(population: Path, airflow_db: Path, tmp_path_factory: pytest.TempP
     return _reference(root, population)
 
 
-LOAD_TIMESTAMPS = {"raw.load_log": "loaded_at", "core.fct_print_job": "delivered_at"}
+LOAD_TIMESTAMPS = {
+    "raw.load_log": "loaded_at",
+    "core.fct_print_job": "delivered_at",
+    "core.fct_email_attempt": "attempted_at",
+}
 """Columns set to the time of loading (``now()``): the only ones two runs of the same days may differ in."""
 
 PER_RUN_TABLES = {"audit.writer_fence"}

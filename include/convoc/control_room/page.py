@@ -28,6 +28,7 @@ STAGES = {
     "register_ingest": "ingest",
     "invitation_waves": "waves",
     "letters_render": "letters",
+    "notify_digital": "e-mails",
     "print_handoff": "hand-off",
     "dispatch_stats": "stats",
 }

@@ -386,14 +386,15 @@ class _Line:
     x_mm: float = L.MARGIN_LEFT_MM
 
 
-def _body_lines(
+def letter_texts(
     letter: Letter,
     langs: tuple[str, ...],
     templates: Mapping[tuple[str, str], Template],
     booking_url: str,
     hotline: str,
-) -> list[_Line]:
-    """Date lines, subject(s) and wrapped paragraphs at the largest body size that fits the page."""
+) -> list[tuple[str, list[str]]]:
+    """Subject and paragraphs of the letter's text in each of ``langs``, its placeholders filled in (dates in
+    the language's long form): what the letter prints, and what an e-mail invitation says."""
     texts = []
     for lang in langs:
         values = {
@@ -409,7 +410,23 @@ def _body_lines(
         }
         tpl = templates[letter.campaign, lang]
         texts.append((tpl.subject.format_map(values), [p.format_map(values) for p in tpl.paragraphs]))
+    return texts
 
+
+def long_date(d: date, lang: str) -> str:
+    """A date as the letter writes it in ``lang`` (``1 février 2021``)."""
+    return _long_date(d, lang)
+
+
+def _body_lines(
+    letter: Letter,
+    langs: tuple[str, ...],
+    templates: Mapping[tuple[str, str], Template],
+    booking_url: str,
+    hotline: str,
+) -> list[_Line]:
+    """Date lines, subject(s) and wrapped paragraphs at the largest body size that fits the page."""
+    texts = letter_texts(letter, langs, templates, booking_url, hotline)
     lines: list[_Line] = []
     y = L.DATE_BASELINE_MM
     for lang in langs:

@@ -1,0 +1,334 @@
+"""The day's e-mail invitations: cut from the warehouse, sent exactly once, recorded.
+
+``cut_outbox`` (warehouse, read) → ``send_outbox`` (no warehouse; the SMTP server) → ``record_messages``
+(warehouse, write). Under ``$CONVOC_HOME/mail/<YYYYMMDD>/``, owner-only (addresses and names):
+
+- ``outbox.parquet``: one row per e-mail invitation of the day (``int_messages__outbox``), replaced when the day
+  is cut again;
+- ``ledger.jsonl``: the send ledger, **never replaced**: one line when a message is about to be handed to the
+  server (``sending``) and one with the server's answer (``sent``, ``deferred``, ``failed`` and the reply code).
+
+Exactly once: a message whose last ledger line is ``sent`` or ``failed`` is never sent again — not by a retry,
+a re-run or a backfill of the day (the waves give an invitation the same id on a re-run). Messages are sent one
+at a time, each line written (``O_APPEND``) before the next step, so a task killed mid-batch leaves at most one
+message whose answer is unknown (``sending`` without an answer): the retry sends it again, under the same
+``Message-ID``, which lets a mail client show it once. Lines survive the killed process (the kernel holds
+them); the ledger is fsynced at least once a second and at the end, so a lost machine re-sends at most the last
+second's messages. ``deferred`` (4xx) messages are tried again on the next attempt, up to ``MAX_TRIES``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email import policy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convoc import faults, warehouse
+from convoc.errors import ConvocError
+from convoc.files import private_dirs, write_private_parquet
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from convoc.campaigns import Centres
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox.parquet"
+LEDGER = "ledger.jsonl"
+MAX_TRIES = 3
+"""Attempts at a message the server keeps deferring (4xx) before it counts as not accepted."""
+FINAL = frozenset({"sent", "failed"})
+FSYNC_SECONDS = 1.0
+
+
+def day_dir(mail_root: Path, day: date) -> Path:
+    return mail_root / f"{day:%Y%m%d}"
+
+
+def cut_outbox(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path, centres: Centres) -> tuple[Path, int]:
+    """Write the day's e-mail invitations to ``<day>/outbox.parquet`` (replacing an earlier cut, never the
+    ledger); return its path and row count."""
+    import polars as pl
+
+    frame = warehouse.query(con, warehouse.select("intermediate/int_messages__outbox.sql"), {"wave_date": day})
+    info = pl.DataFrame(
+        [(c.centre, c.name, list(c.address)) for c in centres.centres],
+        schema={"centre": pl.String, "centre_name": pl.String, "centre_address": pl.List(pl.String)},
+        orient="row",
+    )
+    frame = frame.join(info, on="centre", how="left", maintain_order="left").with_columns(
+        pl.col("centre_name").fill_null(""), pl.col("centre_address").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    folder = day_dir(mail_root, day)
+    private_dirs(mail_root, folder)
+    path = folder / OUTBOX
+    write_private_parquet(path, frame)
+    return path, frame.height
+
+
+# --- the send ledger -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    invitation_id: str
+    message_id: str
+    event: str  # sending | sent | deferred | failed
+    code: int | None
+    at: str
+    attempt: int  # the task attempt (Airflow's try number) that wrote it
+
+
+def read_ledger(path: Path) -> list[Entry]:
+    """Every line of the ledger, in order; a last line cut short by a crash is ignored."""
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_bytes().splitlines():
+        try:
+            d = json.loads(line)
+            entries.append(Entry(d["id"], d["mid"], d["event"], d.get("code"), d["at"], int(d.get("try", 1))))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line: its message counts as in flight
+    return entries
+
+
+class Ledger:
+    """Appends to ``ledger.jsonl`` (0600): one ``write`` per line, fsynced at least every ``FSYNC_SECONDS``."""
+
+    def __init__(self, path: Path, attempt: int) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.attempt = attempt
+        self.synced = time.monotonic()
+
+    def write(self, invitation_id: str, message_id: str, event: str, code: int | None = None) -> None:
+        line = {
+            "id": invitation_id,
+            "mid": message_id,
+            "event": event,
+            "code": code,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "try": self.attempt,
+        }
+        os.write(self.fd, (json.dumps(line, separators=(",", ":")) + "\n").encode())
+        if time.monotonic() - self.synced >= FSYNC_SECONDS:
+            os.fsync(self.fd)
+            self.synced = time.monotonic()
+
+    def close(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+
+def pending(rows: list[str], entries: list[Entry]) -> tuple[list[str], int]:
+    """Of the invitation ids ``rows`` (in order), those still to send: never tried, in flight at a crash, or
+    deferred fewer than ``MAX_TRIES`` times; and how many are done (sent, failed, or deferred too often)."""
+    last: dict[str, str] = {}
+    deferred: dict[str, int] = {}
+    for e in entries:
+        last[e.invitation_id] = e.event
+        if e.event == "deferred":
+            deferred[e.invitation_id] = deferred.get(e.invitation_id, 0) + 1
+    todo = [
+        i for i in rows if last.get(i) not in FINAL and not (last.get(i) == "deferred" and deferred[i] >= MAX_TRIES)
+    ]
+    return todo, len(rows) - len(todo)
+
+
+# --- sending ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    messages: int  # in the outbox
+    sent: int  # by this attempt
+    deferred: int
+    failed: int
+    done_before: int  # sent, failed or given up by earlier attempts: not sent again
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "sent": self.sent,
+            "deferred": self.deferred,
+            "failed": self.failed,
+            "done_before": self.done_before,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _status(code: int) -> str:
+    if 200 <= code < 300:
+        return "sent"
+    return "deferred" if 400 <= code < 500 else "failed"
+
+
+def _hand_over(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> int:
+    """MAIL, RCPT, DATA on an open connection; the reply code that decides (the first refusal, or DATA's)."""
+    client.ehlo_or_helo_if_needed()
+    code, _ = client.mail(sender)
+    if code != 250:
+        client.rset()
+        return int(code)
+    code, _ = client.rcpt(recipient)
+    if code not in (250, 251):
+        client.rset()
+        return int(code)
+    code, _ = client.data(data)
+    return int(code)
+
+
+def _paced(count: int, rate: float) -> Iterator[int]:
+    """0 … count-1, at most ``rate`` a second (0: no limit)."""
+    start = time.monotonic()
+    for k in range(count):
+        if rate > 0:
+            wait = start + k / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        yield k
+
+
+def send_outbox(
+    outbox: Path,
+    connect: Callable[[], smtplib.SMTP],
+    *,
+    day: date,
+    sender: str,
+    rate: float = 0.0,
+    attempt: int = 1,
+    templates: Path | None = None,
+) -> SendResult:
+    """Send the outbox's messages not yet done (see the module doc) over one connection (``connect()``, opened
+    again if the server drops it), at most ``rate`` a second; every step in the ledger beside the outbox."""
+    import polars as pl
+
+    from convoc.letters.render import Letter, load_templates
+    from convoc.notify.messages import Invitation, build_message, message_id
+
+    started = time.monotonic()
+    frame = pl.read_parquet(outbox)
+    ledger_path = outbox.parent / LEDGER
+    todo, done_before = pending(frame["invitation_id"].to_list(), read_ledger(ledger_path))
+    rows = frame.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
+    letters = [
+        Letter(
+            piece_id=0,
+            invitation_id=r["invitation_id"],
+            campaign=r["campaign"],
+            language=r["language"],
+            family_name=r["family_name"],
+            given_name=r["given_name"],
+            street="",
+            house_number=None,
+            postcode="",
+            locality="",
+            booking_code=r["booking_code"],
+            valid_from=r["valid_from"],
+            valid_until=r["valid_until"],
+            letter_date=day,
+            centre_name=r["centre_name"],
+            centre_address=tuple(r["centre_address"]),
+            phase=r["phase"],
+        )
+        for r in rows.iter_rows(named=True)
+    ]
+    found = load_templates(letters, templates) if letters else {}
+    counts = {"sent": 0, "deferred": 0, "failed": 0}
+    ledger = Ledger(ledger_path, attempt)
+    client: smtplib.SMTP | None = None
+    try:
+        for k in _paced(len(letters), rate):
+            letter, email = letters[k], rows["email"][k]
+            mid = message_id(letter.invitation_id)
+            data = build_message(Invitation(letter, email), found, sent_on=day).as_bytes(policy=policy.SMTP)
+            ledger.write(letter.invitation_id, mid, "sending")
+            for tries in (1, 2):  # the server may have closed an idle connection: open it once more
+                try:
+                    if client is None:
+                        client = connect()
+                    code = _hand_over(client, sender, email, data)
+                    break
+                except smtplib.SMTPServerDisconnected:
+                    client = None
+                    if tries == 2:
+                        raise
+                except smtplib.SMTPResponseException as exc:
+                    code = int(exc.smtp_code)
+                    break
+            if k == len(letters) // 2:
+                faults.point("notify.send.mid_batch")
+            status = _status(code)
+            ledger.write(letter.invitation_id, mid, status, code)
+            counts[status] += 1
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ConvocError(
+            f"{outbox}: the mail server could not be reached or dropped the connection ({type(exc).__name__}) after "
+            f"{sum(counts.values())} of {len(letters)} messages; the ledger keeps what was sent: retry"
+        ) from None
+    finally:
+        ledger.close()
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+    result = SendResult(
+        frame.height, counts["sent"], counts["deferred"], counts["failed"], done_before, time.monotonic() - started
+    )
+    log.info("%s: %s", outbox, result.as_dict())
+    return result
+
+
+# --- recording -------------------------------------------------------------------------------------------
+
+
+def attempts(entries: list[Entry]) -> list[tuple[str, str, int, str, int | None, str]]:
+    """One row per answered attempt: (invitation id, message id, attempt number, status, code, when)."""
+    count: dict[str, int] = {}
+    out = []
+    for e in entries:
+        if e.event == "sending":
+            continue
+        count[e.invitation_id] = count.get(e.invitation_id, 0) + 1
+        out.append((e.invitation_id, e.message_id, count[e.invitation_id], e.event, e.code, e.at))
+    return out
+
+
+def record_messages(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path) -> int:
+    """Replace the wave day's rows of ``core.fct_email_attempt`` by the day's ledger; the number of rows."""
+    import polars as pl
+
+    rows = attempts(read_ledger(day_dir(mail_root, day) / LEDGER))
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "invitation_id": pl.String,
+            "message_id": pl.String,
+            "attempt": pl.Int32,
+            "status": pl.String,
+            "smtp_code": pl.Int32,
+            "attempted_at": pl.String,
+        },
+        orient="row",
+    ).with_columns(
+        pl.lit(day).alias("wave_date"),
+        pl.col("attempted_at").str.to_datetime(time_zone="UTC").dt.replace_time_zone(None),
+    )
+    con.execute("delete from core.fct_email_attempt where wave_date = $d", {"d": day})
+    con.register("_attempts", frame)
+    try:
+        con.execute("insert into core.fct_email_attempt by name select * from _attempts")
+    finally:
+        con.unregister("_attempts")
+    return frame.height

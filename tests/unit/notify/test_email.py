@@ -1,0 +1,203 @@
+"""E-mail invitations against a real SMTP server (aiosmtpd, started by the test): what a message holds, and
+that each is sent once — across re-runs, and when the sending process is killed in the middle of a batch."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import zxingcpp
+from PIL import Image
+
+from convoc import faults
+from convoc.letters.render import BOOKING_URL, load_templates
+from convoc.notify.messages import Invitation, build_message, message_id
+from convoc.notify.outbox import LEDGER, MAX_TRIES, attempts, read_ledger, send_outbox
+from tests.unit.letters.test_render import make_letter
+
+DAY = date(2021, 2, 1)
+SENDER = "invitations@convoc.example.lu"
+
+
+class Server:
+    """What the server received, and how it answers: a recipient in ``refuse`` gets that code at RCPT."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+        self.refuse: dict[str, int] = {}
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        code = self.refuse.get(address)
+        if code:
+            return f"{code} {'try again later' if code < 500 else 'no such mailbox'}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Server, int]]:
+    from aiosmtpd.controller import Controller
+
+    from convoc_dev.airflow_local import free_port
+
+    handler, port = Server(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def outbox(folder: Path, n: int, language: str = "fr") -> Path:
+    """An outbox as ``cut_outbox`` writes it: ``n`` e-mail invitations."""
+    rows = []
+    for k in range(1, n + 1):
+        letter = make_letter(k, booking_code=f"7QK2-M0ZD-{k:04d}", language=language)
+        rows.append(
+            {
+                "invitation_id": letter.invitation_id,
+                "campaign": letter.campaign,
+                "language": letter.language,
+                "format": "standard",
+                "family_name": letter.family_name,
+                "given_name": letter.given_name,
+                "email": f"person{k}@example.lu",
+                "booking_code": letter.booking_code,
+                "valid_from": letter.valid_from,
+                "valid_until": letter.valid_until,
+                "centre": "victor_hugo",
+                "phase": letter.phase,
+                "centre_name": letter.centre_name,
+                "centre_address": list(letter.centre_address),
+            }
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "outbox.parquet"
+    pl.DataFrame(rows).write_parquet(path)
+    return path
+
+
+def connect(port: int) -> Any:
+    return lambda: smtplib.SMTP("127.0.0.1", port, timeout=5)
+
+
+def test_a_message_has_text_accessible_html_and_an_inline_code_that_decodes_to_the_booking_url() -> None:
+    letter = make_letter(7, language="de", booking_code="7QK2-M0ZD-4R1X")
+    built = build_message(Invitation(letter, "anna@example.lu"), load_templates([letter]), sent_on=DAY)
+    msg = email.message_from_bytes(built.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert msg["Message-ID"] == message_id(letter.invitation_id) == "<vaccination.1.7.1@invitations.convoc.example.lu>"
+    assert msg["To"] == "anna@example.lu" and msg["Content-Language"] == "de"
+    assert msg["Subject"] == "Einladung zur Impfung gegen COVID-19"
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    url = BOOKING_URL + letter.booking_code
+    assert "7QK2-M0ZD-4R1X" in text and url in text and "1. Februar 2021" in text
+    assert '<html lang="de">' in html and html.count("<h1>") == 1 and "7QK2-M0ZD-4R1X</span>" in html
+    assert f'href="{url}"' in html and 'alt="QR-Code zur Terminbuchung: er öffnet ' + url + '"' in html
+    [image] = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert f'src="cid:{image["Content-ID"][1:-1]}"' in html
+    decoded = {b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_content())))}
+    assert decoded == {url}
+
+
+def test_a_bilingual_message_when_the_language_is_unknown() -> None:
+    letter = make_letter(8, language=None)
+    built = build_message(Invitation(letter, "x@example.lu"), load_templates([letter]), sent_on=DAY)
+    html = built.get_body(preferencelist=("html",)).get_content()
+    assert built["Content-Language"] == "fr, de" and " / " in built["Subject"]
+    assert '<section lang="fr">\n<h1>' in html and '<section lang="de">\n<h2>' in html
+
+
+def test_each_message_is_sent_once_over_one_connection_and_a_rerun_sends_nothing(
+    tmp_path: Path, server: tuple[Server, int]
+) -> None:
+    handler, port = server
+    path = outbox(tmp_path / "mail" / "20210201", 12)
+    opened = []
+
+    def counting() -> smtplib.SMTP:
+        opened.append(1)
+        return smtplib.SMTP("127.0.0.1", port, timeout=5)
+
+    result = send_outbox(path, counting, day=DAY, sender=SENDER)
+    assert (result.sent, result.deferred, result.failed, result.done_before) == (12, 0, 0, 0)
+    assert len(opened) == 1  # one connection for the whole batch
+    assert sorted(m["Message-ID"] for m in handler.received) == sorted(
+        message_id(f"vaccination:1:{k}:1") for k in range(1, 13)
+    )
+    again = send_outbox(path, counting, day=DAY, sender=SENDER, attempt=2)
+    assert (again.sent, again.done_before) == (0, 12) and len(handler.received) == 12
+    assert [a[2:4] for a in attempts(read_ledger(path.parent / LEDGER))] == [(1, "sent")] * 12
+
+
+def test_a_rate_limit_paces_the_batch(tmp_path: Path, server: tuple[Server, int]) -> None:
+    _, port = server
+    result = send_outbox(outbox(tmp_path / "d", 6), connect(port), day=DAY, sender=SENDER, rate=20)
+    assert result.sent == 6 and result.seconds >= 5 / 20
+
+
+def test_refusals_are_recorded_deferred_ones_tried_again_up_to_a_limit(
+    tmp_path: Path, server: tuple[Server, int]
+) -> None:
+    handler, port = server
+    handler.refuse = {"person2@example.lu": 550, "person3@example.lu": 451}
+    path = outbox(tmp_path / "d", 4)
+    first = send_outbox(path, connect(port), day=DAY, sender=SENDER)
+    assert (first.sent, first.deferred, first.failed) == (2, 1, 1)
+    for attempt in range(2, MAX_TRIES + 2):
+        send_outbox(path, connect(port), day=DAY, sender=SENDER, attempt=attempt)
+    rows = attempts(read_ledger(path.parent / LEDGER))
+    assert [(i, n, status, code) for i, _, n, status, code, _ in rows if i.endswith(":3:1")] == [
+        ("vaccination:1:3:1", n, "deferred", 451) for n in range(1, MAX_TRIES + 1)
+    ]  # deferred three times, then given up (the paper letter's business)
+    assert [(status, code) for i, _, _, status, code, _ in rows if i.endswith(":2:1")] == [("failed", 550)]
+    assert len(handler.received) == 2
+
+
+SEND = """
+import smtplib, sys
+from datetime import date
+from pathlib import Path
+from convoc.notify.outbox import send_outbox
+port = int(sys.argv[2])
+send_outbox(Path(sys.argv[1]), lambda: smtplib.SMTP("127.0.0.1", port, timeout=5), day=date(2021, 2, 1),
+            sender="invitations@convoc.example.lu")
+"""
+
+
+def test_a_task_killed_mid_batch_resends_only_the_message_in_flight(tmp_path: Path, server: tuple[Server, int]) -> None:
+    handler, port = server
+    path = outbox(tmp_path / "d", 20)
+    plan = tmp_path / "faults"
+    faults.arm(plan, ["notify.send.mid_batch"])
+    env = {**os.environ, faults.PLAN_ENV: str(plan)}
+    killed = subprocess.run([sys.executable, "-c", SEND, str(path), str(port)], env=env, check=False)
+    assert killed.returncode == -signal.SIGKILL and faults.fired(plan) == {"notify.send.mid_batch"}
+    before = len(handler.received)
+    assert before == 11  # messages 1–11 accepted; the 11th's answer never reached the ledger
+    retry = send_outbox(path, connect(port), day=DAY, sender=SENDER, attempt=2)
+    assert (retry.sent, retry.done_before) == (10, 10)
+    ids = [m["Message-ID"] for m in handler.received]
+    assert len(ids) == 21 and len(set(ids)) == 20  # every message once, the one in flight twice...
+    assert ids.count(message_id("vaccination:1:11:1")) == 2  # ...under the same Message-ID
+    assert [a[0] for a in attempts(read_ledger(path.parent / LEDGER))] == [
+        f"vaccination:1:{k}:1" for k in [*range(1, 11), *range(11, 21)]
+    ]
