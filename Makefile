@@ -27,6 +27,7 @@ DEFECTS ?= 0.002
 UPTAKE ?= 0.8
 SPOILAGE ?= 0.002
 RETURNS ?= 0.01
+MAIL_PORT ?= 8025
 
 .PHONY: help install lock demo test check format bench docs clean airflow-up airflow-down
 
@@ -54,19 +55,24 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		&& [ -n "$$(ls -A "$(CONVOC_HOME)" | grep -v '^airflow$$')" ]; then \
 		echo "make demo: $(CONVOC_HOME) holds data make demo did not write; set CONVOC_HOME elsewhere"; exit 1; fi
 	@# Each demo starts from fresh data (Airflow's metadata is kept).
-	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs,print,outbox}
+	@rm -rf "$(CONVOC_HOME)"/{landing,warehouse,work,reports,logs,print,outbox,mail}
 	@umask 077 && mkdir -p "$(CONVOC_HOME)/logs" && touch "$(CONVOC_HOME)/.convoc-demo"
 	$(BIN)/convoc-dev generate --residents $(RESIDENTS) --seed $(SEED) --start-date $(START) --days $(DAYS) \
 		--defects $(DEFECTS) --out "$(CONVOC_HOME)/landing"
 	@$(BIN)/airflow db migrate > "$(CONVOC_HOME)/logs/airflow-db-migrate.log" 2>&1
 	@$(BIN)/airflow pools set warehouse 1 "one DuckDB writer at a time" > /dev/null
 	@$(BIN)/convoc key init "$(CONVOC_HOME)/secrets/signing.key"
-	@# Centres' capacity scaled to the synthetic population (the country had 634,730 residents).
+	@# Centres' capacity scaled to the synthetic population (the country had 634,730 residents). The e-mail
+	@# invitations go to a local SMTP server (convoc-dev mail-sink, var/mail/inbox/*.eml), stopped by its PID.
 	@umask 077; export CONVOC_SIGNING_KEY_FILE="$(CONVOC_HOME)/secrets/signing.key" \
-		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)"); \
+		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)") \
+		AIRFLOW_CONN_CONVOC_SMTP='{"conn_type": "smtp", "host": "127.0.0.1", "port": $(MAIL_PORT), "extra": {"disable_ssl": true, "disable_tls": true, "from_email": "invitations@convoc.example.lu"}}'; \
+	$(BIN)/convoc-dev mail-sink --port $(MAIL_PORT) --pid-file "$(CONVOC_HOME)/mail/sink.pid" \
+		> "$(CONVOC_HOME)/logs/mail-sink.log" 2>&1 & \
+	sink=$$!; trap 'kill $$sink 2>/dev/null; wait $$sink 2>/dev/null' EXIT; \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \
 		day=$$(date -u -d "$(START) + $$i day" +%F); \
-		for dag in register_ingest invitation_waves letters_render print_handoff dispatch_stats; do \
+		for dag in register_ingest invitation_waves letters_render notify_digital print_handoff dispatch_stats; do \
 			log="$(CONVOC_HOME)/logs/$${dag}_$$day.log"; \
 			echo "airflow dags test $$dag $$day  (log: $$log)"; \
 			$(BIN)/airflow dags test $$dag "$$day" > "$$log" 2>&1 || { tail -n 40 "$$log"; exit 1; }; \

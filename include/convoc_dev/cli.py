@@ -5,6 +5,7 @@ imports them; the image does not need them).
 convoc-dev generate --residents N --seed S --out DIR [--start-date D] [--days K] [--defects RATE]
 convoc-dev simulate-bookings --day YYYY-MM-DD [--uptake U] [--mean-delay DAYS] [--seed S]
 convoc-dev print-shop simulate [--outbox DIR] [--landing DIR] [--spoilage R] [--returns R] [--seed N] [--day D]
+convoc-dev mail-sink --port P [--out DIR] [--pid-file FILE]
 """
 
 from __future__ import annotations
@@ -100,6 +101,15 @@ def _cmd_print_shop_simulate(args: argparse.Namespace) -> int:
     return 1 if result.refused else 0
 
 
+def _cmd_mail_sink(args: argparse.Namespace) -> int:
+    from convoc_dev.mailsink import serve
+
+    out = args.out or Settings.from_env().home / "mail" / "inbox"
+    received = serve(args.port, out, args.pid_file)
+    print(f"mail sink stopped: {received} messages in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convoc-dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=42)
     sim.add_argument("--day", type=_day, help="mailing day (default: each job's hand-off day)")
     sim.set_defaults(func=_cmd_print_shop_simulate)
+
+    m = sub.add_parser("mail-sink", help="a local SMTP server writing what it receives as .eml files (the demo's)")
+    m.add_argument("--port", type=int, required=True)
+    m.add_argument("--out", type=Path, help="where to write the messages (default: $CONVOC_HOME/mail/inbox)")
+    m.add_argument("--pid-file", type=Path, help="write the server's process id here (removed when it stops)")
+    m.set_defaults(func=_cmd_mail_sink)
 
     return parser
 

@@ -201,3 +201,30 @@ def test_a_task_killed_mid_batch_resends_only_the_message_in_flight(tmp_path: Pa
     assert [a[0] for a in attempts(read_ledger(path.parent / LEDGER))] == [
         f"vaccination:1:{k}:1" for k in [*range(1, 11), *range(11, 21)]
     ]
+
+
+def test_the_demos_mail_sink_writes_what_it_receives_and_stops_by_pid(tmp_path: Path) -> None:
+    import time
+
+    from convoc_dev.airflow_local import free_port
+
+    port, out, pid_file = free_port(), tmp_path / "inbox", tmp_path / "sink.pid"
+    command = ["mail-sink", "--port", str(port), "--out", str(out), "--pid-file", str(pid_file)]
+    sink = subprocess.Popen([sys.executable, "-m", "convoc_dev.cli", *command], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            if pid_file.exists():
+                break
+            time.sleep(0.1)
+        assert int(pid_file.read_text()) == sink.pid
+        result = send_outbox(outbox(tmp_path / "d", 3), connect(port), day=DAY, sender=SENDER)
+        assert result.sent == 3
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        output, _ = sink.communicate(timeout=10)
+    assert sink.returncode == 0 and "3 messages" in output and not pid_file.exists()
+    files = sorted(out.glob("*.eml"))
+    assert [f.name for f in files] == ["0000001.eml", "0000002.eml", "0000003.eml"]
+    assert all(os.stat(f).st_mode & 0o777 == 0o600 for f in files)
+    first = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert first["Message-ID"] == message_id("vaccination:1:1:1")

@@ -1,0 +1,56 @@
+"""A local SMTP server for the demo: the mail relay the e-mail invitations go to, played back.
+
+``convoc-dev mail-sink --port P --out DIR`` listens on 127.0.0.1 (aiosmtpd) and writes every message it accepts to
+``DIR`` as ``<n>.eml`` (owner-only: they hold names and addresses), until it is stopped (SIGTERM or SIGINT); with
+``--pid-file`` it writes its process id there, so ``make demo`` stops it by PID. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from convoc.files import private_dirs, write_private
+
+
+class Inbox:
+    """Writes what the server accepts to a folder, one ``.eml`` per message, numbered in arrival order."""
+
+    def __init__(self, out: Path) -> None:
+        private_dirs(out)
+        self.out = out
+        self.count = len(list(out.glob("*.eml")))
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.count += 1
+            write_private(self.out / f"{self.count:07d}.eml", bytes(envelope.content))
+        return "250 OK"
+
+
+def serve(port: int, out: Path, pid_file: Path | None = None) -> int:
+    """Run the server until SIGTERM or SIGINT; the number of messages it wrote."""
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every sender and recipient at INFO
+    inbox = Inbox(out)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    if pid_file is not None:
+        write_private(pid_file, f"{os.getpid()}\n".encode())
+    print(f"mail sink on 127.0.0.1:{port}, writing to {out}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
+    return inbox.count
