@@ -67,7 +67,7 @@ class Settings:
         CONVOC_RETENTION_DAYS  days personal data is kept past its use before the housekeeping DAG deletes
                                it: print files after the print shop's last mailing report, register
                                partitions and landing files after their day (default 30)
-        CONVOC_EMAIL_RATE      e-mail invitations sent per second at most, by each sending task (default 50;
+        CONVOC_EMAIL_RATE      e-mail invitations sent per second at most, by each sending task (default 500;
                                0: no limit) — what the mail relay accepts from one client
     """
 
@@ -85,7 +85,7 @@ class Settings:
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
     print_cutoff_tz: str | None = None
-    email_rate: float = 50.0
+    email_rate: float = 500.0
 
     def requires_marker(self, source: str) -> bool:
         """Whether ``source``'s landing file waits for its readiness marker."""
@@ -181,7 +181,7 @@ class Settings:
         batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
         if batch_size < 1 or batch_size != int(batch_size):
             raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
-        email_rate = _number(env, "CONVOC_EMAIL_RATE", "50")
+        email_rate = _number(env, "CONVOC_EMAIL_RATE", "500")
         if email_rate < 0:
             raise ValueError(f"CONVOC_EMAIL_RATE must be 0 (no limit) or more messages a second, not {email_rate:g}")
         campaigns = env.get("CONVOC_CAMPAIGNS", "").strip()

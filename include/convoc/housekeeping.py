@@ -16,7 +16,10 @@ the retention R (``CONVOC_RETENTION_DAYS``, default 30):
   which the next load compares with. ``core`` keeps each resident's versions: the dimension is the register's
   history the campaign needs.
 - **working folders** under ``var/work/`` (other than the built jobs) last changed more than R days before D,
-  and the **Data Docs** of a day more than R days before D (``var/reports/quality/YYYYMMDD/``).
+  and the **Data Docs** of a day more than R days before D (``var/reports/quality/YYYYMMDD/``);
+- the **e-mail outbox** of a day more than R days before D (``var/mail/YYYYMMDD/outbox.parquet``: names and
+  addresses). Its send ledger stays (invitation and message ids, answers: no personal data): a late re-run of
+  the day still sends nothing twice.
 
 Every deletion is one row of ``audit.deletion_log`` (day, kind, item, reason, files, bytes, rows, when), and a
 dry run lists the same items without deleting or recording anything. Delivery receipts, manifests, load logs,
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from convoc.config import Settings
 
 Kind = Literal["print_files", "job_folder", "delivered_job", "landing_file", "raw_rows", "staging_partition",
-               "work_folder", "data_docs"]  # fmt: skip
+               "work_folder", "data_docs", "mail_outbox"]  # fmt: skip
 
 JOB_DOCUMENTS = ("manifest.json", "manifest.csv")
 """What is kept of a deleted print job (no personal data)."""
@@ -212,4 +215,10 @@ def _old_files(settings: Settings, cutoff: date, dry_run: bool) -> list[Deletion
             if datetime.strptime(path.name, "%Y%m%d").date() < cutoff:
                 item = str(path.relative_to(settings.home))
                 done.append(_remove(path, "data_docs", item, f"day before {cutoff}", dry_run))
+    if settings.mail_root.is_dir():
+        for path in sorted(p for p in settings.mail_root.iterdir() if p.name.isdigit() and len(p.name) == 8):
+            outbox = path / "outbox.parquet"
+            if outbox.is_file() and datetime.strptime(path.name, "%Y%m%d").date() < cutoff:
+                item = str(outbox.relative_to(settings.home))
+                done.append(_remove(outbox, "mail_outbox", item, f"day before {cutoff}", dry_run))
     return done

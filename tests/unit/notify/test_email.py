@@ -228,3 +228,16 @@ def test_the_demos_mail_sink_writes_what_it_receives_and_stops_by_pid(tmp_path: 
     assert all(os.stat(f).st_mode & 0o777 == 0o600 for f in files)
     first = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert first["Message-ID"] == message_id("vaccination:1:1:1")
+
+
+def test_housekeeping_removes_an_old_outbox_and_keeps_its_ledger(settings: Any) -> None:
+    from convoc.housekeeping import _old_files
+
+    old, recent = settings.mail_root / "20210101", settings.mail_root / "20210301"
+    for folder in (old, recent):
+        outbox(folder, 1)
+        (folder / LEDGER).write_text('{"id":"vaccination:1:1:1","event":"sent"}\n')
+    done = _old_files(settings, date(2021, 2, 1), dry_run=False)
+    assert [(d.kind, d.item) for d in done] == [("mail_outbox", "mail/20210101/outbox.parquet")]
+    assert not (old / "outbox.parquet").exists() and (old / LEDGER).exists()  # names and addresses gone, ids kept
+    assert (recent / "outbox.parquet").exists()
