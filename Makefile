@@ -28,6 +28,7 @@ UPTAKE ?= 0.8
 SPOILAGE ?= 0.002
 RETURNS ?= 0.01
 MAIL_PORT ?= 8025
+BOUNCES ?= 0.02
 
 .PHONY: help install lock demo test check format bench docs clean airflow-up airflow-down
 
@@ -68,6 +69,7 @@ demo: install  ## generate $(RESIDENTS) residents over $(DAYS) days and run ever
 		CONVOC_CAPACITY_SCALE=$$(python3 -c "print($(RESIDENTS) / 634730)") \
 		AIRFLOW_CONN_CONVOC_SMTP='{"conn_type": "smtp", "host": "127.0.0.1", "port": $(MAIL_PORT), "extra": {"disable_ssl": true, "disable_tls": true, "from_email": "invitations@convoc.example.lu"}}'; \
 	$(BIN)/convoc-dev mail-sink --port $(MAIL_PORT) --pid-file "$(CONVOC_HOME)/mail/sink.pid" \
+		--landing "$(CONVOC_HOME)/landing" --bounces $(BOUNCES) \
 		> "$(CONVOC_HOME)/logs/mail-sink.log" 2>&1 & \
 	sink=$$!; trap 'kill $$sink 2>/dev/null; wait $$sink 2>/dev/null' EXIT; \
 	for i in $$(seq 0 $$(($(DAYS) - 1))); do \

@@ -5,7 +5,7 @@ imports them; the image does not need them).
 convoc-dev generate --residents N --seed S --out DIR [--start-date D] [--days K] [--defects RATE]
 convoc-dev simulate-bookings --day YYYY-MM-DD [--uptake U] [--mean-delay DAYS] [--seed S]
 convoc-dev print-shop simulate [--outbox DIR] [--landing DIR] [--spoilage R] [--returns R] [--seed N] [--day D]
-convoc-dev mail-sink --port P [--out DIR] [--pid-file FILE]
+convoc-dev mail-sink --port P [--out DIR] [--pid-file FILE] [--landing DIR --bounces RATE]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _cmd_mail_sink(args: argparse.Namespace) -> int:
     from convoc_dev.mailsink import serve
 
     out = args.out or Settings.from_env().home / "mail" / "inbox"
-    received = serve(args.port, out, args.pid_file)
+    received = serve(args.port, out, args.pid_file, args.landing, args.bounces)
     print(f"mail sink stopped: {received} messages in {out}")
     return 0
 
@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--port", type=int, required=True)
     m.add_argument("--out", type=Path, help="where to write the messages (default: $CONVOC_HOME/mail/inbox)")
     m.add_argument("--pid-file", type=Path, help="write the server's process id here (removed when it stops)")
+    m.add_argument("--landing", type=Path, help="write the relay's bounce reports here (email_bounces_*.csv)")
+    m.add_argument("--bounces", type=_share, default=0.0, help="share of accepted messages that bounce (default 0)")
     m.set_defaults(func=_cmd_mail_sink)
 
     return parser

@@ -66,6 +66,9 @@ ROW_RULES = {
     "withdrawn_on_unparseable": "not a YYYY-MM-DD date",
     "withdrawn_on_future": "a date after the file's day",
     "withdrawn_before_consented": "consent withdrawn before it was given",
+    "bounced_at_unparseable": "not a YYYY-MM-DD HH:MM timestamp",
+    "bounced_at_future": "a time after the file's day",
+    "unknown_message": "a Message-ID no e-mail invitation was sent under",
 }
 
 PAIR_EXPECTATIONS = ("expect_column_values_to_be_present_when", "expect_column_date_not_before_column")

@@ -318,6 +318,22 @@ CONTACT_PREFERENCES = SourceSpec(
     core_load="dim_contact_preference__load.sql",
 )
 
+# Bounces of e-mail invitations, as the mail relay reports them: one row per bounce notice received the day
+# before the file's date. A hard bounce sends the invitation's paper letter instead (convoc.letters).
+EMAIL_BOUNCES = SourceSpec(
+    name="email_bounces",
+    schema=(
+        Column("message_id", required=True, pattern=r"^<[A-Za-z0-9._-]{1,128}@[A-Za-z0-9.-]{1,128}>$"),
+        Column("bounced_at", required=True, date="timestamp", not_after_day=True),
+        Column("kind", required=True, values=("hard", "soft")),
+    ),
+    snapshot=False,
+    may_be_empty=True,
+    reference_check="int_bounces__unknown_messages.sql",
+    staging=("staging.email_bounce", "stg_email_bounces__bounces.sql"),
+    core_load="fct_email_bounce__load.sql",
+)
+
 SOURCES: tuple[SourceSpec, ...] = (
     REGISTER,
     CONTACT_PREFERENCES,
@@ -328,6 +344,7 @@ SOURCES: tuple[SourceSpec, ...] = (
     BOOKINGS,
     PRINT_CONFIRM,
     RETURNS,
+    EMAIL_BOUNCES,
 )
 """Every source, in loading order: what a later source is checked against is loaded first."""
 
