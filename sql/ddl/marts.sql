@@ -90,3 +90,20 @@ create table if not exists marts.fct_print_load_daily (
     deferred bigint not null,
     pieces bigint not null
 );
+
+-- One row per wave day × campaign × channel × format: invitations, letters printed, e-mails accepted and not
+-- accepted, bounces, fallback letters and the postage saved by e-mail. Writer: stats (convoc.stats.marts.build_marts).
+create table if not exists marts.fct_channel_daily (
+    day date not null,
+    campaign varchar not null,
+    channel varchar not null,
+    format varchar not null,
+    invitations bigint not null,
+    letters bigint not null,
+    emails_sent bigint not null,
+    emails_failed bigint not null,
+    bounced_hard bigint not null,
+    bounced_soft bigint not null,
+    fallback_letters bigint not null,
+    postage_saved_eur decimal(12, 2) not null
+);

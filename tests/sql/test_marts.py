@@ -13,6 +13,7 @@ import pytest
 from convoc import warehouse
 from convoc.errors import ConvocError
 from convoc.stats.marts import PostagePrice, build_marts, campaign_min_ages, load_postage
+from convoc.stats.reconcile import check
 
 D0 = date(2021, 1, 31)
 D1 = date(2021, 2, 1)
@@ -225,3 +226,75 @@ def test_postage_file_and_campaign_ages() -> None:
         (date(2022, 9, 1), Decimal("1.00")),
     ]
     assert campaign_min_ages(load_campaigns(), date(2021, 2, 1)) == {"vaccination": 16, "testing": 12}
+
+
+def test_channels_emails_bounces_fallback_letters_and_postage_saved(con: duckdb.DuckDBPyConnection) -> None:
+    """Three more invitations of D1, by e-mail: one accepted (postage saved), one refused for good and sent on paper
+    instead, one accepted then hard-bounced; and one by paper and e-mail. The tiny warehouse's others are paper."""
+    for inv, rid, channel in (
+        ("vaccination:1:11:1", 1, "email"),
+        ("vaccination:1:12:1", 2, "email"),
+        ("vaccination:1:13:1", 3, "email"),
+        ("vaccination:1:14:1", 4, "both"),
+    ):
+        con.execute(
+            "insert into core.fct_invitation (invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, "
+            "booking_code, valid_from, valid_until, centre, language, channel) "
+            "values (?, ?, 'vaccination', 1, 1, date '2021-02-01', '2a', 'CODE', date '2021-02-02', "
+            "date '2021-02-15', 'c1', 'fr', ?)",
+            [inv, rid, channel],
+        )
+    attempts = [
+        ("vaccination:1:11:1", 1, "sent", 250),
+        ("vaccination:1:12:1", 1, "failed", 550),
+        ("vaccination:1:13:1", 1, "sent", 250),
+        ("vaccination:1:14:1", 1, "deferred", 451),
+        ("vaccination:1:14:1", 2, "sent", 250),
+    ]
+    for inv, attempt, status, code in attempts:
+        con.execute(
+            "insert into core.fct_email_attempt values "
+            "(?, date '2021-02-01', ?, ?, ?, ?, timestamp '2021-02-01 08:00')",
+            [inv, f"<{inv}@x>", attempt, status, code],
+        )
+    con.execute(
+        "insert into core.fct_email_bounce values (date '2021-02-02', '<vaccination:1:13:1@x>', "
+        "'vaccination:1:13:1', timestamp '2021-02-01 10:00', 'hard', 'email_bounces_20210202.csv', 2)"
+    )
+    for n, inv in enumerate(("vaccination:1:12:1", "vaccination:1:13:1", "vaccination:1:14:1"), start=1):
+        con.execute(
+            "insert into core.fct_print_batch_letter values (date '2021-02-02', 'J20210202', 'J20210202-0001', ?, ?)",
+            [n, inv],
+        )
+    build(con, AS_OF)
+    by_channel = {
+        r[2]: r[4:]
+        for r in con.execute(
+            "select * from marts.fct_channel_daily where day = date '2021-02-01' and campaign = 'vaccination'"
+        ).fetchall()
+    }
+    # invitations, letters, e-mails accepted, not accepted, hard bounced, soft, fallback letters, postage saved
+    assert by_channel["email"] == (3, 2, 2, 1, 1, 0, 2, Decimal("0.80"))  # one letter saved, at 0.80 on D1
+    assert by_channel["both"] == (1, 1, 1, 0, 0, 0, 0, Decimal("0.00"))
+    assert by_channel["paper"][:3] == (3, 0, 0)  # the tiny warehouse's pieces are in fct_print_piece only
+    assert check(con, AS_OF) == []
+
+
+def test_an_email_invitation_never_attempted_breaks_the_rule(con: duckdb.DuckDBPyConnection) -> None:
+    for inv, rid in (("vaccination:1:11:1", 1), ("vaccination:1:12:1", 2)):
+        con.execute(
+            "insert into core.fct_invitation (invitation_id, resident_id, campaign, dose, attempt, wave_date, phase, "
+            "booking_code, valid_from, valid_until, centre, language, channel) "
+            "values (?, ?, 'vaccination', 1, 1, date '2021-02-01', '2a', 'CODE', date '2021-02-02', "
+            "date '2021-02-15', 'c1', 'fr', 'email')",
+            [inv, rid],
+        )
+    con.execute(
+        "insert into core.fct_email_attempt values ('vaccination:1:11:1', date '2021-02-01', '<a@x>', 1, 'sent', 250, "
+        "timestamp '2021-02-01 08:00')"
+    )
+    build(con, AS_OF)
+    [violation] = [v for v in check(con, AS_OF) if v.rule == "every e-mail invitation sent or explained"]
+    assert violation.detail == (
+        "wave 2021-02-01: 2 e-mail invitations, 1 never attempted; accepted: core 1, marts.fct_channel_daily 1"
+    )

@@ -13,7 +13,7 @@ connection may (and should) be read-only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -107,6 +107,20 @@ class PrintLoadRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRow:
+    """The period's invitations of one channel (paper, both, email) and how they reached the residents."""
+
+    channel: str
+    invitations: Count
+    letters: Count
+    emails_sent: Count
+    emails_failed: Count
+    bounced_hard: Count
+    fallback_letters: Count
+    postage_saved_eur: float | None  # None: hidden with the count it is made of
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     """Everything one report shows. ``headline`` maps a campaign (or ``None``: all) to (now, previous)."""
 
@@ -124,6 +138,7 @@ class Figures:
     canton_total: CantonRow
     returns: list[ReturnRow]
     print_load: list[PrintLoadRow]
+    channels: list[ChannelRow] = field(default_factory=list)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -239,6 +254,33 @@ def _print_load(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[
     ]  # fmt: skip
 
 
+SMALL_AMOUNT_EUR = 5.0
+"""Below this, a postage amount is hidden: at 0.80–1.00 € a letter it is made of fewer than five letters."""
+
+
+def _channels(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[ChannelRow]:
+    # every cell counts people: each protected on its own (no total is shown beside them)
+    out = []
+    for channel, invitations, letters, sent, failed, hard, fallback, saved in _rows(
+        con, "channels", {"start": start, "end": end}
+    ):
+        emails = protect(int(sent))
+        out.append(
+            ChannelRow(
+                channel,
+                protect(int(invitations)),
+                protect(int(letters)),
+                emails,
+                protect(int(failed)),
+                protect(int(hard)),
+                protect(int(fallback)),
+                # an amount made of 1 to 4 letters (under 5 € at any price of the period) would tell the count
+                float(saved) if emails.shown and not 0 < float(saved) < SMALL_AMOUNT_EUR else None,
+            )
+        )
+    return out
+
+
 def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) -> Figures:
     """Read and protect every figure of the ``period`` report ending on ``as_of``. Reads only; no side effect."""
     if period not in PERIODS:
@@ -270,6 +312,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, as_of: date, period: Period) ->
         canton_total=canton_total,
         returns=_returns(con, win.start, win.end),
         print_load=_print_load(con, win.start, win.end),
+        channels=_channels(con, win.start, win.end),
     )
 
 

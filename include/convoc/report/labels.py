@@ -70,6 +70,18 @@ LABELS: dict[Lang, dict[str, str]] = {
         "p_load": "Charge",
         "p_deferred": "Lettres reportées",
         "p_shut": "fermée",
+        "channels": "Invitations par canal",
+        "ch_channel": "Canal",
+        "ch_invitations": "Invitations",
+        "ch_letters": "Lettres imprimées",
+        "ch_emails": "Courriels acceptés",
+        "ch_failed": "Courriels non acceptés",
+        "ch_bounced": "Rejets définitifs",
+        "ch_fallback": "Lettres de remplacement",
+        "ch_paper": "Courrier",
+        "ch_both": "Courrier et courriel",
+        "ch_email": "Courriel seul",
+        "ch_saved": "Frais de port économisés par le courriel : {amount}",
         "rule": (
             "Secret statistique : tout effectif de 1 à 4 personnes est affiché « < 5 » ; 0 est affiché. "
             "Lorsqu'une seule cellule d'une colonne est masquée, la plus petite autre cellule non nulle "
@@ -128,6 +140,18 @@ LABELS: dict[Lang, dict[str, str]] = {
         "p_load": "Load",
         "p_deferred": "Letters deferred",
         "p_shut": "closed",
+        "channels": "Invitations by channel",
+        "ch_channel": "Channel",
+        "ch_invitations": "Invitations",
+        "ch_letters": "Letters printed",
+        "ch_emails": "E-mails accepted",
+        "ch_failed": "E-mails not accepted",
+        "ch_bounced": "Hard bounces",
+        "ch_fallback": "Letters instead",
+        "ch_paper": "Paper",
+        "ch_both": "Paper and e-mail",
+        "ch_email": "E-mail only",
+        "ch_saved": "Postage saved by e-mail: {amount}",
         "rule": (
             "Statistical confidentiality: any count of 1 to 4 people is shown as “< 5”; 0 is shown. "
             "When a single cell of a column is hidden, the smallest other non-zero cell is hidden too (“×”) "

@@ -303,6 +303,31 @@ def _story(figures: Figures, words: Words, fonts: tuple[str, str, str]) -> list[
         load = _table(load_rows, [70, 68, 68, 68, 68, 68], regular, bold, 1)
         load.hAlign = "LEFT"
         story.append(load)
+
+    # How the invitations reached the residents: on paper, by e-mail, or both; bounces and letters instead.
+    if any(row.channel != "paper" for row in figures.channels):
+        story.append(Paragraph(words["channels"], h_style))
+        keys = ("ch_channel", "ch_invitations", "ch_letters", "ch_emails", "ch_failed", "ch_bounced", "ch_fallback")
+        heads = [words[k] for k in keys]
+        channel_rows: list[list[Any]] = [[heads[0], *(Paragraph(h, col_style) for h in heads[1:])]]
+        for line in figures.channels:
+            channel_rows.append(
+                [
+                    words[f"ch_{line.channel}"],
+                    words.count(line.invitations),
+                    words.count(line.letters),
+                    words.count(line.emails_sent),
+                    words.count(line.emails_failed),
+                    words.count(line.bounced_hard),
+                    words.count(line.fallback_letters),
+                ]
+            )
+        channels = _table(channel_rows, [86, 60, 60, 60, 60, 60, 60], regular, bold, 1)
+        channels.hAlign = "LEFT"
+        story.append(channels)
+        saved = [row.postage_saved_eur for row in figures.channels if row.channel == "email"]
+        if saved and saved[0] is not None:
+            story.append(Paragraph(words["ch_saved"].format(amount=words.money(saved[0])), sub_style))
     return story
 
 

@@ -1,8 +1,9 @@
 """Build the analyst marts for one day, from the warehouse only (``sql/marts/``).
 
 Marts (grain and columns in ``docs/warehouse.md``): ``fct_dispatch_daily``, ``fct_postage_daily``,
-``fct_returns_by_reason``, ``fct_print_spoilage``, ``fct_print_load_daily`` (the print shop's capacity and load)
-and ``fct_operations_daily`` (the control room's counts) are keyed
+``fct_returns_by_reason``, ``fct_print_spoilage``, ``fct_print_load_daily`` (the print shop's capacity and load),
+``fct_channel_daily`` (paper and e-mail, bounces, fallback letters, postage saved) and ``fct_operations_daily``
+(the control room's counts) are keyed
 by a day (wave, mailing, return, hand-off day);
 ``fct_campaign_progress`` is a cumulative snapshot per as-of day.
 
@@ -39,6 +40,7 @@ DAY_KEYED = {
     "fct_print_spoilage": "handoff_date",
     "fct_operations_daily": "day",
     "fct_print_load_daily": "day",
+    "fct_channel_daily": "day",
 }
 SNAPSHOT = "fct_campaign_progress"
 MARTS = (*DAY_KEYED, SNAPSHOT)

@@ -13,7 +13,10 @@ mailed piece):
 - ``booked <= invited``: invitations booked ≤ invitations, and no booking without an invitation;
 - ``mailed piece = one invitation``: every piece confirmed mailed is a piece of its job carrying exactly one
   invitation, the one the confirmation names, which exists; and no piece is mailed twice (first print and
-  reprint).
+  reprint);
+- ``every e-mail invitation sent or explained``: on each wave day whose e-mails went out, every invitation by e-mail
+  (channels email and both) has an attempt in ``core.fct_email_attempt`` — accepted, or deferred or failed, which
+  explains it — and ``marts.fct_channel_daily`` counts the e-mails accepted as the warehouse does.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("printed <= invited + reprints", "checks/printed_within_invited.sql"),
     ("booked <= invited", "checks/booked_within_invited.sql"),
     ("mailed piece = one invitation", "checks/mailed_piece_one_invitation.sql"),
+    ("every e-mail invitation sent or explained", "checks/every_email_attempted.sql"),
 )
 """Each rule's name (as the failure names it) and its file under ``sql/``, in the order they are reported."""
 

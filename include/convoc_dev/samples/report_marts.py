@@ -15,6 +15,11 @@ after; testing waves are ``16-54``.
 The print shop (``fct_print_load_daily``) can take ``PRINT_CAPACITY`` pieces a day; the pieces planned are the
 day's letters (``invited`` of every campaign) and ``reprints``: 4 on 2 March (a small cell), none else;
 on the days with ``i mod 3 = 2`` (the busiest), 250 letters waited for the next day.
+
+Channels (``fct_channel_daily``), per day and campaign of ``invited`` letters: ``invited // 10`` by e-mail only,
+``invited // 20`` by paper and e-mail, the rest on paper; of the e-mail-only ones, 2 a day were not accepted by
+the relay (a small cell) and 1 in 50 bounced hard — each sent on paper instead; the postage saved is the rest
+of the e-mail-only ones at 0.80 €.
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ create or replace table marts.fct_print_spoilage (
 );
 create or replace table marts.fct_print_load_daily (
     day date, working_day boolean, capacity bigint, reprints bigint, letters bigint, deferred bigint, pieces bigint
+);
+create or replace table marts.fct_channel_daily (
+    day date, campaign varchar, channel varchar, format varchar, invitations bigint, letters bigint,
+    emails_sent bigint, emails_failed bigint, bounced_hard bigint, bounced_soft bigint, fallback_letters bigint,
+    postage_saved_eur decimal(12, 2)
 );
 """
 
@@ -169,5 +179,26 @@ def build_demo_marts(con: duckdb.DuckDBPyConnection) -> None:
         select day, true, $capacity, reprints, letters, deferred, letters + reprints from letters
         """,
         {"capacity": PRINT_CAPACITY},
+    )
+    con.execute(
+        """
+        insert into marts.fct_channel_daily
+        with days as (
+            select day, campaign, sum(invited) as invited from marts.fct_dispatch_daily group by day, campaign
+        ),
+        split as (
+            select day, campaign, invited // 10 as email, invited // 20 as paper_email,
+                   invited - invited // 10 - invited // 20 as paper, (invited // 10) // 50 as hard
+            from days
+        )
+        select day, campaign, 'paper', 'standard', paper, paper, 0, 0, 0, 0, 0, 0 from split
+        union all
+        select day, campaign, 'both', 'standard', paper_email, paper_email, paper_email, 0, 0, 0, 0, 0
+        from split
+        union all
+        select day, campaign, 'email', 'standard', email, 2 + hard, email - 2, 2, hard, 0, 2 + hard,
+               cast((email - 2 - hard) * 0.80 as decimal(12, 2))
+        from split
+        """
     )
     con.execute("drop table demo_eligible")

@@ -285,3 +285,21 @@ def test_committed_preview_is_what_the_renderer_makes_today(tmp_path: Path) -> N
         assert (DOCS / path.name).read_bytes() == path.read_bytes(), (
             f"docs/report/{path.name} is stale: run .venv/bin/python -m convoc_dev.samples.report docs/report"
         )
+
+
+def test_the_report_shows_the_invitations_by_channel_with_small_cells_hidden(tmp_path: Path) -> None:
+    import duckdb
+
+    from convoc.report.figures import read_figures
+    from convoc_dev.samples.report_marts import LAST_DAY, build_demo_marts
+
+    with duckdb.connect() as con:
+        build_demo_marts(con)
+        figures = read_figures(con, LAST_DAY, "daily")
+    rows = {r.channel: r for r in figures.channels}
+    assert list(rows) == ["paper", "both", "email"]
+    email = rows["email"]
+    # 2 not accepted a day per campaign: 4 on the day, a small cell; 8 hard bounces; 12 letters instead
+    assert not email.emails_failed.shown and email.bounced_hard.value == 8 and email.fallback_letters.value == 12
+    assert email.postage_saved_eur == pytest.approx((email.invitations.value - 12) * 0.80)
+    assert rows["paper"].emails_sent.value == 0 and rows["both"].letters.value == rows["both"].invitations.value
