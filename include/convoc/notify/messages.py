@@ -13,13 +13,14 @@ the same id, which is what lets a re-sent message be recognised as the same one.
 from __future__ import annotations
 
 import html
-import io
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convoc.letters.qr import QrEncoder
 from convoc.letters.render import (
@@ -69,18 +70,31 @@ def _encoder() -> QrEncoder:
     return QrEncoder(BOOKING_QR_VERSION, QR_MASK)
 
 
-def qr_png(payload: str) -> bytes:
-    """The booking QR code as a 1-bit PNG (6 pixels a module, a 4-module quiet zone): a few hundred bytes."""
-    import numpy as np
-    from PIL import Image
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    dark = np.array(_encoder().rows(payload), dtype=bool)
+
+def qr_png(payload: str) -> bytes:
+    """The booking QR code as a 1-bit grayscale PNG (6 pixels a module, a 4-module quiet zone), written directly
+    (signature, IHDR, one IDAT, IEND): a few hundred bytes in a few tens of microseconds."""
+    import numpy as np
+
+    encoder = _encoder()
+    n = encoder.modules
+    # the letters' image mask (packed rows, 1 = dark), unpacked
+    dark = np.unpackbits(np.frombuffer(encoder.image_mask(payload), dtype=np.uint8)).reshape(n, -1)[:, :n] == 1
     padded = np.pad(dark, QR_QUIET_MODULES, constant_values=False)
-    pixels = np.kron(padded, np.ones((QR_MODULE_PX, QR_MODULE_PX), dtype=bool))
-    image = Image.fromarray(~pixels)  # mode "1": True is white
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    pixels = np.repeat(np.repeat(~padded, QR_MODULE_PX, axis=0), QR_MODULE_PX, axis=1)  # 1 is white
+    rows = np.packbits(pixels, axis=1)
+    scanlines = np.hstack([np.zeros((rows.shape[0], 1), dtype=np.uint8), rows])  # filter byte 0: none
+    size = pixels.shape[0]
+    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, grayscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _html_document(lang: str, title: str, body: str) -> str:
@@ -94,7 +108,23 @@ def _html_document(lang: str, title: str, body: str) -> str:
     )
 
 
-def build_message(
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What one e-mail says: its headers' values, the plain text, the HTML and the inline QR code."""
+
+    message_id: str
+    sender: str
+    to: str
+    subject: str
+    date: str
+    languages: str
+    plain: str
+    html: str
+    cid: str
+    png: bytes
+
+
+def content(
     invitation: Invitation,
     templates: Mapping[tuple[str, str], Template],
     *,
@@ -103,9 +133,9 @@ def build_message(
     hotline: str = HOTLINE,
     sender: tuple[str, str] = SENDER,
     png: bytes | None = None,
-) -> EmailMessage:
-    """The invitation's e-mail: headers, text and HTML alternatives, the QR code inline. ``png``: the QR code
-    already made (a re-send), else made here. The Date header is the day the message is sent for."""
+) -> Content:
+    """The invitation's e-mail content (see the module doc); ``png``: the QR code already made, else made here.
+    The Date is the day the message is sent for, 08:00 UTC."""
     from datetime import UTC, datetime
 
     letter = invitation.letter
@@ -113,20 +143,12 @@ def build_message(
     texts = letter_texts(letter, langs, templates, booking_url, hotline)
     url = booking_url + letter.booking_code
     code_label = " / ".join(templates[letter.campaign, lang].labels.get("code", LABELS[lang]["code"]) for lang in langs)
-
-    msg = EmailMessage()
-    msg["Message-ID"] = message_id(letter.invitation_id)
-    msg["From"] = formataddr(sender)
-    msg["To"] = invitation.email
-    msg["Subject"] = " / ".join(subject for subject, _ in texts)
-    msg["Date"] = format_datetime(datetime(sent_on.year, sent_on.month, sent_on.day, 8, 0, tzinfo=UTC))
-    msg["Auto-Submitted"] = "auto-generated"
+    subject_line = " / ".join(subject for subject, _ in texts)
 
     plain = []
     for subject, paragraphs in texts:
         plain += [subject, "=" * len(subject), "", *(p + "\n" for p in paragraphs)]
     plain += [f"{code_label}: {letter.booking_code}", url, ""]
-    msg.set_content("\n".join(plain), cte="quoted-printable")
 
     cid = f"qr.{letter.invitation_id.replace(':', '.')}@{MESSAGE_DOMAIN}"
     parts = []
@@ -141,9 +163,95 @@ def build_message(
         f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>\n'
         f'<p><img src="cid:{cid}" alt="{html.escape(alt)}" width="246" height="246"></p>\n'
     )
-    msg.add_alternative(_html_document(langs[0], msg["Subject"], "".join(parts) + booking), subtype="html")
+    return Content(
+        message_id=message_id(letter.invitation_id),
+        sender=formataddr(sender),
+        to=invitation.email,
+        subject=subject_line,
+        date=format_datetime(datetime(sent_on.year, sent_on.month, sent_on.day, 8, 0, tzinfo=UTC)),
+        languages=", ".join(langs),
+        plain="\n".join(plain),
+        html=_html_document(langs[0], subject_line, "".join(parts) + booking),
+        cid=cid,
+        png=png or qr_png(url),
+    )
+
+
+def build_message(
+    invitation: Invitation, templates: Mapping[tuple[str, str], Template], **options: Any
+) -> EmailMessage:
+    """The invitation's e-mail as an ``EmailMessage`` (the standard library's reference build of ``content``):
+    headers, text and HTML alternatives, the QR code inline."""
+    c = content(invitation, templates, **options)
+    msg = EmailMessage()
+    msg["Message-ID"] = c.message_id
+    msg["From"] = c.sender
+    msg["To"] = c.to
+    msg["Subject"] = c.subject
+    msg["Date"] = c.date
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(c.plain, cte="quoted-printable")
+    msg.add_alternative(c.html, subtype="html")
     html_part = next(part for part in msg.iter_parts() if part.get_content_type() == "text/html")
     assert isinstance(html_part, EmailMessage)  # add_alternative made it one
-    html_part.add_related(png or qr_png(url), "image", "png", cid=f"<{cid}>", filename="booking-qr.png")
-    msg["Content-Language"] = ", ".join(langs)  # after the parts: setting content drops Content-* headers
+    html_part.add_related(c.png, "image", "png", cid=f"<{c.cid}>", filename="booking-qr.png")
+    msg["Content-Language"] = c.languages  # after the parts: setting content drops Content-* headers
     return msg
+
+
+@cache
+def _encoded_header(text: str) -> bytes:
+    """A header value as RFC 2047 encoded words where it is not ASCII (subjects and the sender repeat: cached)."""
+    from email.header import Header
+
+    try:
+        text.encode("ascii")
+        return text.encode("ascii")
+    except UnicodeEncodeError:
+        return Header(text, "utf-8", maxlinelen=998).encode().encode("ascii")
+
+
+def _qp(text: str) -> bytes:
+    import binascii
+
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+
+
+def message_bytes(invitation: Invitation, templates: Mapping[tuple[str, str], Template], **options: Any) -> bytes:
+    """The same message as ``build_message``, written straight to its wire form (CRLF, quoted-printable text and
+    HTML, base64 image): a tenth of the time of the standard library's generator, which is what a national day of
+    e-mails costs. A test parses both and finds the same headers, texts and image."""
+    import binascii
+
+    c = content(invitation, templates, **options)
+    key = c.message_id.strip("<>").split("@", 1)[0]
+    outer, inner = f"=_alt_{key}".encode(), f"=_rel_{key}".encode()
+    png = b"".join(binascii.b2a_base64(c.png[k : k + 57]).replace(b"\n", b"\r\n") for k in range(0, len(c.png), 57))
+    return b"".join(
+        [
+            b"Message-ID: ", c.message_id.encode("ascii"), b"\r\n",
+            b"From: ", _encoded_header(c.sender), b"\r\n",
+            b"To: ", c.to.encode("ascii"), b"\r\n",
+            b"Subject: ", _encoded_header(c.subject), b"\r\n",
+            b"Date: ", c.date.encode("ascii"), b"\r\n",
+            b"Auto-Submitted: auto-generated\r\n",
+            b"Content-Language: ", c.languages.encode("ascii"), b"\r\n",
+            b"MIME-Version: 1.0\r\n",
+            b'Content-Type: multipart/alternative; boundary="', outer, b'"\r\n\r\n',
+            b"--", outer, b"\r\n",
+            b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
+            _qp(c.plain), b"\r\n",
+            b"--", outer, b"\r\n",
+            b'Content-Type: multipart/related; boundary="', inner, b'"\r\n\r\n',
+            b"--", inner, b"\r\n",
+            b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
+            _qp(c.html), b"\r\n",
+            b"--", inner, b"\r\n",
+            b"Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n",
+            b'Content-Disposition: inline; filename="booking-qr.png"\r\n',
+            b"Content-ID: <", c.cid.encode("ascii"), b">\r\n\r\n",
+            png,
+            b"--", inner, b"--\r\n",
+            b"--", outer, b"--\r\n",
+        ]
+    )  # fmt: skip

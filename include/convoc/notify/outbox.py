@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -214,7 +213,7 @@ def send_outbox(
     import polars as pl
 
     from convoc.letters.render import Letter, load_templates
-    from convoc.notify.messages import Invitation, build_message, message_id
+    from convoc.notify.messages import Invitation, message_bytes, message_id
 
     started = time.monotonic()
     frame = pl.read_parquet(outbox)
@@ -251,7 +250,7 @@ def send_outbox(
         for k in _paced(len(letters), rate):
             letter, email = letters[k], rows["email"][k]
             mid = message_id(letter.invitation_id)
-            data = build_message(Invitation(letter, email), found, sent_on=day).as_bytes(policy=policy.SMTP)
+            data = message_bytes(Invitation(letter, email), found, sent_on=day)
             ledger.write(letter.invitation_id, mid, "sending")
             for tries in (1, 2):  # the server may have closed an idle connection: open it once more
                 try:

@@ -241,3 +241,25 @@ def test_housekeeping_removes_an_old_outbox_and_keeps_its_ledger(settings: Any) 
     assert [(d.kind, d.item) for d in done] == [("mail_outbox", "mail/20210101/outbox.parquet")]
     assert not (old / "outbox.parquet").exists() and (old / LEDGER).exists()  # names and addresses gone, ids kept
     assert (recent / "outbox.parquet").exists()
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "en", "pt", None])
+def test_the_wire_form_is_the_standard_librarys_message(language: str | None) -> None:
+    """What is sent (``message_bytes``, written directly) parses to what the standard library builds."""
+    from convoc.notify.messages import message_bytes
+
+    letter = make_letter(3, language=language, given_name="Zoë Inês", family_name="Gonçalves-Müller")
+    invitation, templates = Invitation(letter, "zoe@example.lu"), load_templates([letter])
+    fast = email.message_from_bytes(message_bytes(invitation, templates, sent_on=DAY), policy=email.policy.default)
+    reference = email.message_from_bytes(
+        build_message(invitation, templates, sent_on=DAY).as_bytes(policy=email.policy.SMTP),
+        policy=email.policy.default,
+    )
+    for header in ("Message-ID", "From", "To", "Subject", "Date", "Content-Language", "Auto-Submitted"):
+        assert fast[header] == reference[header], header
+    assert [p.get_content_type() for p in fast.walk()] == [p.get_content_type() for p in reference.walk()]
+    for kind in ("plain", "html"):
+        assert fast.get_body((kind,)).get_content() == reference.get_body((kind,)).get_content(), kind
+    images = [next(p for p in m.walk() if p.get_content_type() == "image/png") for m in (fast, reference)]
+    assert images[0].get_content() == images[1].get_content() and images[0]["Content-ID"] == images[1]["Content-ID"]
+    assert all(len(line) <= 998 for line in message_bytes(invitation, templates, sent_on=DAY).split(b"\r\n"))
