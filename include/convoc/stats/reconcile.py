@@ -16,7 +16,7 @@ mailed piece):
   reprint);
 - ``every e-mail invitation sent or explained``: on each wave day whose e-mails went out, every invitation by e-mail
   (channels email and both) has an attempt in ``core.fct_email_attempt`` — accepted, or deferred or failed, which
-  explains it — and ``marts.fct_channel_daily`` counts the e-mails accepted as the warehouse does.
+  explains it.
 """
 
 from __future__ import annotations
