@@ -6,7 +6,6 @@ or an invitation that had a letter anyway (channel both) gets none."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,26 +18,13 @@ from convoc.config import Settings
 from convoc.notify.outbox import cut_outbox, record_messages, send_outbox
 from convoc.waves.run import run_waves
 from convoc_dev.synth import generate
-from tests.unit.notify.test_email import Server
+from tests.unit.notify.test_email import Server, server
+
+__all__ = ["server"]  # the fixture: a real SMTP server for the test
 
 D1 = date(2021, 1, 29)
 D2 = D1 + timedelta(days=1)
 D3 = D2 + timedelta(days=1)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[Server, int]]:
-    from aiosmtpd.controller import Controller
-
-    from convoc_dev.airflow_local import free_port
-
-    handler, port = Server(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def _load(settings: Settings, day: date) -> None:
