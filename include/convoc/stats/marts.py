@@ -85,10 +85,12 @@ def campaign_min_ages(campaigns: list[Campaign], day: date) -> dict[str, int]:
 
 
 def ensure_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the marts tables if missing, and the macros their models use (idempotent); the landing sources'
-    tables are read by ``fct_operations_daily`` (the quarantine by rule), so they exist too."""
+    """Create the marts tables if missing, and the macros their models use (idempotent); the core tables they read
+    exist and are migrated (a warehouse of an earlier version: e.g. the channel of each invitation), and the
+    landing sources' tables are read by ``fct_operations_daily`` (the quarantine by rule), so they exist too."""
     from convoc.sources.tables import ensure_source_tables
 
+    warehouse.ensure_schema(con)
     ensure_source_tables(con)
     warehouse.run_script(con, "ddl/marts.sql")
     warehouse.create_macros(con)
