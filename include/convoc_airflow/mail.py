@@ -26,8 +26,8 @@ def smtp_connect(conn_id: str = SMTP_CONNECTION) -> Callable[[], smtplib.SMTP]:
 
 
 def sender_address(conn_id: str = SMTP_CONNECTION, default: str = "invitations@convoc.example.lu") -> str:
-    """The envelope sender: the connection's ``from_email`` extra, else ``default``."""
+    """The envelope sender: the connection's ``from_email`` extra, else ``default`` (read from the connection's
+    definition: no session with the server is opened for it)."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    with SmtpHook(smtp_conn_id=conn_id) as hook:  # the connection is read when the hook opens it
-        return hook.get_conn().from_email or default
+    return str(SmtpHook.get_connection(conn_id).extra_dejson.get("from_email") or default)

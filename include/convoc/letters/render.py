@@ -413,11 +413,6 @@ def letter_texts(
     return texts
 
 
-def long_date(d: date, lang: str) -> str:
-    """A date as the letter writes it in ``lang`` (``1 février 2021``)."""
-    return _long_date(d, lang)
-
-
 def _body_lines(
     letter: Letter,
     langs: tuple[str, ...],

@@ -57,7 +57,6 @@ class Invitation:
 
     letter: Letter
     email: str
-    format: str = "standard"
 
 
 def message_id(invitation_id: str) -> str:
