@@ -242,13 +242,14 @@ def send_outbox(
         )
         for r in rows.iter_rows(named=True)
     ]
+    emails = rows["email"].to_list()
     found = load_templates(letters, templates) if letters else {}
     counts = {"sent": 0, "deferred": 0, "failed": 0}
     ledger = Ledger(ledger_path, attempt)
     client: smtplib.SMTP | None = None
     try:
         for k in _paced(len(letters), rate):
-            letter, email = letters[k], rows["email"][k]
+            letter, email = letters[k], emails[k]
             mid = message_id(letter.invitation_id)
             data = message_bytes(Invitation(letter, email), found, sent_on=day)
             ledger.write(letter.invitation_id, mid, "sending")
