@@ -103,7 +103,7 @@ from reportlab.pdfgen import canvas
 from convoc.letters.layout import register_fonts
 from convoc.letters.render import Letter
 regular, bold, mono = register_fonts()
-names = [f.name for f in fields(Letter) if f.name != "letter_date"]
+names = [f.name for f in fields(Letter) if f.name != "letter_date" and f.name in pl.read_parquet_schema(sys.argv[1])]
 batch = [Letter(**{**row, "centre_address": tuple(row["centre_address"]), "co_residents": (),
                    "letter_date": date(2021, 2, 1)})
          for row in pl.read_parquet(sys.argv[1], columns=names).head(int(sys.argv[3])).iter_rows(named=True)]

@@ -7,12 +7,13 @@ as batch files (`CONVOC_BATCH_SIZE` letters each, 5,000 by default, `var/print/<
 mapped `verify_batch` task per PDF checks it and releases it, and `record_batches` records the released PDFs
 in `core.fct_print_batch` and each letter's batch and piece id in `core.fct_print_batch_letter`.
 
-**Verification**: the page count must equal pieces × pages per piece, and the first, last and a
+**Verification**: the page count must equal the pages the batch file gives its pieces (one per standard
+letter, more for a large-print one), and the first, last, every page of the first multi-page piece and a
 seeded sample of 8 other pages are rasterized and their QR codes decoded: each page must hold exactly its
-booking URL and its piece code. A PDF that passes is moved atomically into `var/print/<day>/pdf/`, the only
-folder handed off; one that fails goes to `var/print/<day>/rejected/` with a `<batch>.reason.txt`, its task
-fails without retry (the message names the file, the pages, what was expected and found) and the day is
-not recorded.
+piece code, and the first page of a piece its booking URL too. A PDF that passes is moved atomically into
+`var/print/<day>/pdf/`, the only folder handed off; one that fails goes to `var/print/<day>/rejected/` with a
+`<batch>.reason.txt`, its task fails without retry (the message names the file, the pages, what was expected
+and found) and the day is not recorded.
 
 Runs for each day `invitation_waves` publishes (same partition key). Idempotent per day: re-running
 replaces that day's batches, rendered, released and rejected PDFs, and records.
@@ -36,7 +37,8 @@ def letters_render() -> None:
 
         with stage(warehouse="write") as run:
             s = run.settings
-            return [str(p) for p in cut_batches(run.con, run.day, s.print_root, load_centres(), s.batch_size)]
+            paths = cut_batches(run.con, run.day, s.print_root, load_centres(), s.batch_size, templates=s.templates)
+            return [str(p) for p in paths]
 
     @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("render"))
     def render_batch(batch_path: str) -> dict:

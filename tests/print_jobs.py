@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from convoc.letters.render import Letter, render_batch
+from convoc.letters.render import Letter, load_templates, piece_pages, render_batch
 
 DAY = date(2021, 1, 29)
 JOB = "J20210129"
@@ -45,15 +45,22 @@ def letter(piece_id: int, **changes: object) -> Letter:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def write_batch(folder: Path, stem: str, letters: list[Letter], *, pdf_letters: list[Letter] | None = None) -> Path:
-    """``folder/batches/<stem>.parquet`` (the letters, as cut_batches writes them) and the released
-    ``folder/pdf/<stem>.pdf`` rendered from ``pdf_letters`` (default: the same letters)."""
+def write_batch(
+    folder: Path, stem: str, letters: list[Letter], *, pdf_letters: list[Letter] | None = None, pages: bool = True
+) -> Path:
+    """``folder/batches/<stem>.parquet`` (the letters, as cut_batches writes them: with the pages each takes,
+    unless ``pages`` is False — a batch cut before formats) and the released ``folder/pdf/<stem>.pdf`` rendered
+    from ``pdf_letters`` (default: the same letters)."""
     for sub in ("batches", "pdf"):
         (folder / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     rows = [
         {k: (list(v) if k == "centre_address" else v) for k, v in dataclasses.asdict(x).items() if k != "letter_date"}
         for x in letters
     ]
+    if pages:
+        templates = load_templates(letters)
+        for row, x in zip(rows, letters, strict=True):
+            row["pages"] = piece_pages(x, templates)
     pl.DataFrame(rows).write_parquet(folder / "batches" / f"{stem}.parquet")
     job_id = stem.rpartition("-")[0]
     pdf = folder / "pdf" / f"{stem}.pdf"

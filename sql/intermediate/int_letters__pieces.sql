@@ -5,7 +5,8 @@
 -- e-mail failed when the relay reported a hard bounce for it (core.fct_email_bounce), or when no attempt was
 -- accepted and one was refused for good (failed) or it was deferred 3 times (convoc.notify.outbox.MAX_TRIES).
 -- A household letter (phase 'household', a mailing per household) also names the other residents of the
--- address on the day, oldest first (co_residents: at most three; household_size counts everyone).
+-- address on the day, oldest first (co_residents: at most three; household_size counts everyone). format: the
+-- letter's ('standard' or 'large_print', the resident's preference on the wave day).
 with email_failed as (
     select invitation_id from core.fct_email_bounce
     where kind = 'hard' and snapshot_date <= $wave_date
@@ -89,7 +90,8 @@ final as (
         invitations.centre,
         invitations.phase,
         coalesce(list_slice(households.co_residents, 1, 3), []) as co_residents,
-        coalesce(households.household_size, 1) as household_size
+        coalesce(households.household_size, 1) as household_size,
+        invitations.format
     from invitations
     inner join residents using (resident_id)
     left join households using (invitation_id)

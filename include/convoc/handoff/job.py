@@ -8,8 +8,9 @@ piece, in presort order) and ``pdf/<stem>.pdf`` (the *released*, verified PDFs: 
 
 - ``<stem>.pdf``: the released PDFs, byte for byte, in batch order;
 - ``inserter_run.csv``: one row per envelope in print order (``RUN_COLUMNS``): envelope number, piece id,
-  file, first page (1-based, in that file), pages, sheets, postal presort zone and key;
-- ``job_ticket.json``: paper, simplex/duplex, envelope, fold and quantities;
+  file, first page (1-based, in that file), pages, sheets, postal presort zone and key — a large-print letter
+  takes more pages than a standard one, in the same file and presort sequence;
+- ``job_ticket.json``: paper, simplex/duplex, envelope, fold and quantities (envelopes by pages per piece);
 - ``manifest.csv``: typed records (``MANIFEST_CSV_COLUMNS``): one ``file`` row per PDF (SHA-256, bytes,
   pieces, pages, sheets, piece id range, campaigns), one ``document`` row each for the run file and the
   ticket, then ``campaign``, ``presort`` (pieces per postcode zone) and one ``total`` row;
@@ -229,8 +230,10 @@ def build_job(
 
     ``handoff_date`` is the day the job goes to the print shop (the mailing day the simulated print shop
     assumes); it defaults to the job's own day for a day's job and must be given for a reprint.
-    ``pages_per_piece`` defaults to each PDF's pages ÷ its pieces, which must be a whole number, the same
-    in every file. Refused (JobError, nothing changed) when a batch has no released PDF, a released PDF
+    Each piece's pages are its batch file's (``pages``: the letters stage's layout, held to by verification);
+    they must add up to its PDF's pages. A batch file without them (cut before large print) gives every piece
+    its PDF's pages ÷ its pieces, which must be a whole number. ``pages_per_piece``, when given, is required of
+    every piece. Refused (JobError, nothing changed) when a batch has no released PDF, a released PDF
     has no batch file or belongs to another job, a file's pages do not fit its pieces, or a piece id
     occurs twice.
     """
@@ -317,28 +320,28 @@ def _build(
     seen: set[int] = set()
     presort: Counter[str] = Counter()
     campaigns: Counter[str] = Counter()
+    by_pages: Counter[int] = Counter()
+    formats: Counter[str] = Counter()
     envelope = 0
     for stem in stems:
         name = f"{stem}.pdf"
         sha256, size = _copy_private(source / "pdf" / name, folder / name)
         pages = _count_pages(folder / name, source / "pdf" / name)
         batch = source / "batches" / f"{stem}.parquet"
-        rows = pl.read_parquet(batch, columns=["piece_id", "campaign", "postcode"])
+        present = set(pl.read_parquet_schema(batch))
+        wanted = ["piece_id", "campaign", "postcode", *(c for c in ("pages", "format") if c in present)]
+        rows = pl.read_parquet(batch, columns=wanted)
         if rows.height == 0:
             raise JobError(f"{batch}: no pieces, yet its PDF {source / 'pdf' / name} has {pages} pages")
-        per_piece, rest = divmod(pages, rows.height)
-        if rest or per_piece == 0 or (pages_per_piece is not None and per_piece != pages_per_piece):
-            expected = f"{pages_per_piece} pages per piece" if pages_per_piece else "a whole number of pages per piece"
-            raise JobError(
-                f"{source / 'pdf' / name}: {pages} pages for the {rows.height} pieces of {batch}; expected {expected}"
-            )
-        if pages_per_piece is None:
-            pages_per_piece = per_piece
-        sheets = stock.sheets(per_piece)
-        record = _File(name, sha256, size, pages, rows.height, sheets * rows.height, 0, 0)
+        per_piece = _pages_of_pieces(rows, pages, pages_per_piece, batch, source / "pdf" / name)
+        record = _File(name, sha256, size, pages, rows.height, sum(stock.sheets(n) for n in per_piece), 0, 0)
         record.preflight = _preflight_of(source, stem, sha256)
         ids = []
-        for k, (piece_id, campaign, raw_postcode) in enumerate(rows.iter_rows()):
+        first_page = 1
+        piece_formats = rows.get_column("format") if "format" in rows.columns else [None] * rows.height
+        for n, (piece_id, campaign, raw_postcode), letter_format in zip(
+            per_piece, rows.select("piece_id", "campaign", "postcode").iter_rows(), piece_formats, strict=True
+        ):
             postcode = raw_postcode or ""
             if piece_id in seen:
                 raise JobError(f"{batch}: piece {piece_id} occurs twice in job {job_id}")
@@ -348,14 +351,18 @@ def _build(
             zone = presort_zone(postcode)
             presort[zone] += 1
             campaigns[campaign] += 1
+            by_pages[n] += 1
+            formats[letter_format or "standard"] += 1
             record.campaigns[campaign] = record.campaigns.get(campaign, 0) + 1
             writer.writerow(
-                (envelope, piece_id, name, k * per_piece + 1, per_piece, sheets, zone, presort_key(postcode))
-            )
+                (envelope, piece_id, name, first_page, n, stock.sheets(n), zone, presort_key(postcode))
+            )  # fmt: skip
+            first_page += n
         record.first_piece, record.last_piece = min(ids), max(ids)
         files.append(record)
-    assert pages_per_piece is not None  # at least one batch, each with pieces
     _check_across_files(files)
+    uniform = next(iter(by_pages)) if len(by_pages) == 1 else None
+    envelopes_by_pages = {str(n): count for n, count in sorted(by_pages.items())}
 
     totals = {
         "files": len(files),
@@ -380,8 +387,9 @@ def _build(
         "plex": stock.plex,
         "envelope": stock.envelope,
         "fold": stock.fold,
-        "pages_per_piece": pages_per_piece,
-        "sheets_per_envelope": stock.sheets(pages_per_piece),
+        "pages_per_piece": uniform,
+        "sheets_per_envelope": None if uniform is None else stock.sheets(uniform),
+        "envelopes_by_pages": envelopes_by_pages,
         "quantities": {k: totals[k] for k in ("files", "envelopes", "pages", "sheets")},
         "print_files": [f.name for f in files],
         "inserter_run_file": RUN_FILE,
@@ -395,8 +403,10 @@ def _build(
         **head,
         "campaigns": dict(sorted(campaigns.items())),
         "plex": stock.plex,
-        "pages_per_piece": pages_per_piece,
-        "sheets_per_piece": stock.sheets(pages_per_piece),
+        "pages_per_piece": uniform,
+        "sheets_per_piece": None if uniform is None else stock.sheets(uniform),
+        "envelopes_by_pages": envelopes_by_pages,
+        "formats": dict(sorted(formats.items())),
         "files": [
             {
                 "name": f.name,
@@ -418,6 +428,28 @@ def _build(
     }
     faults.point("handoff.build.mid_job")
     return _write_private(folder / MANIFEST_JSON, _json(manifest))["sha256"], totals
+
+
+def _pages_of_pieces(rows: Any, pages: int, pages_per_piece: int | None, batch: Path, pdf: Path) -> list[int]:
+    """The pages of each piece of a batch (``rows``: its file) whose PDF has ``pages``; JobError when they
+    do not add up, or differ from ``pages_per_piece`` when it is given."""
+    if "pages" in rows.columns:
+        per_piece = [int(n) for n in rows.get_column("pages")]
+        if sum(per_piece) != pages or min(per_piece) < 1:
+            raise JobError(f"{pdf}: {pages} pages for the {rows.height} pieces of {batch}, which take {sum(per_piece)}")
+    else:
+        uniform, rest = divmod(pages, rows.height)
+        if rest or uniform == 0:
+            raise JobError(
+                f"{pdf}: {pages} pages for the {rows.height} pieces of {batch}; expected a whole number of pages "
+                "per piece"
+            )
+        per_piece = [uniform] * rows.height
+    if pages_per_piece is not None and any(n != pages_per_piece for n in per_piece):
+        raise JobError(
+            f"{pdf}: {pages} pages for the {rows.height} pieces of {batch}; expected {pages_per_piece} pages per piece"
+        )
+    return per_piece
 
 
 def _manifest_csv(

@@ -3,7 +3,9 @@
 ``cut_batches`` (warehouse) → ``render_batch_file`` → ``verify_batch_file`` (no warehouse: one mapped task
 each per batch) → ``record_batches`` (warehouse). Under ``$CONVOC_HOME/print/<day>/``:
 
-- ``batches/<stem>.parquet``: one row per piece, in print order;
+- ``batches/<stem>.parquet``: one row per piece, in print order, with the pages it takes (``pages``: 1, more
+  for a large-print letter; decided here by the renderer's layout, and then held to by rendering, verification
+  and the hand-off's inserter run file);
 - ``rendered/<stem>.pdf``: a PDF as rendered, not yet verified — nothing downstream reads this folder;
 - ``pdf/<stem>.pdf``: released, verified PDFs (moved there by atomic rename): the only ones handed off;
 - ``rejected/<stem>.pdf`` and ``<stem>.reason.txt``: batches that failed verification;
@@ -33,8 +35,9 @@ from convoc.files import write_private, write_private_parquet
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
-    from convoc.letters.render import RenderResult
+    from convoc.letters.render import Letter, RenderResult
 
 BATCH_SIZE = 5_000
 DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected", "preflight")
@@ -60,13 +63,20 @@ def day_dir(print_root: Path, day: date) -> Path:
 
 
 def cut_batches(
-    con: duckdb.DuckDBPyConnection, day: date, print_root: Path, centres: Centres, batch_size: int = BATCH_SIZE
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    print_root: Path,
+    centres: Centres,
+    batch_size: int = BATCH_SIZE,
+    *,
+    templates: Path | None = None,
 ) -> list[Path]:
     """Write the day's letters as batch files of ``batch_size`` pieces (presort order); return their paths.
 
     Replaces the day's print folders and forgets the day's recorded batches first (see the module docstring).
     The letters are numbered and sorted once inside DuckDB (within its memory limit, spilling to disk), then
-    written one batch at a time: the task's memory does not grow with the day's letters.
+    written one batch at a time: the task's memory does not grow with the day's letters. Each piece's ``pages``
+    come from the renderer's layout (``render.piece_pages``, with ``templates`` as rendering will use them).
     """
     import polars as pl
 
@@ -110,11 +120,57 @@ def cut_batches(
             "select * from _pieces where piece_id > $a and piece_id <= $b order by piece_id",
             params={"a": start, "b": start + batch_size},
         ).pl()
-        write_private_parquet(path, batch)
+        write_private_parquet(path, batch.with_columns(_pages(batch, day, templates)))
         paths.append(path)
         faults.point("letters.cut.after_first_batch")
     con.execute("drop table _pieces")
     return paths
+
+
+def _letters(frame: pl.DataFrame, day: date) -> list[Letter]:
+    """A batch's rows as letters. The batch file carries every Letter field but the letter's date (the day)
+    under the same names (a batch cut before household letters or formats lacks those: the defaults hold)."""
+    from convoc.letters.render import Letter
+
+    names = [f.name for f in fields(Letter) if f.name != "letter_date" and f.name in frame.columns]
+    return [
+        Letter(
+            **{
+                **row,
+                "centre_address": tuple(row["centre_address"]),
+                "co_residents": tuple(row.get("co_residents") or ()),
+                "letter_date": day,
+            }
+        )
+        for row in frame.select(names).iter_rows(named=True)
+    ]
+
+
+def _pages(batch: pl.DataFrame, day: date, templates: Path | None) -> pl.Series:
+    """The pages each piece of ``batch`` takes: 1 for a standard letter, the renderer's count for large print."""
+    import polars as pl
+
+    from convoc.letters.render import load_templates, piece_pages
+
+    pages = pl.Series("pages", [1] * batch.height, dtype=pl.Int16)
+    if "format" not in batch.columns or batch.height == 0:
+        return pages
+    large = batch.with_row_index("_row").filter(pl.col("format") == "large_print")
+    if large.height == 0:
+        return pages
+    letters = _letters(large, day)
+    found = load_templates(letters, templates)
+    counts = [piece_pages(letter, found) for letter in letters]
+    return pages.scatter(large.get_column("_row"), counts)
+
+
+def batch_pages(batch: Path) -> list[int]:
+    """The pages each piece of a batch file takes, in print order (1 each for a file cut before formats)."""
+    import polars as pl
+
+    if "pages" not in pl.read_parquet_schema(batch):
+        return [1] * pl.scan_parquet(batch).select(pl.len()).collect().item()
+    return [int(n) for n in pl.read_parquet(batch, columns=["pages"]).get_column("pages")]
 
 
 def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
@@ -125,29 +181,15 @@ def render_batch_file(batch: Path, day: date, **options: Any) -> RenderResult:
     """
     import polars as pl
 
-    from convoc.letters.render import Letter, render_batch
+    from convoc.letters.render import render_batch
 
-    # The batch file carries every Letter field but the letter's date (the day) under the same names.
-    # (a batch cut before household letters has no co_residents / household_size: the defaults hold)
-    present = set(pl.read_parquet_schema(batch))
-    names = [f.name for f in fields(Letter) if f.name != "letter_date" and f.name in present]
-    letters = [
-        Letter(
-            **{
-                **row,
-                "centre_address": tuple(row["centre_address"]),
-                "co_residents": tuple(row.get("co_residents") or ()),
-                "letter_date": day,
-            }
-        )
-        for row in pl.read_parquet(batch, columns=names).iter_rows(named=True)
-    ]
+    letters = _letters(pl.read_parquet(batch), day)
     folder = batch.parent.parent
     for stale in (folder / "pdf" / f"{batch.stem}.pdf", *_rejected(folder, batch.stem)):
         stale.unlink(missing_ok=True)
     _private_dirs(folder / "rendered")
     out = folder / "rendered" / f"{batch.stem}.pdf"
-    return render_batch(letters, out, job_id=batch_job_id(batch.stem), **options)
+    return render_batch(letters, out, job_id=batch_job_id(batch.stem), pages=batch_pages(batch), **options)
 
 
 def _rejected(folder: Path, stem: str) -> tuple[Path, Path]:
@@ -159,15 +201,16 @@ def verify_batch_file(
     day: date,
     *,
     booking_url: str | None = None,
-    pages_per_piece: int = 1,
+    pages_per_piece: int | None = None,
     sample: int | None = None,
 ) -> dict[str, Any]:
     """Verify a rendered batch PDF against its batch file and release it, or reject it.
 
     ``rendered`` is ``render_batch_file``'s result (its ``as_dict()``) or the path of the rendered PDF.
-    Expectations come from ``<day>/batches/<stem>.parquet`` (piece ids and booking codes in print order;
-    never the warehouse). Passed: the PDF is renamed atomically into ``<day>/pdf/`` and its record is returned
-    (path, pages, pieces, sha256, bytes, checked pages: JSON-safe). Failed: it is moved to ``<day>/rejected/``
+    Expectations come from ``<day>/batches/<stem>.parquet`` (piece ids, booking codes and the pages each
+    piece takes, in print order; never the warehouse; ``pages_per_piece`` overrides the pages for all).
+    Passed: the PDF is renamed atomically into ``<day>/pdf/`` and its record is returned (path, pages, pieces,
+    sha256, bytes, checked pages: JSON-safe). Failed: it is moved to ``<day>/rejected/``
     beside a ``<stem>.reason.txt``, and VerificationFailed is raised. Run again on a batch it has already
     released (the rendered file gone), it verifies the released file again where it lies.
     """
@@ -191,7 +234,7 @@ def verify_batch_file(
             pieces,
             job_id=batch_job_id(stem),
             booking_url=booking_url,
-            pages_per_piece=pages_per_piece,
+            pages_per_piece=batch_pages(batch) if pages_per_piece is None else pages_per_piece,
             sample=SAMPLE if sample is None else sample,
             sha256=str(record["sha256"]) if "sha256" in record else None,
         )

@@ -73,6 +73,30 @@ PIECE_QR_TOP_MM = 268.0
 PIECE_TEXT_SIZE = 6.0
 PIECE_TEXT_BASELINE_MM = PIECE_QR_TOP_MM + PIECE_QR_SIZE_MM + 3.0
 
+# Large print (format ``large_print``), after the clear-print guidance of the blind and partially sighted
+# associations (RNIB, DBSV): body 16 pt, headings larger and bold, line pitch 1.5, DejaVu Sans (a sans font,
+# open shapes), black on white, left-aligned, no hyphenation, no text over images. Page 1 keeps the standard
+# letterhead and the DIN 5008 window, its address placed by the same rule; the booking box sits at the foot of
+# page 1 in large type; the text continues on as many pages as it needs (``LARGE_MAX_PAGES``).
+LARGE_BODY_SIZE = 16.0
+LARGE_SUBJECT_SIZE = 18.0
+LARGE_DATE_SIZE = 16.0
+LARGE_LEADING = 1.5
+LARGE_PARAGRAPH_GAP = 0.75
+"""Space between paragraphs, in lines."""
+LARGE_LABEL_SIZE = 16.0
+LARGE_CODE_SIZE = 24.0
+LARGE_QR_SIZE_MM = 35.0
+LARGE_BOX_BOTTOM_MM = 262.0
+"""Lowest baseline of the large-print booking box, and of the text of every page: above the piece code."""
+LARGE_BOX_GAP_MM = 8.0
+"""Space between the last body line of page 1 and the booking box's rule."""
+LARGE_NEXT_HEADER_MM = LETTERHEAD_TOP_MM + 12
+"""The rule under the header of pages 2…n (sender and ``k/n``)."""
+LARGE_NEXT_TOP_MM = LARGE_NEXT_HEADER_MM + 14.0
+"""First body baseline of pages 2…n."""
+LARGE_MAX_PAGES = 4
+
 FOLD_MARKS_MM = (105.0, 210.0)
 PUNCH_MARK_MM = PAGE_HEIGHT_MM / 2
 

@@ -461,9 +461,14 @@ def _records(check: _Check, pdf: Any, expected: Sequence[str] | None) -> list[tu
             if start != len(pages):
                 fail(f"record {count} starts on page {start + 1}, expected {len(pages) + 1} (in page order, no gap)")
                 return None
-            if expected is not None and count <= len(expected) and _piece_of(leaf) != expected[count - 1]:
-                fail(f"record {count} is piece {_piece_of(leaf)!r}, expected {expected[count - 1]!r}")
-                return None
+            if expected is not None and count <= len(expected):
+                if _piece_of(leaf) != expected[count - 1]:
+                    fail(f"record {count} is piece {_piece_of(leaf)!r}, expected {expected[count - 1]!r}")
+                    return None
+                of = expected[count - 1].rpartition("/")[2]  # a piece code ends with 1/n: the piece takes n pages
+                if of.isdigit() and end - start + 1 != int(of):
+                    fail(f"record {count} spans {end - start + 1} pages, expected {of}")
+                    return None
             pages.extend([leaf.objgen] * (end - start + 1))
     if len(pages) != len(pdf.pages):
         fail(f"the records cover {len(pages)} of {len(pdf.pages)} pages")

@@ -1,4 +1,5 @@
-"""Render a batch of invitation letters into one multi-page PDF (one A4 page per piece).
+"""Render a batch of invitation letters into one multi-page PDF: one A4 page per standard letter, one to
+``LARGE_MAX_PAGES`` for a large-print one (``piece_pages``), each piece a PDF/VT record.
 
 Side effects: writes ``out`` (mode 0600) through ``out.with_suffix('.part')`` and an atomic
 ``os.replace``; nothing else. Idempotent: the same batch and arguments give the same bytes
@@ -90,6 +91,9 @@ PIECE_QR_VERSION = 3
 """29 × 29 modules; at level M holds 42 bytes of ``job_id|piece_id|k/n``."""
 QR_MASK = 0
 """Fixed mask: no mask evaluation, every code costs the same."""
+FORMATS = ("standard", "large_print")
+"""Letter formats: the standard one-page letter, and large print (``layout.LARGE_*``) on as many pages as its
+text needs."""
 
 
 class UnprintableText(ConvocError):
@@ -188,11 +192,12 @@ class Letter:
     phase: str
     co_residents: tuple[str, ...] = ()  # a household letter: the other residents named, oldest first
     household_size: int = 1
+    format: str = "standard"  # or "large_print" (FORMATS)
 
 
 @dataclass(frozen=True, slots=True)
 class RenderResult:
-    """The PDF of one batch: one page per piece."""
+    """The PDF of one batch: one page per standard piece, ``piece_pages`` per large-print one."""
 
     path: Path
     pages: int
@@ -339,11 +344,30 @@ def household_names(letter: Letter, langs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _define_static_form(
-    c: Any, name: str, langs: tuple[str, ...], booking_url: str, hotline: str, labels: Mapping[str, str] | None = None
+    c: Any,
+    name: str,
+    langs: tuple[str, ...],
+    booking_url: str,
+    hotline: str,
+    labels: Mapping[str, str] | None = None,
+    kind: str = "standard",
 ) -> None:
-    """Static part of a page for one (campaign, language): drawn once, reused by every page."""
+    """Static part of a page for one (campaign, languages, kind): drawn once, reused by every page. ``kind``:
+    ``standard`` (the one-page letter), ``large`` (page 1 of a large-print letter: the booking box in large
+    type) or ``large-next`` (its pages 2…n: letterhead line and fold marks)."""
+    words = labels or {key: _label(langs, key) for key in ("code", "book", "phone")}
     c.beginForm(name)
     c.setFillGray(0)
+    if kind == "large-next":
+        c.setFont(L.FONT_BOLD, 12)
+        c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(L.LETTERHEAD_TOP_MM + 4), SENDER)
+        c.setLineWidth(0.5)
+        c.line(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(L.LARGE_NEXT_HEADER_MM), L.pt_x(L.TEXT_RIGHT_MM),
+               L.pt_y(L.LARGE_NEXT_HEADER_MM))  # fmt: skip
+        c.setLineWidth(0.3)
+        _draw_marks(c)
+        c.endForm()
+        return
     c.setFont(L.FONT_BOLD, 12)
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(L.LETTERHEAD_TOP_MM + 4), SENDER)
     c.setFont(L.FONT_REGULAR, 9)
@@ -363,18 +387,29 @@ def _define_static_form(
     c.setLineWidth(0.3)
     y = L.pt_y(L.RETURN_ADDRESS_BASELINE_MM + 1.0)
     c.line(L.pt_x(L.ADDRESS_TEXT_LEFT_MM), y, L.pt_x(L.ADDRESS_TEXT_LEFT_MM) + width, y)
-    # Fold marks and punch mark (DIN 5008).
-    for mark_mm, length_mm in ((L.FOLD_MARKS_MM[0], 5.0), (L.FOLD_MARKS_MM[1], 5.0), (L.PUNCH_MARK_MM, 7.0)):
-        c.line(0, L.pt_y(mark_mm), L.pt_x(length_mm), L.pt_y(mark_mm))
+    _draw_marks(c)
+    if kind == "large":
+        box = _large_box(tuple(words.items()), booking_url, hotline)
+        c.line(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(box.top_mm), L.pt_x(L.TEXT_RIGHT_MM), L.pt_y(box.top_mm))
+        for line in box.lines:
+            c.setFont(line.font, line.size)
+            c.drawString(L.pt_x(line.x_mm), L.pt_y(line.y_mm), line.text)
+        c.endForm()
+        return
     # Booking box: labels here, the code and its QR per page.
     top = L.QR_TOP_MM
     c.line(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top - 4), L.pt_x(L.TEXT_RIGHT_MM), L.pt_y(top - 4))
     c.setFont(L.FONT_REGULAR, 9)
-    words = labels or {key: _label(langs, key) for key in ("code", "book", "phone")}
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 3), words["code"])
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 20), f"{words['book']}: {booking_url}")
     c.drawString(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(top + 25), f"{words['phone']}: {hotline}")
     c.endForm()
+
+
+def _draw_marks(c: Any) -> None:
+    """Fold marks and punch mark (DIN 5008), on every sheet."""
+    for mark_mm, length_mm in ((L.FOLD_MARKS_MM[0], 5.0), (L.FOLD_MARKS_MM[1], 5.0), (L.PUNCH_MARK_MM, 7.0)):
+        c.line(0, L.pt_y(mark_mm), L.pt_x(length_mm), L.pt_y(mark_mm))
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +490,140 @@ def _body_lines(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Box:
+    """The booking box of a large-print letter (page 1, at its foot): the rule, the label lines (static), where
+    the code is printed and where its QR code stands."""
+
+    top_mm: float
+    lines: tuple[_Line, ...]
+    code_baseline_mm: float
+    qr_top_mm: float
+
+
+@lru_cache(maxsize=256)
+def _large_box(labels: tuple[tuple[str, str], ...], booking_url: str, hotline: str) -> _Box:
+    """Large-print booking box for ``labels`` (code, book, phone): each label in 16 pt, wrapped beside the QR
+    code, its value (the code in 24 pt monospace, the URL, the hotline) on a line of its own; built from the
+    bottom (``LARGE_BOX_BOTTOM_MM``) up, so that a longer label (two languages) takes room from the text."""
+    words = dict(labels)
+    qr_left = L.TEXT_RIGHT_MM - L.LARGE_QR_SIZE_MM
+    width_pt = (qr_left - 5.0 - L.MARGIN_LEFT_MM) * L.MM
+    pitch = L.LARGE_LABEL_SIZE * L.LARGE_LEADING / L.MM
+    code_pitch = L.LARGE_CODE_SIZE * L.LARGE_LEADING / L.MM
+    lines: list[_Line] = []
+    y = 0.0  # relative to the box's rule, shifted below
+    code_y = 0.0
+    for key, value in (("code", None), ("book", booking_url), ("phone", hotline)):
+        for label in words[key].split(" / "):  # a bilingual label: one language per line
+            for part in _wrap(label, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, width_pt):
+                y += pitch
+                lines.append(_Line(part, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, y))
+        if value is None:
+            y += code_pitch
+            code_y = y
+        else:
+            if L.text_width_mm(value, L.LARGE_LABEL_SIZE) > width_pt / L.MM:
+                raise ConvocError(f"{value!r} is too wide for the large-print booking box at {L.LARGE_LABEL_SIZE} pt")
+            y += pitch
+            lines.append(_Line(value, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, y))
+        y += pitch * 0.4
+    top = L.LARGE_BOX_BOTTOM_MM - (y - pitch * 0.4)
+    return _Box(
+        top_mm=top,
+        lines=tuple(dataclasses.replace(line, y_mm=top + line.y_mm) for line in lines),
+        code_baseline_mm=top + code_y,
+        qr_top_mm=top + 5.0,
+    )
+
+
+def _large_body(
+    letter: Letter,
+    langs: tuple[str, ...],
+    templates: Mapping[tuple[str, str], Template],
+    booking_url: str,
+    hotline: str,
+    box_top_mm: float,
+) -> list[list[_Line]]:
+    """A large-print letter's date lines and text, per page: page 1 from the date line to above the booking box,
+    pages 2…n from below their header to ``LARGE_BOX_BOTTOM_MM``; a subject is never the last line of a page, and
+    the second language of a bilingual letter starts a page;
+    ConvocError when the text needs more than ``LARGE_MAX_PAGES`` pages."""
+    texts = letter_texts(letter, langs, templates, booking_url, hotline)
+    width_pt = (L.TEXT_RIGHT_MM - L.MARGIN_LEFT_MM) * L.MM
+    body_pitch = L.LARGE_BODY_SIZE * L.LARGE_LEADING / L.MM
+    subject_pitch = L.LARGE_SUBJECT_SIZE * L.LARGE_LEADING / L.MM
+    pages: list[list[_Line]] = [[]]
+    y = L.DATE_BASELINE_MM  # the baseline of the last line placed
+    for k, lang in enumerate(langs):
+        text = PLACE_AND_DATE[lang].format(date=_long_date(letter.letter_date, lang))
+        x = L.TEXT_RIGHT_MM - L.text_width_mm(text, L.LARGE_DATE_SIZE)
+        y = L.DATE_BASELINE_MM + k * L.LARGE_DATE_SIZE * L.LARGE_LEADING / L.MM
+        pages[0].append(_Line(text, L.FONT_REGULAR, L.LARGE_DATE_SIZE, y, x))
+    bottom = box_top_mm - L.LARGE_BOX_GAP_MM
+
+    def new_page(pitch: float) -> None:
+        nonlocal y, bottom
+        if len(pages) == L.LARGE_MAX_PAGES:
+            raise ConvocError(
+                f"large-print letter of campaign {letter.campaign!r} in {'+'.join(langs)} needs more than "
+                f"{L.LARGE_MAX_PAGES} pages (piece {letter.piece_id}); shorten the template"
+            )
+        pages.append([])
+        y, bottom = L.LARGE_NEXT_TOP_MM - pitch, L.LARGE_BOX_BOTTOM_MM
+
+    gap = body_pitch * 0.5  # space before the next line, dropped at the top of a page
+    for i, (subject, paragraphs) in enumerate(texts):
+        heading = _wrap(subject, L.FONT_BOLD, L.LARGE_SUBJECT_SIZE, width_pt)
+        after = body_pitch * L.LARGE_PARAGRAPH_GAP
+        # each language of a bilingual letter starts a page; a subject stays with the first line of its text
+        if i or y + gap + len(heading) * subject_pitch + after + body_pitch > bottom:
+            new_page(subject_pitch)
+            gap = 0.0
+        y += gap
+        for part in heading:
+            y += subject_pitch
+            pages[-1].append(_Line(part, L.FONT_BOLD, L.LARGE_SUBJECT_SIZE, y))
+        gap = after
+        for para in paragraphs:
+            for part in _wrap(para, L.FONT_REGULAR, L.LARGE_BODY_SIZE, width_pt):
+                if y + gap + body_pitch > bottom:
+                    new_page(body_pitch)
+                    gap = 0.0
+                y += gap + body_pitch
+                gap = 0.0
+                pages[-1].append(_Line(part, L.FONT_REGULAR, L.LARGE_BODY_SIZE, y))
+            gap = after
+    return pages
+
+
+def _labels_of(templates: Mapping[tuple[str, str], Template], campaign: str, langs: tuple[str, ...]) -> dict[str, str]:
+    """The booking box's labels for a campaign in ``langs``: the templates' own where they have them, else
+    ``LABELS``; one language after the other."""
+    return {
+        key: " / ".join(templates[campaign, lang].labels.get(key, LABELS[lang][key]) for lang in langs)
+        for key in ("code", "book", "phone")
+    }
+
+
+def piece_pages(
+    letter: Letter,
+    templates: Mapping[tuple[str, str], Template],
+    *,
+    booking_url: str = BOOKING_URL,
+    hotline: str = HOTLINE,
+) -> int:
+    """How many pages ``letter`` is printed on: 1 for a standard letter, as many as its text needs in large
+    print. ``templates``: ``load_templates``'s, holding the letter's campaign and languages. Pure: what the
+    renderer will draw, for the batch file to say before rendering (``letters.batches``)."""
+    if letter.format != "large_print":
+        return 1
+    L.register_fonts()
+    langs = letter_languages(letter.language)
+    box = _large_box(tuple(_labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
+    return len(_large_body(letter, langs, templates, booking_url, hotline, box.top_mm))
+
+
 def _draw_text(c: Any, lines: Iterable[_Line]) -> None:
     # Relative moves (``Td``) between lines, on a 0.01 pt grid: shorter than an absolute ``Tm`` per line.
     tx = c.beginText()
@@ -479,12 +648,18 @@ def _draw_text(c: Any, lines: Iterable[_Line]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Page:
-    """One piece's page, ready to draw: its static form key, text lines and the two QR payloads."""
+    """One page of a piece, ready to draw: the piece, its static form key (campaign, languages, kind), text
+    lines, the piece code's payload and, on the first page, the booking QR code (payload, left, top, size in mm)."""
 
-    form: tuple[str, tuple[str, ...]]
+    piece_id: int
+    form: _FormKey
     lines: tuple[_Line, ...]
-    booking_payload: str
+    booking_qr: tuple[str, float, float, float] | None
     piece_payload: str
+
+
+_FormKey = tuple[str, tuple[str, ...], str]
+"""A static form: (campaign, languages, kind: ``standard``, ``large`` or ``large-next``)."""
 
 
 _RunKey = tuple[tuple[str, str, float, float, float], ...]
@@ -524,7 +699,8 @@ def _draw_pages(
     booking_url: str,
     hotline: str,
     created: datetime,
-    form_labels: Mapping[tuple[str, tuple[str, ...]], Mapping[str, str]] | None = None,
+    form_labels: Mapping[_FormKey, Mapping[str, str]] | None = None,
+    records: Sequence[prepress.Record] | None = None,
 ) -> bytes:
     """All pages into one PDF. Text that recurs across the batch (the template's paragraphs, dates,
     the centre) is drawn once as a form XObject per distinct run of lines and placed by a translation;
@@ -541,15 +717,17 @@ def _draw_pages(
         pdfVersion=prepress.PDF_VERSION,
     )
     c.setTrimBox((0, 0, *A4))  # the finished sheet is the whole page: MediaBox = TrimBox = A4, nothing bleeds
+    if records is None:
+        records = [prepress.Record(k, 1, page.piece_payload) for k, page in enumerate(pages, start=1)]
     prepress.prepare_canvas(
-        c, title=f"convoc letters {job_id}", author=AUTHOR, subject=f"{len(pages)} pieces", creator="convoc"
+        c, title=f"convoc letters {job_id}", author=AUTHOR, subject=f"{len(records)} pieces", creator="convoc"
     )
-    static: dict[tuple[str, tuple[str, ...]], str] = {}
+    static: dict[_FormKey, str] = {}
     for page in pages:
         if page.form not in static:
             static[page.form] = f"S{len(static)}"
             labels = (form_labels or {}).get(page.form)
-            _define_static_form(c, static[page.form], page.form[1], booking_url, hotline, labels)
+            _define_static_form(c, static[page.form], page.form[1], booking_url, hotline, labels, page.form[2])
 
     page_runs = [_runs(page, line_counts) for page in pages]
     run_counts = Counter(_run_key(run) for runs in page_runs for recurring, run in runs if recurring)
@@ -576,11 +754,11 @@ def _draw_pages(
                 c.addLiteral("Q")
         if own:
             _draw_text(c, own)
-        _draw_qr(c, BOOKING_QR_VERSION, page.booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
+        if page.booking_qr is not None:
+            _draw_qr(c, BOOKING_QR_VERSION, *page.booking_qr)
         _draw_qr(c, PIECE_QR_VERSION, page.piece_payload, L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
         c.showPage()
     _compact_pages(c)
-    records = [prepress.Record(k, 1, page.piece_payload) for k, page in enumerate(pages, start=1)]
     prepress.mark_for_press(c, created=created, records=records)
     c.save()
     return buffer.getvalue()
@@ -635,9 +813,7 @@ def _printable(font: str) -> frozenset[str]:
     return frozenset(char for char in map(chr, (cp for cp, glyph in cmap.items() if glyph)) if _refusal(char) is None)
 
 
-def _check_printable(
-    letters: Sequence[Letter], pages: Sequence[_Page], line_counts: Mapping[_LineKey, int], job_id: str
-) -> None:
+def _check_printable(pages: Sequence[_Page], line_counts: Mapping[_LineKey, int], job_id: str) -> None:
     """UnprintableText unless every character of every line drawn is printable in that line's font.
 
     Fast path: the batch's distinct lines (``line_counts``, which drawing needs anyway), the characters
@@ -651,30 +827,84 @@ def _check_printable(
     if not bad:
         return
     findings: dict[tuple[str, str], list[int]] = {}
-    for letter, page in zip(letters, pages, strict=True):
+    for page in pages:
         for line in page.lines:
             chars = bad.get(line.font)
             if chars is None or chars.isdisjoint(line.text):
                 continue
             for char in sorted(chars.intersection(line.text)):
                 pieces = findings.setdefault((char, _refusal(char) or f"no glyph in font {line.font}"), [])
-                if not pieces or pieces[-1] != letter.piece_id:
-                    pieces.append(letter.piece_id)
+                if not pieces or pieces[-1] != page.piece_id:
+                    pieces.append(page.piece_id)
     raise UnprintableText(job_id, findings)
 
 
 def _form_labels(
     pages: Sequence[_Page], templates: Mapping[tuple[str, str], Template]
-) -> dict[tuple[str, tuple[str, ...]], dict[str, str]]:
-    """The booking box's labels per static form (campaign × languages): the templates' own where they have
-    them, else ``LABELS``; one language after the other."""
-    return {
-        (campaign, langs): {
-            key: " / ".join(templates[campaign, lang].labels.get(key, LABELS[lang][key]) for lang in langs)
-            for key in ("code", "book", "phone")
-        }
-        for campaign, langs in {page.form for page in pages}
-    }
+) -> dict[_FormKey, dict[str, str]]:
+    """The booking box's labels per static form (``_labels_of``)."""
+    return {form: _labels_of(templates, form[0], form[1]) for form in {page.form for page in pages}}
+
+
+def _piece_pages_to_draw(
+    letter: Letter,
+    job_id: str,
+    templates: Mapping[tuple[str, str], Template],
+    booking_url: str,
+    hotline: str,
+) -> list[_Page]:
+    """The pages of one piece: one for a standard letter, ``piece_pages`` for a large-print one."""
+    if letter.format not in FORMATS:
+        raise ConvocError(f"piece {letter.piece_id}: unknown letter format {letter.format!r}; known: {FORMATS}")
+    langs = letter_languages(letter.language)
+    block = L.format_address(
+        letter.given_name,
+        letter.family_name,
+        letter.street,
+        letter.house_number,
+        letter.postcode,
+        letter.locality,
+        household_names(letter, langs),
+    )
+    address = [_Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
+    booking_payload = booking_url + letter.booking_code
+    # Fails here, before any file is touched, if a payload outgrows its fixed version.
+    _encoder(BOOKING_QR_VERSION).packed(booking_payload)
+    if letter.format == "standard":
+        body = _body_lines(letter, langs, templates, booking_url, hotline)
+        piece_text = piece_code(job_id, letter.piece_id)
+        _encoder(PIECE_QR_VERSION).packed(piece_text)
+        own = [
+            _Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
+            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
+        ]
+        qr = (booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
+        return [_Page(letter.piece_id, (letter.campaign, langs, "standard"), (*address, *body, *own), qr, piece_text)]
+
+    box = _large_box(tuple(_labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
+    bodies = _large_body(letter, langs, templates, booking_url, hotline, box.top_mm)
+    n = len(bodies)
+    pages = []
+    for k, body in enumerate(bodies, start=1):
+        piece_text = piece_code(job_id, letter.piece_id, k, n)
+        _encoder(PIECE_QR_VERSION).packed(piece_text)
+        folio = f"{k}/{n}"
+        own = [
+            _Line(folio, L.FONT_REGULAR, L.LARGE_BODY_SIZE, L.PIECE_TEXT_BASELINE_MM,
+                  L.TEXT_RIGHT_MM - L.text_width_mm(folio, L.LARGE_BODY_SIZE)),
+            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
+        ]  # fmt: skip
+        if k == 1:
+            code = _Line(letter.booking_code, L.FONT_MONO, L.LARGE_CODE_SIZE, box.code_baseline_mm)
+            qr_left = L.TEXT_RIGHT_MM - L.LARGE_QR_SIZE_MM
+            first = (letter.campaign, langs, "large")
+            pages.append(_Page(letter.piece_id, first, (*address, *body, code, *own),
+                               (booking_payload, qr_left, box.qr_top_mm, L.LARGE_QR_SIZE_MM), piece_text))  # fmt: skip
+        else:
+            pages.append(
+                _Page(letter.piece_id, (letter.campaign, langs, "large-next"), (*body, *own), None, piece_text)
+            )
+    return pages
 
 
 def render_batch(
@@ -685,58 +915,52 @@ def render_batch(
     booking_url: str = BOOKING_URL,
     hotline: str = HOTLINE,
     templates: Path | None = None,
+    pages: Sequence[int] | None = None,
 ) -> RenderResult:
-    """Render ``letters`` in order into one PDF at ``out``, one page per letter.
+    """Render ``letters`` in order into one PDF at ``out``: one page per standard letter, ``piece_pages`` per
+    large-print one, each piece a PDF/VT record whose pages carry its piece code ``job|piece|k/n``.
 
     Checks first (before any file is touched) that every template exists, that every QR payload
-    fits its fixed version, that every text fits the page and that every character drawn has a glyph
-    in its font and is neither right-to-left nor a control, invisible, private-use or unassigned one
-    (UnprintableText: reportlab would print an empty box, or reversed unshaped text); then writes
+    fits its fixed version, that every text fits the page (or its pages) and that every character drawn has a
+    glyph in its font and is neither right-to-left nor a control, invisible, private-use or unassigned one
+    (UnprintableText: reportlab would print an empty box, or reversed unshaped text), and, when ``pages`` is
+    given (the pages per piece the batch file says), that each piece takes exactly that many; then writes
     ``out.part`` with mode 0600 and renames it to ``out``. Returns path, page and piece counts, size and SHA-256.
     """
     if not letters:
         raise ConvocError(f"job {job_id}: empty batch, no PDF written")
+    if pages is not None and len(pages) != len(letters):
+        raise ValueError(f"{len(pages)} page counts for {len(letters)} letters")
     L.register_fonts()
     found = load_templates(letters, templates)
 
-    pages: list[_Page] = []
-    for letter in letters:
-        langs = letter_languages(letter.language)
-        block = L.format_address(
-            letter.given_name,
-            letter.family_name,
-            letter.street,
-            letter.house_number,
-            letter.postcode,
-            letter.locality,
-            household_names(letter, langs),
-        )
-        address = [_Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
-        body = _body_lines(letter, langs, found, booking_url, hotline)
-        piece_text = piece_code(job_id, letter.piece_id)
-        own = [
-            _Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
-            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
-        ]
-        booking_payload = booking_url + letter.booking_code
-        # Fails here, before any file is touched, if a payload outgrows its fixed version.
-        _encoder(BOOKING_QR_VERSION).packed(booking_payload)
-        _encoder(PIECE_QR_VERSION).packed(piece_text)
-        pages.append(_Page((letter.campaign, langs), (*address, *body, *own), booking_payload, piece_text))
-    line_counts = _line_counts(pages)
+    drawn: list[_Page] = []
+    records: list[prepress.Record] = []
+    for k, letter in enumerate(letters):
+        own = _piece_pages_to_draw(letter, job_id, found, booking_url, hotline)
+        if pages is not None and len(own) != pages[k]:
+            raise ConvocError(
+                f"job {job_id}: piece {letter.piece_id} takes {len(own)} page{'s' if len(own) > 1 else ''}, its batch "
+                f"file says {pages[k]}: "
+                "the templates or the layout changed since the day was cut; cut the day again. No PDF written"
+            )
+        records.append(prepress.Record(len(drawn) + 1, len(own), own[0].piece_payload))
+        drawn.extend(own)
+    line_counts = _line_counts(drawn)
     # Fails here, before any file is touched, if a character would print as an empty box or reversed.
-    _check_printable(letters, pages, line_counts, job_id)
+    _check_printable(drawn, line_counts, job_id)
 
     # ASCII85 on top of Flate only makes streams 25 % larger (and is slow without rl_accel).
     saved_a85 = rl_config.useA85
     rl_config.useA85 = 0
     try:
         created = prepress.job_created(min(letter.letter_date for letter in letters))
-        data = _draw_pages(pages, line_counts, job_id, booking_url, hotline, created, _form_labels(pages, found))
+        labels = _form_labels(drawn, found)
+        data = _draw_pages(drawn, line_counts, job_id, booking_url, hotline, created, labels, records)
     finally:
         rl_config.useA85 = saved_a85
 
     write_private(out, data)
     return RenderResult(
-        path=out, pages=len(letters), pieces=len(letters), sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
+        path=out, pages=len(drawn), pieces=len(letters), sha256=hashlib.sha256(data).hexdigest(), bytes=len(data)
     )

@@ -1,11 +1,13 @@
 """Verification of a rendered batch PDF before it may leave: page count, the QR codes on sampled pages, and the
 prepress preflight of the whole file (``convoc.letters.preflight``: fonts, boxes, colour).
 
-A batch PDF passes when it opens, has exactly ``pieces × pages_per_piece`` pages, and each checked page
-holds exactly the QR codes expected of it — no more, no fewer: the piece code (``render.piece_code``) on
-every page and the booking QR (booking URL + booking code) on the first page of each piece. Checked are
-the first page, the last page and a seeded random sample of the others; the seed defaults to the file's
-SHA-256, so the same file is always checked on the same pages and a re-rendered one on new ones.
+A batch PDF passes when it opens, has exactly the pages its pieces take (``pages_per_piece``: one number for
+every piece, or one per piece — a large-print letter takes more than one), and each checked page holds exactly
+the QR codes expected of it — no more, no fewer: the piece code (``render.piece_code``, ``job|piece|k/n``) on
+every page and the booking QR (booking URL + booking code) on the first page of each piece. Checked are the
+first page, the last page, every page of the first piece of several pages and a seeded random sample of the
+others; the seed defaults to the file's SHA-256, so the same file is always checked on the same pages and a
+re-rendered one on new ones.
 
 Codes are found by decoding the whole rasterized page (pypdfium2, zxing-cpp), never by position, and
 expectations are built by the renderer's own functions, so the layout can change without this module.
@@ -92,16 +94,30 @@ def sample_pages(pages: int, sample: int, seed: int | str) -> tuple[int, ...]:
     return tuple(sorted({1, pages, *drawn}))
 
 
-def expected_codes(
-    pieces: Sequence[Piece], page: int, *, job_id: str, booking_url: str, pages_per_piece: int = 1
-) -> list[str]:
-    """The QR texts page ``page`` (1-based) must hold, exactly."""
-    index, k = divmod(page - 1, pages_per_piece)
-    piece = pieces[index]
-    codes = [piece_code(job_id, piece.piece_id, k + 1, pages_per_piece)]
+def page_owners(pieces: int, pages_per_piece: int | Sequence[int]) -> list[tuple[int, int, int]]:
+    """Per page of the file (in order): the index of its piece, its page of the piece (0-based) and the pages
+    the piece takes. ``pages_per_piece``: one number for all ``pieces``, or one per piece."""
+    counts = [pages_per_piece] * pieces if isinstance(pages_per_piece, int) else list(pages_per_piece)
+    if len(counts) != pieces:
+        raise ValueError(f"{len(counts)} page counts for {pieces} pieces")
+    if any(n < 1 for n in counts):
+        raise ValueError("every piece takes at least one page")
+    return [(index, k, n) for index, n in enumerate(counts) for k in range(n)]
+
+
+def _expected(piece: Piece, k: int, n: int, job_id: str, booking_url: str) -> list[str]:
+    codes = [piece_code(job_id, piece.piece_id, k + 1, n)]
     if k == 0:
         codes.insert(0, booking_url + piece.booking_code)
     return codes
+
+
+def expected_codes(
+    pieces: Sequence[Piece], page: int, *, job_id: str, booking_url: str, pages_per_piece: int | Sequence[int] = 1
+) -> list[str]:
+    """The QR texts page ``page`` (1-based) must hold, exactly."""
+    index, k, n = page_owners(len(pieces), pages_per_piece)[page - 1]
+    return _expected(pieces[index], k, n, job_id, booking_url)
 
 
 def _read_codes(document: Any, page: int, scale: float, *, thorough: bool) -> list[str | None]:
@@ -229,7 +245,7 @@ def verify_pdf(
     *,
     job_id: str,
     booking_url: str | None = None,
-    pages_per_piece: int = 1,
+    pages_per_piece: int | Sequence[int] = 1,
     sample: int = SAMPLE,
     seed: int | str | None = None,
     scale: float = SCALE,
@@ -237,14 +253,15 @@ def verify_pdf(
 ) -> Verification:
     """Check ``pdf`` against the pieces it was rendered from (in print order); VerificationFailed if it fails.
 
+    ``pages_per_piece``: the pages every piece takes, or a sequence of the pages each takes (the batch file's).
     ``sha256``, when given (the renderer's), must match the file: a file changed since rendering fails.
     Every checked page is reported, not only the first that fails, by piece and code, never by booking code.
     """
     import pypdfium2
 
-    if pages_per_piece < 1:
-        raise ValueError("pages_per_piece must be at least 1")
     expected_pieces = [Piece(int(p[0]), str(p[1])) for p in pieces]
+    owners_of_pages = page_owners(len(expected_pieces), pages_per_piece)
+    uniform = pages_per_piece if isinstance(pages_per_piece, int) else None
     url = BOOKING_URL if booking_url is None else booking_url
     if not pdf.is_file():
         raise VerificationFailed(pdf, ["no such file"])
@@ -257,34 +274,31 @@ def verify_pdf(
         raise VerificationFailed(pdf, [f"not a readable PDF, truncated or corrupt ({exc})"]) from exc
     try:
         pages = len(document)
-        expected_pages = len(expected_pieces) * pages_per_piece
+        expected_pages = len(owners_of_pages)
         if pages != expected_pages:
+            per_piece = f"× {uniform} page(s) per piece" if uniform else "and the pages each takes"
             raise VerificationFailed(
-                pdf,
-                [
-                    f"{pages} pages, expected {expected_pages} "
-                    f"({len(expected_pieces)} pieces × {pages_per_piece} page(s) per piece)"
-                ],
+                pdf, [f"{pages} pages, expected {expected_pages} ({len(expected_pieces)} pieces {per_piece})"]
             )
         checked = sample_pages(pages, sample, digest if seed is None else seed)
+        # and every page of the batch's first piece of several pages (a large-print letter), if any
+        first_long = next((p for p, (_, k, n) in enumerate(owners_of_pages, start=1) if k == 0 and n > 1), None)
+        if first_long is not None:
+            checked = tuple(sorted({*checked, *range(first_long, first_long + owners_of_pages[first_long - 1][2])}))
         problems = []
         owners: dict[str, int] = {}
         for page in checked:
-            expected = expected_codes(
-                expected_pieces, page, job_id=job_id, booking_url=url, pages_per_piece=pages_per_piece
-            )
+            index, k, n = owners_of_pages[page - 1]
+            expected = _expected(expected_pieces[index], k, n, job_id, url)
             found = _read_codes(document, page, scale, thorough=False)
             if not _matches(expected, found):
                 found = _read_codes(document, page, max(scale, RETRY_SCALE), thorough=True)
             if not _matches(expected, found):
-                index, k = divmod(page - 1, pages_per_piece)
                 piece = expected_pieces[index]
                 if not owners:
                     for p in expected_pieces:
                         owners.setdefault(url + p.booking_code, p.piece_id)
-                problem = _page_problem(
-                    piece, k, pages_per_piece, found, job_id=job_id, booking_url=url, booking_owner=owners
-                )
+                problem = _page_problem(piece, k, n, found, job_id=job_id, booking_url=url, booking_owner=owners)
                 problems.append(f"page {page} (piece {piece.piece_id}): {problem}")
     finally:
         document.close()
@@ -292,7 +306,7 @@ def verify_pdf(
     # whose codes do not read.
     from convoc.letters.preflight import preflight as run_preflight
 
-    records = [piece_code(job_id, p.piece_id, 1, pages_per_piece) for p in expected_pieces]
+    records = [piece_code(job_id, expected_pieces[index].piece_id, 1, n) for index, k, n in owners_of_pages if k == 0]
     checked_file = run_preflight(pdf, expected_pages, image_pages=checked, records=records)
     problems += [f"preflight {finding}" for finding in checked_file.findings]
     if problems:

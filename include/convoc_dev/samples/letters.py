@@ -3,12 +3,14 @@
     .venv/bin/python -m convoc_dev.samples.letters docs/letters     (or: make docs)
 
 Each sample is a one-letter batch rendered by ``render_batch`` (the same code as the DAG), kept as
-``letter-<lang>.pdf`` and turned into ``letter-<lang>.png`` by pypdfium2. The people are invented; the
+``letter-<lang>.pdf`` and turned into ``letter-<lang>.png`` by pypdfium2; the French one also in large print
+(``letter-fr-large-print.pdf``, one PNG per page). The people are invented; the
 booking codes come from a fixed documentation key, so the files are the same on every run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import date
 from pathlib import Path
@@ -52,24 +54,33 @@ def sample_letters() -> list[Letter]:
     ]
 
 
+LARGE_PRINT = ("fr",)
+"""Languages whose sample is also rendered in large print."""
+
+
 def write_samples(out: Path, dpi: int = 100) -> list[Path]:
-    """Write ``letter-<lang>.pdf`` and ``.png`` (``letter-fr-de`` for the unknown language) to ``out``."""
+    """Write ``letter-<lang>.pdf`` and ``.png`` (``letter-fr-de`` for the unknown language) to ``out``, and
+    the large-print letter ``letter-<lang>-large-print.pdf`` with one ``-<page>.png`` per page."""
     import pypdfium2
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for letter in sample_letters():
-        stem = f"letter-{letter.language or 'fr-de'}"
+    samples = sample_letters()
+    large = [dataclasses.replace(x, format="large_print") for x in samples if x.language in LARGE_PRINT]
+    for letter in (*samples, *large):
+        stem = f"letter-{letter.language or 'fr-de'}" + ("-large-print" if letter.format == "large_print" else "")
         pdf_path = out / f"{stem}.pdf"
         render_batch([letter], pdf_path, job_id="J20210129")
         pdf = pypdfium2.PdfDocument(pdf_path)
         try:
-            image = pdf[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+            images = [page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for page in pdf]
         finally:
             pdf.close()
-        png_path = out / f"{stem}.png"
-        image.save(png_path, optimize=True)
-        written += [pdf_path, png_path]
+        written.append(pdf_path)
+        for k, image in enumerate(images, start=1):
+            png_path = out / (f"{stem}.png" if len(images) == 1 else f"{stem}-{k}.png")
+            image.save(png_path, optimize=True)
+            written.append(png_path)
     return written
 
 

@@ -134,7 +134,7 @@ def test_pages_per_piece_come_from_the_pdf_and_duplex_halves_the_sheets(tmp_path
     # Six pages for three pieces: two pages per piece.
     folder = tmp_path / "print" / "20210129"
     write_batch(folder, f"{JOB}-0001", [letter(k) for k in (1, 2, 3)],
-                pdf_letters=[letter(k) for k in (1, 1, 2, 2, 3, 3)])  # fmt: skip
+                pdf_letters=[letter(k) for k in (1, 1, 2, 2, 3, 3)], pages=False)  # fmt: skip
     simplex = build_job(tmp_path / "print", JOB, tmp_path / "simplex")
     run = _csv(simplex.path / "inserter_run.csv")
     assert [(int(r["first_page"]), int(r["pages"]), int(r["sheets"])) for r in run] == [(1, 2, 2), (3, 2, 2), (5, 2, 2)]
@@ -144,6 +144,33 @@ def test_pages_per_piece_come_from_the_pdf_and_duplex_halves_the_sheets(tmp_path
     assert json.loads((duplex.path / "job_ticket.json").read_bytes())["sheets_per_envelope"] == 1
     with pytest.raises(JobError, match=r"6 pages for the 3 pieces .* expected 3 pages per piece"):
         build_job(tmp_path / "print", JOB, tmp_path / "other", pages_per_piece=3)
+
+
+def test_large_print_pieces_take_their_pages_in_the_presort_sequence(tmp_path: Path) -> None:
+    folder = tmp_path / "print" / "20210129"
+    large = {"format": "large_print"}
+    write_batch(folder, f"{JOB}-0001", [letter(1), letter(2, **large), letter(3), letter(4, language=None, **large)])
+    write_batch(folder, f"{JOB}-0002", [letter(5), letter(6)])
+    built = build_job(tmp_path / "print", JOB, tmp_path / "staging")
+    run = [(r["piece_id"], r["file"][-8:], int(r["first_page"]), int(r["pages"]), int(r["sheets"]))
+           for r in _csv(built.path / "inserter_run.csv")]  # fmt: skip
+    assert run == [("1", "0001.pdf", 1, 1, 1), ("2", "0001.pdf", 2, 2, 2), ("3", "0001.pdf", 4, 1, 1),
+                   ("4", "0001.pdf", 5, 3, 3), ("5", "0002.pdf", 1, 1, 1), ("6", "0002.pdf", 2, 1, 1)]  # fmt: skip
+    assert (built.pieces, built.pages, built.sheets) == (6, 9, 9)
+    assert _pages(built.path / f"{JOB}-0001.pdf") == 7
+    ticket = json.loads((built.path / "job_ticket.json").read_bytes())
+    assert (ticket["pages_per_piece"], ticket["sheets_per_envelope"]) == (None, None)  # it varies: see the run file
+    assert ticket["envelopes_by_pages"] == {"1": 4, "2": 1, "3": 1}
+    manifest = read_manifest(built.path)
+    assert manifest["formats"] == {"large_print": 2, "standard": 4} and manifest["envelopes_by_pages"]["3"] == 1
+    assert [(f["pieces"], f["pages"], f["sheets"]) for f in manifest["files"]] == [(4, 7, 7), (2, 2, 2)]
+    duplex = build_job(tmp_path / "print", JOB, tmp_path / "duplex", stock=Stock(plex="duplex"))
+    assert (duplex.pages, duplex.sheets) == (9, 7)  # 2 and 3 pages take 1 and 2 sheets
+    # a batch file whose pages do not add up to its PDF's is refused
+    batch = folder / "batches" / f"{JOB}-0001.parquet"
+    pl.read_parquet(batch).with_columns(pl.lit(1).alias("pages")).write_parquet(batch)
+    with pytest.raises(JobError, match=r"7 pages for the 4 pieces of .*0001.parquet, which take 4"):
+        build_job(tmp_path / "print", JOB, tmp_path / "other")
 
 
 def test_a_reprint_is_a_job_of_its_own(print_root: Path, tmp_path: Path) -> None:

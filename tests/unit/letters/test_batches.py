@@ -54,7 +54,12 @@ def test_render_verify_and_record(waved: Settings) -> None:
     with warehouse.connect(waved.warehouse) as con:
         paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
     rendered = [render_batch_file(p, DAY).as_dict() for p in paths]
-    assert sum(r["pages"] for r in rendered) == sum(pl.read_parquet(p).height for p in paths)
+    cut = pl.concat([pl.read_parquet(p) for p in paths])
+    # one page per standard letter, more for a large-print one (the generated preferences hold some)
+    assert cut.group_by("format").agg(pl.col("pages").min().alias("least"), pl.col("pages").max().alias("most")).sort(
+        "format").rows() == [("large_print", 2, 2), ("standard", 1, 1)]  # fmt: skip
+    assert [r["pages"] for r in rendered] == [int(pl.read_parquet(p)["pages"].sum()) for p in paths]
+    assert [r["pieces"] for r in rendered] == [pl.read_parquet(p).height for p in paths]
     folder = waved.print_root / "20210129"
     assert all(Path(str(r["path"])).parent == folder / "rendered" for r in rendered)
     # Not released, so not recorded.
@@ -129,10 +134,12 @@ def test_reprint_batch_carries_exactly_the_spoiled_pieces_under_the_reprint_job(
         == waved.print_root / "20210129" / "reprints" / "J20210129-R1" / "pdf" / batch.with_suffix(".pdf").name
     )
     pdf = pypdfium2.PdfDocument(released["path"])
-    assert len(pdf) == 2
-    for page, row in zip(pdf, rows.iter_rows(named=True), strict=True):
+    assert len(pdf) == rows["pages"].sum() and sorted(rows["pages"]) == [1, 2]  # one of them in large print
+    pages = [(row, k, row["pages"]) for row in rows.iter_rows(named=True) for k in range(1, row["pages"] + 1)]
+    for page, (row, k, n) in zip(pdf, pages, strict=True):
         found = {b.text for b in zxingcpp.read_barcodes(page.render(scale=2).to_pil())}
-        assert found == {BOOKING_URL + row["booking_code"], piece_code("J20210129-R1", row["piece_id"])}
+        booking = {BOOKING_URL + row["booking_code"]} if k == 1 else set()
+        assert found == booking | {piece_code("J20210129-R1", row["piece_id"], k, n)}
     pdf.close()
 
     with pytest.raises(ConvocError, match=r"pieces \[99999\] are not in the batch files of J20210129"):

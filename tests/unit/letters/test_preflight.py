@@ -35,7 +35,7 @@ def rules(path: Path, pages: int | None = None, image_pages: list[int] | None = 
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in DOCS.glob("*.pdf")))
 def test_the_sample_letters_pass(sample: str) -> None:
-    result = preflight(DOCS / sample, 1)
+    result = preflight(DOCS / sample, 2 if "large-print" in sample else 1)
     assert result.passed, result.findings
     assert len(result.fonts) == 3 and all("+DejaVuSans" in f for f in result.fonts)
 
@@ -339,3 +339,17 @@ def test_the_shipped_output_profile_is_the_one_the_project_makes_and_a_cmm_reads
     tones.putpixel((1, 0), 255)
     lab = ImageCms.applyTransform(tones, to_lab)
     assert round(lab.getpixel((0, 0))[0] * 100 / 255) == 21 and lab.getpixel((1, 0))[0] == 255
+
+
+def test_a_large_print_piece_is_one_record_over_its_pages(tmp_path: Path) -> None:
+    path = tmp_path / "large.pdf"
+    render_batch([make_letter(1), make_letter(2, format="large_print"), make_letter(3)], path, job_id=JOB)
+    codes = [piece_code(JOB, 1), piece_code(JOB, 2, 1, 2), piece_code(JOB, 3)]
+    assert preflight(path, 4, records=codes).passed
+    with pikepdf.open(path) as pdf:
+        [leaves] = pdf.Root.DPartRoot.DPartRootNode.DParts
+        assert (leaves[1].Start.objgen, leaves[1].End.objgen) == (pdf.pages[1].obj.objgen, pdf.pages[2].obj.objgen)
+        assert pdf.pages[1].obj.DPart.objgen == pdf.pages[2].obj.DPart.objgen == leaves[1].objgen
+    # a record that names a piece of two pages but spans one is found
+    cut = _edit(path, lambda pdf: pdf.Root.DPartRoot.DPartRootNode.DParts[0][1].__delitem__("/End"))
+    assert [f.detail for f in preflight(cut, 4, records=codes).findings] == ["record 2 spans 1 pages, expected 2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import random
 import re
@@ -529,3 +530,117 @@ def test_subset_tags_are_six_capitals_from_font_and_code_points() -> None:
     tag = layout.subset_tag("DejaVuSans", [32, 65, 66])
     assert re.fullmatch("[A-Z]{6}", tag) and tag == layout.subset_tag("DejaVuSans", [32, 65, 66])
     assert tag != layout.subset_tag("DejaVuSans", [32, 65, 67]) != layout.subset_tag("DejaVuSans-Bold", [32, 65, 67])
+
+
+# --- large print ----------------------------------------------------------------------------------
+
+
+def chars(path: Path, index: int) -> list[tuple[str, float, float, float, float, float, float]]:
+    """Every drawn character of a page: (char, font size in pt, left, top, right, bottom, baseline in mm from the
+    top-left)."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        text = pdf[index].get_textpage()
+        found = []
+        for i in range(text.count_chars()):
+            char = text.get_text_range(i, 1)
+            if not char.strip():
+                continue
+            left, bottom, right, top = text.get_charbox(i)
+            x, y = ctypes.c_double(), ctypes.c_double()
+            raw.FPDFText_GetCharOrigin(text.raw, i, x, y)
+            page_mm = layout.PAGE_HEIGHT_MM
+            size = float(raw.FPDFText_GetFontSize(text.raw, i))
+            box = (left / layout.MM, page_mm - top / layout.MM, right / layout.MM, page_mm - bottom / layout.MM)
+            found.append((char, size, *box, page_mm - y.value / layout.MM))
+        return found
+    finally:
+        pdf.close()
+
+
+def test_a_large_print_letter_is_16_pt_on_two_pages_with_its_address_in_the_window(tmp_path: Path) -> None:
+    out = tmp_path / "large.pdf"
+    letters = [make_letter(1), make_letter(2, format="large_print", given_name="Jean-Paul"), make_letter(3)]
+    result = render_batch(letters, out, job_id="J20210129", booking_url=URL)
+    assert (result.pages, result.pieces) == (4, 3)
+    # the piece code on every page says k/n; the booking QR on the piece's first page only
+    assert [decoded(out, k) for k in range(4)] == [
+        {URL + "7QK2-M0ZD-4R1X", "J20210129|1|1/1"},
+        {URL + "7QK2-M0ZD-4R1X", "J20210129|2|1/2"},
+        {"J20210129|2|2/2"},
+        {URL + "7QK2-M0ZD-4R1X", "J20210129|3|1/1"},
+    ]
+    first, second = chars(out, 1), chars(out, 2)
+    # the address: same lines and size as the standard letter's, inside the window's address zone
+    block = layout.format_address("Jean-Paul", "Schmit", "rue de la Gare", "12", "L-1611", "Luxembourg")
+    window = [c for c in first if c[3] >= layout.ADDRESS_ZONE_TOP_MM and c[5] <= layout.ADDRESS_ZONE_BOTTOM_MM + 1]
+    assert "".join(c[0] for c in window) == "".join("".join(line.split()) for line in block.lines)
+    assert {c[1] for c in window} == {block.size}
+    assert all(c[2] >= layout.ADDRESS_FIELD_LEFT_MM and c[4] <= 105.0 for c in window)
+    # everything below the window in 16 pt or more, but the inserter's piece code under its QR code
+    body = [c for page in (first, second) for c in page
+            if c[3] > layout.ADDRESS_ZONE_BOTTOM_MM and not (c[3] > layout.PIECE_QR_TOP_MM and c[2] < 25)]  # fmt: skip
+    assert min(c[1] for c in body) == layout.LARGE_BODY_SIZE
+    assert {c[1] for c in body} == {16.0, 18.0, 24.0}  # body and labels, subject, code in clear
+    text = page_text(out, 1) + page_text(out, 2)
+    assert "7QK2-M0ZD-4R1X" in page_text(out, 1) and "1/2" in page_text(out, 1) and "2/2" in page_text(out, 2)
+    assert "Le ministère de la Santé" in page_text(out, 2) and "Invitation à la vaccination" in text
+    # generous line spacing: body baselines 1.5 × 16 pt apart
+    baselines = sorted({round(c[6], 2) for c in second if c[1] == 16.0 and c[6] <= layout.LARGE_BOX_BOTTOM_MM})
+    pitches = {round(b - a, 1) for a, b in itertools.pairwise(baselines)}
+    assert min(pitches) == round(16 * 1.5 / layout.MM, 1) == 8.5  # and paragraphs further apart
+    assert max(baselines) <= layout.LARGE_BOX_BOTTOM_MM
+    # the standard letters around it are unchanged: one page each, the same as rendered alone
+    alone = tmp_path / "alone.pdf"
+    render_batch([make_letter(1)], alone, job_id="J20210129", booking_url=URL)
+    assert page_text(out, 0) == page_text(alone, 0)
+
+
+def test_a_large_print_letter_in_two_languages_starts_german_on_a_page_of_its_own(tmp_path: Path) -> None:
+    from convoc.letters.render import load_templates, piece_pages
+
+    bilingual = make_letter(5, language=None, format="large_print")
+    out = tmp_path / "fr-de.pdf"
+    render_batch([bilingual], out, job_id="J20210129", booking_url=URL)
+    assert piece_pages(bilingual, load_templates([bilingual]), booking_url=URL) == 3
+    assert [decoded(out, k) for k in range(3)] == [
+        {URL + "7QK2-M0ZD-4R1X", "J20210129|5|1/3"}, {"J20210129|5|2/3"}, {"J20210129|5|3/3"}
+    ]  # fmt: skip
+    assert page_text(out, 2).split("\r\n")[1] == "Einladung zur Impfung gegen COVID-19"  # after the header
+    labels = page_text(out, 0).split("\r\n")
+    assert "Votre code personnel" in labels and "Ihr persönlicher Code" in labels  # one language per line
+
+
+def test_page_counts_are_the_layouts_and_a_batch_file_disagreeing_is_refused(tmp_path: Path) -> None:
+    from convoc.letters.render import load_templates, piece_pages
+
+    letters = [
+        make_letter(1),
+        make_letter(2, format="large_print"),
+        make_letter(3, format="large_print", language="de"),
+    ]
+    found = load_templates(letters)
+    assert [piece_pages(x, found) for x in letters] == [1, 2, 2]
+    assert render_batch(letters, tmp_path / "ok.pdf", job_id="J", pages=[1, 2, 2]).pages == 5
+    out = tmp_path / "bad.pdf"
+    with pytest.raises(ConvocError, match=r"piece 2 takes 2 pages, its batch file says 1.*cut the day again"):
+        render_batch(letters, out, job_id="J", pages=[1, 1, 2])
+    assert not out.exists()
+    with pytest.raises(ConvocError, match="unknown letter format 'braille'"):
+        render_batch([make_letter(format="braille")], out, job_id="J")
+    assert not out.exists()
+
+
+def test_a_large_print_text_longer_than_four_pages_fails_before_writing(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "vaccination").mkdir(parents=True)
+    words = " ".join(["Madame, Monsieur, veuillez prendre rendez-vous."] * 150)
+    (templates / "vaccination" / "fr.txt").write_text(f"subject: Invitation\n{words}\n", encoding="utf-8")
+    out = tmp_path / "large.pdf"
+    with pytest.raises(ConvocError, match=r"large-print letter .* needs more than 4 pages \(piece 1\)"):
+        render_batch([make_letter(format="large_print")], out, job_id="J", templates=templates)
+    assert not out.exists()

@@ -15,6 +15,7 @@ import pytest
 import zxingcpp
 from PIL import ImageDraw
 
+from convoc.errors import ConvocError
 from convoc.letters.batches import render_batch_file, verify_batch_file
 from convoc.letters.render import BOOKING_URL, Letter, piece_code, render_batch
 from convoc.letters.verify import (
@@ -350,3 +351,32 @@ def test_missing_batch_file_fails_clearly(tmp_path: Path) -> None:
     batch.unlink()
     with pytest.raises(Exception, match=r"batch file .* is missing; cut the day's batches again"):
         verify_batch_file(rendered, DAY)
+
+
+def test_a_batch_with_large_print_pieces_is_verified_by_the_pages_each_piece_takes(tmp_path: Path) -> None:
+    large = {"format": "large_print"}
+    letters = [letter(1), dataclasses.replace(letter(2), **large), letter(4), dataclasses.replace(letter(3), **large)]
+    pdf = tmp_path / "mixed.pdf"
+    render_batch(letters, pdf, job_id=JOB)  # piece 3's language is unknown: French and German, three pages
+    counts = [1, 2, 1, 3]
+    verified = verify_pdf(pdf, pieces(letters), job_id=JOB, pages_per_piece=counts, sample=0)
+    assert verified.pages == 7 and verified.checked == (1, 2, 3, 7)  # first, last, every page of the first long one
+    assert verified.preflight is not None and verified.preflight["records"] == 4
+    with pytest.raises(VerificationFailed, match=r"7 pages, expected 4 \(4 pieces × 1 page\(s\) per piece\)"):
+        verify_pdf(pdf, pieces(letters), job_id=JOB)
+    # the right total, split wrongly: the pages carry other piece codes, and the records say so too
+    with pytest.raises(VerificationFailed) as failed:
+        verify_pdf(pdf, pieces(letters), job_id=JOB, pages_per_piece=[2, 1, 1, 3], sample=0)
+    assert failed.value.problems[0] == f"page 1 (piece 1): piece code {JOB}|1|1/2: {JOB}|1|1/1 found instead"
+    assert (
+        failed.value.problems[-1] == f"preflight file: records: record 1 is piece '{JOB}|1|1/1', expected '{JOB}|1|1/2'"
+    )
+    assert_no_booking_code(failed.value, letters)
+    # through the batch file: its pages column is what verification holds the PDF to
+    batch = write_batch(tmp_path / "day", letters)
+    pl.read_parquet(batch).with_columns(pl.Series("pages", counts, dtype=pl.Int16)).write_parquet(batch)
+    released = verify_batch_file(render_batch_file(batch, DAY).as_dict(), DAY)
+    assert (released["pages"], released["pieces"]) == (7, 4)
+    pl.read_parquet(batch).with_columns(pl.Series("pages", [1, 2, 1, 2], dtype=pl.Int16)).write_parquet(batch)
+    with pytest.raises(ConvocError, match=r"piece 3 takes 3 pages, its batch file says 2"):
+        render_batch_file(batch, DAY)
