@@ -149,7 +149,15 @@ def test_letters_rendered_in_mapped_batches(dags, settings: Settings, monkeypatc
     )[0][0]
     assert len(rendered) == -(-sent // 5_000)  # one mapped task per batch of 5,000
     assert len(verified) == len(rendered) and {str(ti.state) for ti in verified} == {"success"}
-    assert rows(settings, "select sum(pieces), sum(pages) from core.fct_print_batch") == [(sent, sent)]
+    # one page a letter, but the large-print ones: two pages in one language, three in French and German
+    large, extra = rows(
+        settings,
+        "select count(*), sum(case when lower(language) in ('fr', 'de', 'en', 'pt') then 1 else 2 end) "
+        "from core.fct_invitation where wave_date = date '2021-01-29' and channel <> 'email' "
+        "and format = 'large_print'",
+    )[0]
+    assert large > 0
+    assert rows(settings, "select sum(pieces), sum(pages) from core.fct_print_batch") == [(sent, sent + extra)]
     unprinted = "select count(*) from core.dim_invitation_current where piece_id is null and channel <> 'email'"
     assert rows(settings, unprinted) == [(0,)]
     folder = settings.print_root / "20210129"
