@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import time
 from collections.abc import Callable, Iterator
@@ -172,8 +173,17 @@ def _status(code: int) -> str:
     return "deferred" if 400 <= code < 500 else "failed"
 
 
-def _hand_over(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> int:
-    """MAIL, RCPT, DATA on an open connection; the reply code that decides (the first refusal, or DATA's)."""
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _hand_over(
+    client: smtplib.SMTP, sender: str, recipient: str, data: bytes, meanwhile: Callable[[], None] | None = None
+) -> int:
+    """MAIL, RCPT, DATA on an open connection; the reply code that decides (the first refusal, or DATA's).
+
+    ``meanwhile`` runs once the message's last byte is written and before the server's answer is read: the next
+    message is prepared while the server takes this one. Nothing of it is sent before that answer: one message
+    in flight, as with ``smtplib``'s own ``data()`` (whose steps these are)."""
     client.ehlo_or_helo_if_needed()
     code, _ = client.mail(sender)
     if code != 250:
@@ -183,7 +193,16 @@ def _hand_over(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -
     if code not in (250, 251):
         client.rset()
         return int(code)
-    code, _ = client.data(data)
+    client.putcmd("data")
+    code, _ = client.getreply()
+    if code != 354:
+        client.rset()
+        return int(code)
+    body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321, 4.5.2)
+    client.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+    if meanwhile is not None:
+        meanwhile()
+    code, _ = client.getreply()
     return int(code)
 
 
@@ -247,17 +266,36 @@ def send_outbox(
     counts = {"sent": 0, "deferred": 0, "failed": 0}
     ledger = Ledger(ledger_path, attempt)
     client: smtplib.SMTP | None = None
+
+    def build(k: int) -> bytes | Exception:
+        # an error is kept, and raised when the message's turn comes: never while another one's answer is due
+        try:
+            return message_bytes(Invitation(letters[k], emails[k]), found, sent_on=day)
+        except Exception as exc:
+            return exc
+
+    prepared: dict[int, bytes | Exception] = {}
+
+    def prepare_next(k: int) -> Callable[[], None]:
+        def prepare() -> None:
+            if k + 1 < len(letters):
+                prepared[k + 1] = build(k + 1)
+
+        return prepare
+
     try:
         for k in _paced(len(letters), rate):
             letter, email = letters[k], emails[k]
             mid = message_id(letter.invitation_id)
-            data = message_bytes(Invitation(letter, email), found, sent_on=day)
+            data = prepared.pop(k, None) or build(k)
+            if isinstance(data, Exception):
+                raise data
             ledger.write(letter.invitation_id, mid, "sending")
             for tries in (1, 2):  # the server may have closed an idle connection: open it once more
                 try:
                     if client is None:
                         client = connect()
-                    code = _hand_over(client, sender, email, data)
+                    code = _hand_over(client, sender, email, data, prepare_next(k))
                     break
                 except smtplib.SMTPServerDisconnected:
                     client = None

@@ -148,6 +148,33 @@ def test_each_message_is_sent_once_over_one_connection_and_a_rerun_sends_nothing
     assert [a[2:4] for a in attempts(read_ledger(path.parent / LEDGER))] == [(1, "sent")] * 12
 
 
+def test_the_hand_over_stuffs_leading_dots_and_prepares_the_next_message_before_reading_the_answer(
+    server: tuple[Server, int],
+) -> None:
+    from convoc.notify.outbox import _hand_over
+
+    handler, port = server
+    body = b"Subject: dots\r\n\r\n.one leading dot\r\n..two\r\n.\r\nend\r\n"
+    seen: list[str] = []
+
+    class Client(smtplib.SMTP):
+        def getreply(self) -> tuple[int, bytes]:
+            reply = super().getreply()
+            seen.append(f"reply {reply[0]}")
+            return reply
+
+    with Client("127.0.0.1", port, timeout=5) as client:
+        assert _hand_over(client, SENDER, "a@example.lu", body, lambda: seen.append("meanwhile")) == 250
+        handler.refuse = {"b@example.lu": 550}
+        assert _hand_over(client, SENDER, "b@example.lu", body, lambda: seen.append("never")) == 550
+        assert _hand_over(client, SENDER, "c@example.lu", body[:-2]) == 250  # no final line break: one is added
+    assert [m.get_content() for m in handler.received] == [".one leading dot\r\n..two\r\n.\r\nend\r\n"] * 2
+    # the next message is prepared after this one's last byte is written, before its answer is read; a refused
+    # recipient never gets as far as the data
+    assert seen[:6] == ["reply 220", "reply 250", "reply 250", "reply 250", "reply 354", "meanwhile"]
+    assert seen[6] == "reply 250" and "never" not in seen
+
+
 def test_a_rate_limit_paces_the_batch(tmp_path: Path, server: tuple[Server, int]) -> None:
     _, port = server
     result = send_outbox(outbox(tmp_path / "d", 6), connect(port), day=DAY, sender=SENDER, rate=20)
