@@ -4,7 +4,9 @@ straightforward one, same run.
     .venv/bin/python bench/bench_email.py [--messages 3000] [--baseline-messages 300] [--repeat 3]
 
 The server: aiosmtpd on 127.0.0.1 in a process of its own (it accepts every message and keeps none), so the
-timed process is the sender alone, on one core. convoc: ``convoc.notify.outbox.send_outbox`` on an outbox of
+timed process is the sender alone, on one core; it offers SMTP PIPELINING as production relays do
+(``--no-pipelining``: one that does not, four waits per message instead of two). convoc:
+``convoc.notify.outbox.send_outbox`` on an outbox of
 ``--messages`` invitations in four languages — each message built from the letter's template (text and HTML), its
 QR code from ``convoc.letters.qr`` (a PNG of the precomputed matrix), one SMTP connection for the batch, the send
 ledger written before and after each message — in a fresh child process. Straightforward, in the same run: the
@@ -31,7 +33,9 @@ DAY = date(2021, 2, 1)
 SERVER = """
 import sys, time
 from aiosmtpd.controller import Controller
-class Accept:
+from convoc_dev.mailsink import Relay
+class Accept(Relay):
+    pipelining = sys.argv[2] == "pipelining"
     async def handle_DATA(self, server, session, envelope):
         return "250 OK"
 controller = Controller(Accept(), hostname="127.0.0.1", port=int(sys.argv[1]))
@@ -122,12 +126,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--baseline-messages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-pipelining", action="store_true", help="a server that does not offer PIPELINING")
     args = parser.parse_args()
     from convoc_dev.airflow_local import free_port
 
     root = Path(tempfile.mkdtemp(prefix="convoc-bench-email-"))
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    dialect = "plain" if args.no_pipelining else "pipelining"
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), dialect], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     ours, naive = [], []
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
@@ -151,7 +159,8 @@ def main() -> None:
     print("| command | machine | convoc | straightforward | ratio | 100,000 messages on 2 cores |")
     print("|---|---|---|---|---|---|")
     print(
-        f"| `.venv/bin/python bench/bench_email.py --messages {args.messages} --repeat {args.repeat}` | {machine} "
+        f"| `.venv/bin/python bench/bench_email.py --messages {args.messages} --repeat {args.repeat}"
+        f"{' --no-pipelining' if args.no_pipelining else ''}` | {machine} "
         f"| {rate:.0f} messages/s | {base_rate:.0f} messages/s | {rate / base_rate:.1f}× | {national:.0f} s |"
     )
 

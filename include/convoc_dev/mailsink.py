@@ -25,7 +25,23 @@ from typing import Any
 from convoc.files import private_dirs, write_private
 
 
-class Inbox:
+class Relay:
+    """An aiosmtpd handler that offers PIPELINING (RFC 2920), as production relays (Postfix, Exim, the mail
+    services) do. aiosmtpd reads commands one at a time from its stream and answers them in order, so pipelined
+    commands work with it; it only does not say so. ``pipelining = False``: a server that does not offer it."""
+
+    pipelining = True
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class Inbox(Relay):
     """Writes what the server accepts to a folder, one ``.eml`` per message, numbered in arrival order."""
 
     def __init__(self, out: Path, landing: Path | None = None, bounces: float = 0.0, seed: int = 42) -> None:

@@ -75,23 +75,27 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def qr_png(payload: str) -> bytes:
     """The booking QR code as a 1-bit grayscale PNG (6 pixels a module, a 4-module quiet zone), written directly
-    (signature, IHDR, one IDAT, IEND): a few hundred bytes in a few tens of microseconds."""
+    (signature, IHDR, one IDAT, IEND): about 550 bytes in a few tens of microseconds. Each row of modules is
+    widened and packed once, then repeated; zlib's fastest level (the image is mostly runs: a quarter larger than
+    at level 6, in a quarter of the time)."""
     import numpy as np
 
     encoder = _encoder()
     n = encoder.modules
-    # the letters' image mask (packed rows, 1 = dark), unpacked
-    dark = np.unpackbits(np.frombuffer(encoder.image_mask(payload), dtype=np.uint8)).reshape(n, -1)[:, :n] == 1
-    padded = np.pad(dark, QR_QUIET_MODULES, constant_values=False)
-    pixels = np.repeat(np.repeat(~padded, QR_MODULE_PX, axis=0), QR_MODULE_PX, axis=1)  # 1 is white
-    rows = np.packbits(pixels, axis=1)
-    scanlines = np.hstack([np.zeros((rows.shape[0], 1), dtype=np.uint8), rows])  # filter byte 0: none
-    size = pixels.shape[0]
+    size = (n + 2 * QR_QUIET_MODULES) * QR_MODULE_PX
+    # the letters' image mask (packed rows, 1 = dark), unpacked, inverted (1 is white) inside a white quiet zone
+    white = np.ones((n + 2 * QR_QUIET_MODULES, n + 2 * QR_QUIET_MODULES), dtype=np.uint8)
+    mask = np.unpackbits(np.frombuffer(encoder.image_mask(payload), dtype=np.uint8)).reshape(n, -1)[:, :n]
+    white[QR_QUIET_MODULES:-QR_QUIET_MODULES, QR_QUIET_MODULES:-QR_QUIET_MODULES] = 1 - mask
+    packed = np.packbits(np.repeat(white, QR_MODULE_PX, axis=1), axis=1)
+    rows = np.zeros((packed.shape[0], packed.shape[1] + 1), dtype=np.uint8)  # filter byte 0 (none), then the row
+    rows[:, 1:] = packed
+    scanlines = np.repeat(rows, QR_MODULE_PX, axis=0)
     header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, grayscale
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6))
+        + _chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 1))
         + _chunk(b"IEND", b"")
     )
 

@@ -25,18 +25,21 @@ from convoc import faults
 from convoc.letters.render import BOOKING_URL, load_templates
 from convoc.notify.messages import Invitation, build_message, message_id
 from convoc.notify.outbox import LEDGER, MAX_TRIES, attempts, read_ledger, send_outbox
+from convoc_dev.mailsink import Relay
 from tests.unit.letters.test_render import make_letter
 
 DAY = date(2021, 2, 1)
 SENDER = "invitations@convoc.example.lu"
 
 
-class Server:
-    """What the server received, and how it answers: a recipient in ``refuse`` gets that code at RCPT."""
+class Server(Relay):
+    """What the server received, and how it answers: a recipient in ``refuse`` gets that code at RCPT. It offers
+    PIPELINING unless ``pipelining`` is False."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = True) -> None:
         self.received: list[Any] = []
         self.refuse: dict[str, int] = {}
+        self.pipelining = pipelining
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         code = self.refuse.get(address)
@@ -50,13 +53,13 @@ class Server:
         return "250 OK"
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[Server, int]]:
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[Server, int]]:
     from aiosmtpd.controller import Controller
 
     from convoc_dev.airflow_local import free_port
 
-    handler, port = Server(), free_port()
+    handler, port = Server(pipelining=request.param == "pipelining"), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -157,7 +160,14 @@ def test_the_hand_over_stuffs_leading_dots_and_prepares_the_next_message_before_
     body = b"Subject: dots\r\n\r\n.one leading dot\r\n..two\r\n.\r\nend\r\n"
     seen: list[str] = []
 
+    writes: list[bytes] = []
+
     class Client(smtplib.SMTP):
+        def send(self, s: str | bytes) -> None:
+            if self.does_esmtp:  # after EHLO
+                writes.append(s.encode() if isinstance(s, str) else s)
+            super().send(s)
+
         def getreply(self) -> tuple[int, bytes]:
             reply = super().getreply()
             seen.append(f"reply {reply[0]}")
@@ -173,6 +183,12 @@ def test_the_hand_over_stuffs_leading_dots_and_prepares_the_next_message_before_
     # recipient never gets as far as the data
     assert seen[:6] == ["reply 220", "reply 250", "reply 250", "reply 250", "reply 354", "meanwhile"]
     assert seen[6] == "reply 250" and "never" not in seen
+    # with PIPELINING, MAIL, RCPT and DATA went in one write: two writes a message (commands, then the data)
+    mail, rcpt = b"MAIL FROM:<%s>\r\n" % SENDER.encode(), b"RCPT TO:<a@example.lu>\r\n"
+    if handler.pipelining:
+        assert writes[0] == mail + rcpt + b"DATA\r\n" and writes[1].endswith(b"end\r\n.\r\n")
+    else:
+        assert writes[:3] == [mail, rcpt, b"data\r\n"] and writes[3].endswith(b"end\r\n.\r\n")
 
 
 def test_a_rate_limit_paces_the_batch(tmp_path: Path, server: tuple[Server, int]) -> None:

@@ -39,6 +39,7 @@ def _letters(settings: Settings, day: date) -> set[str]:
     return set(frame["invitation_id"])
 
 
+@pytest.mark.parametrize("server", ["pipelining"], indirect=True)  # the server's dialect is test_email's business
 def test_a_failed_or_hard_bounced_email_becomes_a_letter_the_next_day_once(
     settings: Settings, server: tuple[Server, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
