@@ -111,19 +111,26 @@ def _cmd_handoff(args: argparse.Namespace) -> int:
 
 
 def _print_load(con: Any) -> None:
-    """The print shop's load per wave day: pieces planned (new letters + reprints) against its capacity."""
+    """The print shop's load per wave day: pieces planned (new letters, reprints, letters for failed e-mails)
+    against its capacity."""
     days = con.execute(
-        "select c.wave_date, c.working_day, c.capacity, c.reprints, coalesce(sum(w.letters), 0), "
-        "coalesce(sum(w.deferred), 0) from core.fct_print_capacity c "
+        "select c.wave_date, c.working_day, c.capacity, c.reprints, coalesce(c.fallbacks, 0), "
+        "coalesce(sum(w.letters), 0), coalesce(sum(w.deferred), 0) from core.fct_print_capacity c "
         "left join core.fct_wave w using (wave_date) group by all order by 1"
     ).fetchall()
     if not days:
         return
-    print("  print shop load (pieces planned = letters + reprints / capacity; letters deferred):")
-    for day, working, capacity, reprints, letters, deferred in days:
-        load = f"{(letters + reprints) / capacity:6.1%}" if capacity else "  shut" if not working else "     –"
-        parts = f"({letters:,} letters, {reprints:,} reprints)" + (f"; {deferred:,} deferred" if deferred else "")
-        print(f"    {day} {letters + reprints:>8,} / {capacity:>8,} {load}  {parts}")
+    print("  print shop load (pieces planned = letters + reprints + letters for failed e-mails / capacity;")
+    print("  letters deferred):")
+    for day, working, capacity, reprints, fallbacks, letters, deferred in days:
+        pieces = letters + reprints + fallbacks
+        load = f"{pieces / capacity:6.1%}" if capacity else "  shut" if not working else "     –"
+        parts = (
+            f"({letters:,} letters, {reprints:,} reprints"
+            + (f", {fallbacks:,} for failed e-mails)" if fallbacks else ")")
+            + (f"; {deferred:,} deferred" if deferred else "")
+        )
+        print(f"    {day} {pieces:>8,} / {capacity:>8,} {load}  {parts}")
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -141,15 +141,19 @@ create table if not exists core.fct_wave (
 alter table core.fct_wave add column if not exists deferred bigint default 0;
 alter table core.fct_wave add column if not exists emails bigint default 0;
 
--- One row per wave day planned: the print shop's capacity that day (paper pieces; 0 when it is shut) and
--- the reprints of spoiled pieces pending when the waves were planned (they count against it; the day's
--- letters are sum(core.fct_wave.letters)). Writer: waves (convoc.waves.run), replacing a day.
+-- One row per wave day planned: the print shop's capacity that day (paper pieces; 0 when it is shut), the
+-- reprints of spoiled pieces pending when the waves were planned and the paper letters due that day for
+-- failed e-mails (both count against it first; the day's new letters are sum(core.fct_wave.letters)).
+-- Writer: waves (convoc.waves.run), replacing a day.
 create table if not exists core.fct_print_capacity (
     wave_date date not null,
     working_day boolean not null,
     capacity bigint not null,
-    reprints bigint not null
+    reprints bigint not null,
+    fallbacks bigint not null default 0
 );
+-- a warehouse made before e-mail fallbacks counted against the capacity
+alter table core.fct_print_capacity add column if not exists fallbacks bigint default 0;
 
 -- One row per booking made with an invitation's code (bookings feed).
 -- Writer: ingest (convoc.ingest, sql/core/fct_booking__load.sql).

@@ -79,8 +79,8 @@ create table if not exists marts.fct_operations_daily (
     value bigint not null
 );
 
--- One row per wave day: the print shop's capacity, the reprints and new letters planned against it, the
--- letters that waited. Writer: stats (convoc.stats.marts.build_marts).
+-- One row per wave day: the print shop's capacity, the reprints, the letters for failed e-mails and the new
+-- letters planned against it, the letters that waited. Writer: stats (convoc.stats.marts.build_marts).
 create table if not exists marts.fct_print_load_daily (
     day date not null,
     working_day boolean not null,
@@ -88,8 +88,11 @@ create table if not exists marts.fct_print_load_daily (
     reprints bigint not null,
     letters bigint not null,
     deferred bigint not null,
-    pieces bigint not null
+    pieces bigint not null,
+    fallbacks bigint not null default 0
 );
+-- a warehouse made before e-mail fallbacks counted against the capacity
+alter table marts.fct_print_load_daily add column if not exists fallbacks bigint default 0;
 
 -- One row per wave day × campaign × channel × format: invitations, letters printed, e-mails accepted and not
 -- accepted, bounces, fallback letters and the postage saved by e-mail. Writer: stats (convoc.stats.marts.build_marts).

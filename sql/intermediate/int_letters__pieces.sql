@@ -1,40 +1,15 @@
 -- grain: one row per letter of the waves planned on $wave_date (all campaigns), in postal presort order
 -- (postcode, street, house number, then invitation), numbered as pieces of the day's print job. Invitations
--- sent by e-mail only (channel 'email') have no letter — unless their e-mail failed: then, on the next day's
--- letters, the paper letter (same code, same validity) once, while the code is still valid and unbooked. An
--- e-mail failed when the relay reported a hard bounce for it (core.fct_email_bounce), or when no attempt was
--- accepted and one was refused for good (failed) or it was deferred 3 times (convoc.notify.outbox.MAX_TRIES).
+-- sent by e-mail only (channel 'email') have no letter — unless their e-mail failed: their paper letters due
+-- that day are the letters stage's temp input _fallbacks (sql/intermediate/int_letters__fallbacks.sql, which
+-- the waves also count against the print shop's capacity).
 -- A household letter (phase 'household', a mailing per household) also names the other residents of the
 -- address on the day, oldest first (co_residents: at most three; household_size counts everyone). format: the
 -- letter's ('standard' or 'large_print', the resident's preference on the wave day).
-with email_failed as (
-    select invitation_id from core.fct_email_bounce
-    where kind = 'hard' and snapshot_date <= $wave_date
-    union
-    select invitation_id from core.fct_email_attempt
-    where wave_date < $wave_date
-    group by invitation_id
-    having count(*) filter (where status = 'sent') = 0
-        and (count(*) filter (where status = 'failed') > 0 or count(*) filter (where status = 'deferred') >= 3)
-),
-
-fallback as (
-    select invitations.*
-    from core.fct_invitation as invitations
-    inner join email_failed using (invitation_id)
-    where invitations.channel = 'email'
-        and invitations.wave_date < $wave_date
-        and invitations.valid_until >= $wave_date
-        and invitations.invitation_id not in (
-            select invitation_id from core.fct_print_batch_letter where wave_date < $wave_date
-        )
-        and invitations.invitation_id not in (select invitation_id from core.fct_booking)
-),
-
-invitations as (
+with invitations as (
     select * from core.fct_invitation where wave_date = $wave_date and channel <> 'email'
     union all by name
-    select * from fallback
+    select * from _fallbacks
 ),
 
 residents as (

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from convoc.campaigns import Campaign, CampaignError, load_campaigns, parse_campaign
+from convoc.letters.batches import letter_pieces
 from tests.sql.test_print_capacity import day, first_dose_given
 from tests.sql.test_waves import add_resident, campaign, con, invited
 
@@ -123,8 +124,6 @@ def test_unknown_communes_are_refused(tmp_path: Any) -> None:
 
 
 def test_the_household_letter_names_the_other_residents_oldest_first(con: duckdb.DuckDBPyConnection) -> None:
-    from convoc import warehouse
-
     people = [(1, "1970-01-01", "Anna"), (2, "1965-01-01", "Ben"), (3, "2005-01-01", "Cleo"), (4, "1980-01-01", "Dan"),
               (5, "2010-01-01", "Eva"), (6, "1990-01-01", "Finn")]  # fmt: skip
     for rid, born, given in people:
@@ -133,7 +132,7 @@ def test_the_household_letter_names_the_other_residents_oldest_first(con: duckdb
         con.execute("update core.dim_resident set given_name = $g, family_name = 'Muller' where resident_id = $r",
                     {"g": given, "r": rid})  # fmt: skip
     assert day(con, D, 100, mailing(per="household")) == {"information": (2, 0)}
-    pieces = warehouse.query(con, warehouse.select("intermediate/int_letters__pieces.sql"), {"wave_date": D})
+    pieces = letter_pieces(con, D)
     rows = pieces.select("given_name", "co_residents", "household_size", "centre").rows()
     # rue A: Ben (the oldest) is the addressee; the others oldest first, the first three (the letter shows two
     # and "and the other residents" for five residents); rue B: Finn alone

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 
 from convoc.campaigns import CampaignError, load_campaigns
@@ -94,7 +95,7 @@ def test_second_doses_then_phases_oldest_first_then_samples(con: duckdb.DuckDBPy
     # of phase 6, the six oldest (born 1970–1975): the four youngest wait
     assert sorted(first[10:]) == list(range(200, 206))
     assert wave_rows(con, D) == [("testing", 0, 12, 12), ("vaccination", 20, 120, 4)]  # quota: the centres'
-    assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 20, 0)]
+    assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 20, 0, 0)]
 
 
 def test_invitations_by_email_only_take_no_paper_and_never_wait(con: duckdb.DuckDBPyConnection) -> None:
@@ -134,12 +135,45 @@ def test_reprints_count_against_the_capacity(con: duckdb.DuckDBPyConnection) -> 
         add_resident(con, rid, f"19{40 + rid:02d}-01-01")
     spoiled(con, 7)
     assert day(con, D, 25) == {"vaccination": (18, 12)}
-    assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 25, 7)]
+    assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 25, 7, 0)]
     # more reprints than capacity: no new letter at all
     con.execute("delete from core.fct_print_event")
     con.execute("delete from core.fct_print_piece")
     spoiled(con, 30)
     assert day(con, D, 25) == {"vaccination": (0, 30)}
+
+
+def test_letters_for_failed_emails_count_against_the_capacity_like_reprints(con: duckdb.DuckDBPyConnection) -> None:
+    from convoc.letters.batches import letter_pieces
+
+    for rid in range(1, 31):
+        add_resident(con, rid, f"19{40 + rid:02d}-01-01")
+    # invited by e-mail only the day before: 91's e-mail refused for good, 92's hard-bounced, 93's deferred
+    # once (tried again: no letter yet), 94's refused but booked since (no letter either)
+    yesterday = D - timedelta(days=1)
+    for rid in (91, 92, 93, 94):
+        add_resident(con, rid, "1935-01-01")
+        con.execute(
+            "insert into core.fct_invitation (" + LEGACY_COLUMNS + ", channel) values "
+            "($i, $r, 'vaccination', 1, 1, $w, '2a', $c, $w, $u, 'c1', 'fr', 'email')",
+            {"i": f"vaccination:1:{rid}:1", "r": rid, "w": yesterday, "u": D + timedelta(days=6), "c": f"CODE{rid}"},
+        )
+    for rid, status, code in ((91, "failed", 550), (92, "sent", 250), (93, "deferred", 451), (94, "failed", 550)):
+        con.execute(
+            "insert into core.fct_email_attempt values ($i, $w, $m, 1, $s, $code, $w)",
+            {"i": f"vaccination:1:{rid}:1", "w": yesterday, "m": f"<{rid}@x>", "s": status, "code": code},
+        )
+    con.execute("insert into core.fct_email_bounce values ($d, '<92@x>', 'vaccination:1:92:1', $d, 'hard', "
+                "'email_bounces_20210201.csv', 2)", {"d": D})  # fmt: skip
+    con.execute("insert into core.fct_booking values ('CODE94', 'vaccination:1:94:1', $b, 'c1', $d, $d, 'b.csv')",
+                {"b": yesterday, "d": D + timedelta(days=2)})  # fmt: skip
+    spoiled(con, 3)
+    # 25 pieces: 3 reprints and 2 letters for failed e-mails first, then 20 of the 30 new letters
+    assert day(con, D, 25) == {"vaccination": (20, 10)}
+    assert con.execute("select * from core.fct_print_capacity").fetchall() == [(D, True, 25, 3, 2)]
+    pieces = letter_pieces(con, D)
+    fallbacks = pieces.filter(pl.col("invitation_id").str.contains(":9[0-9]:"))["invitation_id"]
+    assert pieces.height == 22 and sorted(fallbacks) == ["vaccination:1:91:1", "vaccination:1:92:1"]
 
 
 def test_what_waits_goes_out_the_next_day_first_and_a_rerun_cuts_at_the_same_letter(

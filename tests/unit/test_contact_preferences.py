@@ -14,6 +14,7 @@ from conftest import person, write_register
 
 from convoc import ingest
 from convoc.config import Settings
+from convoc.letters.batches import letter_pieces
 from convoc.quality import conditions
 from convoc.text import normalise
 
@@ -146,7 +147,7 @@ def test_each_invitation_takes_its_residents_channel_and_format_and_email_only_i
             left join core.dim_contact_preference as p on p.matricule = r.matricule and p.is_current
             """,
         )
-        letters = warehouse.query(con, warehouse.select("intermediate/int_letters__pieces.sql"), {"wave_date": DAY})
+        letters = letter_pieces(con, DAY)
         waves = con.execute("select sum(letters), sum(emails) from core.fct_wave").fetchall()[0]
     assert invitations.height > 100
     assert (invitations["channel"] == invitations["wanted_channel"]).all()

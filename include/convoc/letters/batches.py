@@ -62,6 +62,24 @@ def day_dir(print_root: Path, day: date) -> Path:
     return print_root / f"{day:%Y%m%d}"
 
 
+def stage_fallbacks(con: duckdb.DuckDBPyConnection, day: date) -> int:
+    """The paper letters of ``day`` that replace failed e-mails (``int_letters__fallbacks.sql``) as the temp
+    table ``_fallbacks``, which ``int_letters__pieces.sql`` reads; returns how many."""
+    sql = warehouse.select("intermediate/int_letters__fallbacks.sql")
+    warehouse.execute(con, f"create or replace temp table _fallbacks as {sql}", {"wave_date": day})
+    return int(con.execute("select count(*) from _fallbacks").fetchall()[0][0])
+
+
+def letter_pieces(con: duckdb.DuckDBPyConnection, day: date) -> pl.DataFrame:
+    """The day's letters as ``int_letters__pieces.sql`` selects them (its fallbacks staged first), in piece
+    order: what ``cut_batches`` cuts, before the centres' names are added."""
+    stage_fallbacks(con, day)
+    try:
+        return warehouse.query(con, warehouse.select("intermediate/int_letters__pieces.sql"), {"wave_date": day})
+    finally:
+        con.execute("drop table if exists _fallbacks")
+
+
 def cut_batches(
     con: duckdb.DuckDBPyConnection,
     day: date,
@@ -88,6 +106,7 @@ def cut_batches(
         orient="row",
     )
     pieces = warehouse.select("intermediate/int_letters__pieces.sql")
+    stage_fallbacks(con, day)
     con.register("_centre_info", centre_info)
     try:  # a mailing suggests no centre: empty name and address
         warehouse.execute(
@@ -104,6 +123,7 @@ def cut_batches(
         )
     finally:
         con.unregister("_centre_info")
+        con.execute("drop table if exists _fallbacks")
     row = con.execute("select count(*) from _pieces").fetchone()
     total = int(row[0]) if row else 0
     # Nothing of an earlier run of the day (a PDF rendered, released or rejected, or the record of one) may

@@ -24,21 +24,26 @@ log = logging.getLogger(__name__)
 def plan_day(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign], centres: Centres, shop: PrintShop,
              day: date, key: bytes, scale: float = 1.0) -> list[WaveResult]:  # fmt: skip
     """Replace the waves of ``campaigns`` on ``day``: each as the centres allow, together within the print
-    shop's capacity less the reprints pending; records the day in core.fct_print_capacity. The caller holds
-    the transaction."""
+    shop's capacity less what is owed already — the reprints pending and the paper letters replacing failed
+    e-mails (their letters go out that day); records the day in core.fct_print_capacity. The caller holds the
+    transaction."""
     capacity = shop.capacity(day, scale)
     pending = warehouse.select("intermediate/int_print__pending_reprints.sql")
     reprints = int(warehouse.execute(con, f"select count(*) from ({pending})").fetchall()[0][0])
+    failed = warehouse.select("intermediate/int_letters__fallbacks.sql")
+    fallbacks = int(warehouse.execute(con, f"select count(*) from ({failed})", {"wave_date": day}).fetchall()[0][0])
     selections = [select_wave(con, c, centres, day, scale) for c in campaigns]
-    kept = allocate(selections, capacity - reprints)
+    kept = allocate(selections, capacity - reprints - fallbacks)
     results = [write_wave(con, s, rows, key) for s, rows in zip(selections, kept, strict=True)]
     con.execute("delete from core.fct_print_capacity where wave_date = $d", {"d": day})
     con.execute(
-        "insert into core.fct_print_capacity values ($d, $working, $capacity, $reprints)",
-        {"d": day, "working": shop.works_on(day), "capacity": capacity, "reprints": reprints},
+        "insert into core.fct_print_capacity by name "
+        "select $d as wave_date, $working as working_day, $capacity as capacity, $reprints as reprints, "
+        "$fallbacks as fallbacks",
+        {"d": day, "working": shop.works_on(day), "capacity": capacity, "reprints": reprints, "fallbacks": fallbacks},
     )
-    log.info("%s: %d letters and %d reprints for a print-shop capacity of %d pieces%s; %d letters wait",
-             day, sum(r.invitations for r in results), reprints, capacity,
+    log.info("%s: %d letters, %d reprints and %d letters for failed e-mails for a print-shop capacity of %d pieces%s; "
+             "%d letters wait", day, sum(r.invitations for r in results), reprints, fallbacks, capacity,
              "" if shop.works_on(day) else " (the shop is shut)", sum(r.deferred for r in results))  # fmt: skip
     return results
 

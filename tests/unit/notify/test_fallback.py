@@ -15,6 +15,7 @@ import pytest
 from convoc import ingest, warehouse
 from convoc.campaigns import load_centres
 from convoc.config import Settings
+from convoc.letters.batches import letter_pieces
 from convoc.notify.outbox import cut_outbox, record_messages, send_outbox
 from convoc.waves.run import run_waves
 from convoc_dev.synth import generate
@@ -35,7 +36,7 @@ def _load(settings: Settings, day: date) -> None:
 
 def _letters(settings: Settings, day: date) -> set[str]:
     with warehouse.connect(settings.warehouse, read_only=True) as con:
-        frame = warehouse.query(con, warehouse.select("intermediate/int_letters__pieces.sql"), {"wave_date": day})
+        frame = letter_pieces(con, day)
     return set(frame["invitation_id"])
 
 
