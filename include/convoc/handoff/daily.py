@@ -9,6 +9,7 @@ same jobs, the delivery finds them unchanged, and the records are replaced.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,11 +156,12 @@ def write_receipt(print_root: Path, day: date, delivered: dict[str, Any]) -> Pat
     earlier receipt (a later version of the same job)."""
     import json
 
-    from convoc.files import write_private, write_private_parquet
+    from convoc.files import private_dirs, write_private
 
     job = str(delivered["job_id"])
     folder = print_root / RECEIPTS
-    write_private_parquet(folder / f"{job}.pieces.parquet", _delivered_pieces(print_root, delivered))
+    private_dirs(folder)
+    _write_delivered_pieces(print_root, delivered, folder / f"{job}.pieces.parquet")
     receipt = {
         key: delivered[key]
         for key in ("job_id", "origin_job_id", "kind", "name", "status", "print_files", "pieces", "pages",
@@ -171,28 +173,47 @@ def write_receipt(print_root: Path, day: date, delivered: dict[str, Any]) -> Pat
     return path
 
 
-def _delivered_pieces(print_root: Path, delivered: dict[str, Any]) -> Any:
-    """A delivered job's pieces, from its inserter run file and batch files."""
-    import polars as pl
+_RUN_COLUMNS = {
+    "envelope": "bigint", "piece_id": "bigint", "file": "varchar", "first_page": "bigint", "pages": "integer",
+    "sheets": "integer", "presort_zone": "varchar", "presort_key": "varchar",
+}  # fmt: skip
+"""The inserter run file's columns (``job.RUN_COLUMNS``) and their types."""
 
-    from convoc.handoff.job import RUN_FILE, job_source
 
+def _write_delivered_pieces(print_root: Path, delivered: dict[str, Any], out: Path) -> None:
+    """A delivered job's pieces (piece id, invitation, print file, first page, sheets), from its inserter run
+    file and batch files, written to ``out`` (Parquet, 0600, atomic) by DuckDB within its memory limit: a
+    national job's millions of pieces never sit in this task's memory."""
+    import duckdb
+
+    from convoc.files import fsync_dir
+    from convoc.handoff.job import RUN_COLUMNS, RUN_FILE, job_source
+
+    if tuple(_RUN_COLUMNS) != RUN_COLUMNS:
+        raise ConvocError(f"the run file's columns changed ({RUN_COLUMNS}): update _RUN_COLUMNS")
     job = str(delivered["job_id"])
-    run = pl.read_csv(
-        Path(str(delivered["path"])) / RUN_FILE, schema_overrides={"piece_id": pl.Int64, "first_page": pl.Int64}
-    )
-    batches = pl.concat(
-        [
-            pl.read_parquet(p, columns=["piece_id", "invitation_id"])
-            for p in sorted((job_source(print_root, job) / "batches").glob("*.parquet"))
-        ]
-    )
-    pieces = run.join(batches, on="piece_id", how="left")
-    if pieces.get_column("invitation_id").null_count():
-        raise ConvocError(f"{job}: pieces of the run file missing from the batch files")
-    return pieces.select(
-        "piece_id", "invitation_id", pl.col("file").alias("print_file"), "first_page", pl.col("sheets").cast(pl.Int32)
-    )
+    batches = [str(p) for p in sorted((job_source(print_root, job) / "batches").glob("*.parquet"))]
+    part = out.with_name(f".{out.name}.part")
+    con = duckdb.connect(config={"memory_limit": warehouse.MEMORY_LIMIT, "preserve_insertion_order": False})
+    try:
+        con.execute(
+            "create temp table pieces as select run.piece_id, batches.invitation_id, run.file as print_file, "
+            "run.first_page, run.sheets from read_csv($run, header = true, columns = $columns) as run "
+            "left join read_parquet($batches) as batches using (piece_id)",
+            {"run": str(Path(str(delivered["path"])) / RUN_FILE), "columns": _RUN_COLUMNS, "batches": batches},
+        )
+        [(missing,)] = con.execute("select count(*) from pieces where invitation_id is null").fetchall()
+        if missing:
+            raise ConvocError(f"{job}: {missing} pieces of the run file missing from the batch files")
+        target = str(part).replace("'", "''")
+        con.execute(f"copy (select * from pieces order by piece_id) to '{target}' (format parquet)")
+    finally:
+        con.close()
+    os.chmod(part, 0o600)
+    with part.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(part, out)
+    fsync_dir(out.parent)
 
 
 def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[str]:
@@ -205,7 +226,6 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[
     """
     import json
 
-    import polars as pl
 
     recorded = {
         (job, name, sha)
@@ -219,16 +239,6 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[
         job = str(receipt["job_id"])
         if (job, receipt["name"], receipt["manifest_sha256"]) in recorded:
             continue
-        pieces = pl.read_parquet(path.with_name(f"{job}.pieces.parquet")).select(
-            pl.lit(job).alias("job_id"),
-            pl.lit(receipt["origin_job_id"]).alias("origin_job_id"),
-            "piece_id",
-            "invitation_id",
-            "print_file",
-            "first_page",
-            "sheets",
-            pl.lit(receipt["kind"] == "reprint").alias("reprint"),
-        )
         params = {"j": job}
         con.execute("delete from core.fct_print_piece where job_id = $j", params)
         con.execute("delete from core.fct_print_job where job_id = $j", params)
@@ -241,9 +251,13 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[
              "sha": receipt["manifest_sha256"], "transport": receipt["transport"],
              "at": datetime.fromisoformat(receipt["received_at"])},
         )  # fmt: skip
-        con.register("delivered_pieces", pieces)
-        con.execute("insert into core.fct_print_piece select * from delivered_pieces")
-        con.unregister("delivered_pieces")
+        # read by DuckDB from the receipt's Parquet file: a national job's pieces never sit in this task's memory
+        con.execute(
+            "insert into core.fct_print_piece select $j, $o, piece_id, invitation_id, print_file, first_page, "
+            "sheets, $reprint from read_parquet($pieces)",
+            {**params, "o": receipt["origin_job_id"], "reprint": receipt["kind"] == "reprint",
+             "pieces": str(path.with_name(f"{job}.pieces.parquet"))},
+        )  # fmt: skip
         done.append(job)
     if done:
         faults.point("handoff.record.before_commit")

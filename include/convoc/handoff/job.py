@@ -314,10 +314,11 @@ def _build(
 
     job_id = parsed.job_id
     files: list[_File] = []
-    run = io.StringIO()
+    # the run file is written as it is made (one row per envelope: a national job has millions)
+    run = _StreamedFile(folder / RUN_FILE)
     writer = csv.writer(run, lineterminator="\n")
     writer.writerow(RUN_COLUMNS)
-    seen: set[int] = set()
+    last_piece = 0  # piece ids rise through the job (presort order): a piece twice cannot pass unseen
     presort: Counter[str] = Counter()
     campaigns: Counter[str] = Counter()
     by_pages: Counter[int] = Counter()
@@ -343,9 +344,12 @@ def _build(
             per_piece, rows.select("piece_id", "campaign", "postcode").iter_rows(), piece_formats, strict=True
         ):
             postcode = raw_postcode or ""
-            if piece_id in seen:
-                raise JobError(f"{batch}: piece {piece_id} occurs twice in job {job_id}")
-            seen.add(piece_id)
+            if piece_id <= last_piece:
+                raise JobError(
+                    f"{batch}: piece {piece_id} occurs twice in job {job_id}, or out of presort order (after piece "
+                    f"{last_piece})"
+                )
+            last_piece = piece_id
             ids.append(piece_id)
             envelope += 1
             zone = presort_zone(postcode)
@@ -358,6 +362,7 @@ def _build(
                 (envelope, piece_id, name, first_page, n, stock.sheets(n), zone, presort_key(postcode))
             )  # fmt: skip
             first_page += n
+            run.flush_every(_RUN_ROWS)
         record.first_piece, record.last_piece = min(ids), max(ids)
         files.append(record)
     _check_across_files(files)
@@ -380,7 +385,7 @@ def _build(
         "wave_date": parsed.day.isoformat(),
         "handoff_date": handoff_date.isoformat(),
     }
-    documents = [_write_private(folder / RUN_FILE, run.getvalue().encode())]
+    documents = [run.close()]
     ticket = {
         **head,
         "paper": stock.paper,
@@ -537,6 +542,50 @@ def _copy_private(src: Path, dst: Path) -> tuple[str, int]:
             raise disk_full(dst, src.stat().st_size) from None
         raise
     return digest.hexdigest(), size
+
+
+class _StreamedFile:
+    """A new 0600 file of the job being built, written in pieces and hashed as it goes (``write`` buffers
+    text, ``flush_every`` writes the buffer out once it holds that many writes, ``close`` fsyncs and returns the
+    manifest entry: name, SHA-256, bytes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.buffer: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.buffer.append(text)
+        return len(text)
+
+    def flush_every(self, writes: int) -> None:
+        if len(self.buffer) >= writes:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = "".join(self.buffer).encode()
+        self.buffer.clear()
+        self.digest.update(data)
+        self.size += len(data)
+        try:
+            self.fh.write(data)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # the job being built aside is removed by build_job
+                raise disk_full(self.path, len(data)) from None
+            raise
+
+    def close(self) -> dict[str, Any]:
+        self._flush()
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        return {"name": self.path.name, "sha256": self.digest.hexdigest(), "bytes": self.size}
+
+
+_RUN_ROWS = 20_000
+"""Rows of the inserter run file held before they are written out."""
 
 
 def _write_private(path: Path, data: bytes) -> dict[str, Any]:
