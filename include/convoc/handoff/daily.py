@@ -226,7 +226,6 @@ def record_deliveries(con: duckdb.DuckDBPyConnection, print_root: Path) -> list[
     """
     import json
 
-
     recorded = {
         (job, name, sha)
         for job, name, sha in con.execute(
