@@ -126,7 +126,7 @@ def _print_load(con: Any) -> None:
         pieces = letters + reprints + fallbacks
         load = f"{pieces / capacity:6.1%}" if capacity else "  shut" if not working else "     –"
         parts = (
-            f"({letters:,} letters, {reprints:,} reprints"
+            f"({letters:,} letter{'s' * (letters != 1)}, {reprints:,} reprint{'s' * (reprints != 1)}"
             + (f", {fallbacks:,} for failed e-mails)" if fallbacks else ")")
             + (f"; {deferred:,} deferred" if deferred else "")
         )
