@@ -80,7 +80,8 @@ render_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
 released = verify_batch_file(result.as_dict(), date(2021, 2, 1))
 verified = time.perf_counter() - t
-codes = [f"J20210201|{k}|1/1" for k in range(1, result.pieces + 1)]
+from convoc.letters.batches import batch_pages
+codes = [f"J20210201|{k}|1/{n}" for k, n in enumerate(batch_pages(Path(sys.argv[1])), start=1)]
 extra = {"records": codes} if "records" in inspect.signature(preflight).parameters else {}
 t = time.perf_counter()
 checked = preflight(Path(released["path"]), result.pages, image_pages=released["checked"], **extra)
@@ -131,6 +132,22 @@ print("RESULT=" + json.dumps({"seconds": time.perf_counter() - t, "bytes": size}
 """
 
 
+def _large_print(batch: Path, share: float) -> None:
+    """Every (1 / ``share``)-th letter of the batch file in large print, with the pages it takes, as ``cut_batches``
+    writes them."""
+    import polars as pl
+
+    from convoc.letters.batches import _pages
+
+    frame = pl.read_parquet(batch)
+    step = max(1, round(1 / share))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % step == step - 1).then(pl.lit("large_print")).otherwise(pl.lit("standard"))
+        .alias("format")
+    )  # fmt: skip
+    frame.with_columns(_pages(frame, date(2021, 2, 1), None)).write_parquet(batch)
+
+
 def _child(args: list[str]) -> tuple[dict[str, float], float]:
     proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read() if proc.stdout else ""
@@ -145,6 +162,7 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=5_000)
     parser.add_argument("--baseline-letters", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-print", type=float, default=0.0, help="share of the letters in large print")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="convoc-bench-render-"))
     ours, naive, peaks = [], [], []
@@ -152,6 +170,8 @@ def main() -> None:
         batch = root / "print" / "20210201" / "batches" / "J20210201-0001.parquet"
         batch.parent.mkdir(parents=True)
         _write_batch(args.letters, batch)
+        if args.large_print:
+            _large_print(batch, args.large_print)
         for i in range(args.repeat):
             result, _ = _child(["-c", CONVOC, str(batch)])
             ours.append(result)
@@ -172,7 +192,8 @@ def main() -> None:
     print("| command | machine | convoc | bytes/letter | peak RSS | straightforward | its bytes/letter | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     print(
-        f"| `.venv/bin/python bench/bench_render.py --letters {args.letters} --repeat {args.repeat}` | {machine} "
+        f"| `.venv/bin/python bench/bench_render.py --letters {args.letters} --repeat {args.repeat}"
+        f"{f' --large-print {args.large_print}' if args.large_print else ''}` | {machine} "
         f"| {rate:.0f} letters/s | {per_letter:,.0f} B | {max(peaks):.0f} MiB | {base_rate:.0f} letters/s "
         f"| {base_bytes:,.0f} B | {rate / base_rate:.1f}× |"
     )
