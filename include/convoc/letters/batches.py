@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-    from convoc.letters.render import Letter, RenderResult
+    from convoc.letters.content import Letter
+    from convoc.letters.render import RenderResult
 
 BATCH_SIZE = 5_000
 DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected", "preflight")
@@ -150,7 +151,7 @@ def cut_batches(
 def _letters(frame: pl.DataFrame, day: date) -> list[Letter]:
     """A batch's rows as letters. The batch file carries every Letter field but the letter's date (the day)
     under the same names (a batch cut before household letters or formats lacks those: the defaults hold)."""
-    from convoc.letters.render import Letter
+    from convoc.letters.content import Letter
 
     names = [f.name for f in fields(Letter) if f.name != "letter_date" and f.name in frame.columns]
     return [
@@ -170,7 +171,8 @@ def _pages(batch: pl.DataFrame, day: date, templates: Path | None) -> pl.Series:
     """The pages each piece of ``batch`` takes: 1 for a standard letter, the renderer's count for large print."""
     import polars as pl
 
-    from convoc.letters.render import load_templates, piece_pages
+    from convoc.letters.content import load_templates
+    from convoc.letters.render import piece_pages
 
     pages = pl.Series("pages", [1] * batch.height, dtype=pl.Int16)
     if "format" not in batch.columns or batch.height == 0:

@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +325,38 @@ def _font_extent(font: str) -> tuple[float, float]:
     register_fonts()
     face = pdfmetrics.getFont(font).face
     return float(face.ascent) / 1000.0, abs(float(face.descent)) / 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of text as drawn: text, font, size (pt), baseline and left edge (mm from the top-left)."""
+
+    text: str
+    font: str
+    size: float
+    y_mm: float
+    x_mm: float = MARGIN_LEFT_MM
+
+
+@lru_cache(maxsize=65536)
+def _word_width(word: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(word, font, size))
+
+
+def wrap(text: str, font: str, size: float, width_pt: float) -> list[str]:
+    """Greedy line breaking at spaces; word widths are cached (template words repeat on every page)."""
+    space = _word_width(" ", font, size)
+    lines: list[str] = []
+    current: list[str] = []
+    used = 0.0
+    for word in text.split():
+        w = _word_width(word, font, size)
+        if current and used + space + w > width_pt:
+            lines.append(" ".join(current))
+            current, used = [word], w
+        else:
+            used = used + space + w if current else w
+            current.append(word)
+    if current:
+        lines.append(" ".join(current))
+    return lines

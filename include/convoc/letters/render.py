@@ -14,20 +14,17 @@ a translation; and from QR codes encoded with a fixed version and mask (``convoc
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
-import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache, lru_cache
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -36,50 +33,72 @@ from reportlab.pdfgen import canvas as rl_canvas
 from convoc import faults
 from convoc.errors import ConvocError
 from convoc.files import write_private
+from convoc.letters import large_print, prepress
 from convoc.letters import layout as L
-from convoc.letters import prepress
+from convoc.letters.content import (  # what a letter says; named here too, where callers have always found them
+    BILINGUAL as BILINGUAL,
+)
+from convoc.letters.content import (
+    BOOKING_URL as BOOKING_URL,
+)
+from convoc.letters.content import (
+    FORMATS as FORMATS,
+)
+from convoc.letters.content import (
+    HOTLINE as HOTLINE,
+)
+from convoc.letters.content import (
+    LABELS as LABELS,
+)
+from convoc.letters.content import (
+    LANGUAGES as LANGUAGES,
+)
+from convoc.letters.content import (
+    LOCALES as LOCALES,
+)
+from convoc.letters.content import (
+    OTHER_RESIDENTS as OTHER_RESIDENTS,
+)
+from convoc.letters.content import (
+    PLACE_AND_DATE as PLACE_AND_DATE,
+)
+from convoc.letters.content import (
+    PLACEHOLDERS as PLACEHOLDERS,
+)
+from convoc.letters.content import (
+    TEMPLATES_DIR as TEMPLATES_DIR,
+)
+from convoc.letters.content import (
+    Letter as Letter,
+)
+from convoc.letters.content import (
+    MissingTemplate as MissingTemplate,
+)
+from convoc.letters.content import (
+    Template as Template,
+)
+from convoc.letters.content import (
+    household_names as household_names,
+)
+from convoc.letters.content import (
+    label,
+    labels_of,
+    long_date,
+)
+from convoc.letters.content import (
+    letter_languages as letter_languages,
+)
+from convoc.letters.content import (
+    letter_texts as letter_texts,
+)
+from convoc.letters.content import (
+    load_template as load_template,
+)
+from convoc.letters.content import (
+    load_templates as load_templates,
+)
 from convoc.letters.qr import QrEncoder
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-LANGUAGES = ("fr", "de", "en", "pt")
-BILINGUAL = ("fr", "de")
-"""Languages of the letter sent when the person's language is unknown, one after the other."""
-LOCALES = {"fr": "fr_LU", "de": "de_LU", "en": "en_GB", "pt": "pt_PT"}
-PLACE_AND_DATE = {
-    "fr": "Luxembourg, le {date}",
-    "de": "Luxemburg, den {date}",
-    "en": "Luxembourg, {date}",
-    "pt": "Luxemburgo, {date}",
-}
-LABELS: Mapping[str, Mapping[str, str]] = {
-    "fr": {"code": "Votre code personnel", "book": "Rendez-vous sur", "phone": "ou par téléphone au"},
-    "de": {"code": "Ihr persönlicher Code", "book": "Termin auf", "phone": "oder telefonisch unter"},
-    "en": {"code": "Your personal code", "book": "Book at", "phone": "or by telephone on"},
-    "pt": {"code": "O seu código pessoal", "book": "Marcação em", "phone": "ou pelo telefone"},
-}
-PLACEHOLDERS = frozenset(
-    {
-        "given_name",
-        "family_name",
-        "valid_from",
-        "valid_until",
-        "centre_name",
-        "centre_address",
-        "booking_code",
-        "hotline",
-        "booking_url",
-    }
-)
-OTHER_RESIDENTS = {
-    "fr": "et les autres résidents",
-    "de": "und die weiteren Bewohner",
-    "en": "and the other residents",
-    "pt": "e os restantes residentes",
-}
-"""The last name line of a household letter to more residents than it names (``household_names``)."""
-BOOKING_URL = "https://convoc.example.lu/b/"
-"""Where codes are booked: the booking QR code encodes this URL followed by the code."""
-HOTLINE = "+352 8002 8080"
 SENDER = "Ministère de la Santé — Campagne de vaccination"
 SENDER_ADDRESS = "L-2935 Luxembourg"
 RETURN_ADDRESS = "Ministère de la Santé · L-2935 Luxembourg"
@@ -91,9 +110,6 @@ PIECE_QR_VERSION = 3
 """29 × 29 modules; at level M holds 42 bytes of ``job_id|piece_id|k/n``."""
 QR_MASK = 0
 """Fixed mask: no mask evaluation, every code costs the same."""
-FORMATS = ("standard", "large_print")
-"""Letter formats: the standard one-page letter, and large print (``layout.LARGE_*``) on as many pages as its
-text needs."""
 
 
 class UnprintableText(ConvocError):
@@ -160,41 +176,6 @@ def _pieces_label(pieces: Sequence[int]) -> str:
     return f"{len(pieces)} pieces: {shown} and {len(pieces) - _MAX_LISTED_PIECES} more"
 
 
-class MissingTemplate(ConvocError):
-    """No template for a (campaign, language) the batch needs."""
-
-    def __init__(self, campaign: str, language: str, path: Path) -> None:
-        self.campaign = campaign
-        self.language = language
-        super().__init__(f"no letter template for campaign {campaign!r} in language {language!r} (expected {path})")
-
-
-@dataclass(frozen=True, slots=True)
-class Letter:
-    """One piece: one person's invitation, printed on one page."""
-
-    piece_id: int
-    invitation_id: str
-    campaign: str
-    language: str | None
-    family_name: str
-    given_name: str
-    street: str
-    house_number: str | None
-    postcode: str
-    locality: str
-    booking_code: str
-    valid_from: date
-    valid_until: date
-    letter_date: date
-    centre_name: str
-    centre_address: tuple[str, ...]
-    phase: str
-    co_residents: tuple[str, ...] = ()  # a household letter: the other residents named, oldest first
-    household_size: int = 1
-    format: str = "standard"  # or "large_print" (FORMATS)
-
-
 @dataclass(frozen=True, slots=True)
 class RenderResult:
     """The PDF of one batch: one page per standard piece, ``piece_pages`` per large-print one."""
@@ -214,60 +195,6 @@ class RenderResult:
             "sha256": self.sha256,
             "bytes": self.bytes,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """A letter text: subject line and body paragraphs, with ``{placeholders}``; ``labels``: the template's
-    own words for the booking box (``code``, ``book``, ``phone``) where the defaults (``LABELS``) do not fit —
-    a mailing books nothing."""
-
-    subject: str
-    paragraphs: tuple[str, ...]
-    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-
-def letter_languages(language: str | None) -> tuple[str, ...]:
-    """Languages printed on a letter: the person's one, or French then German when unknown."""
-    lang = (language or "").strip().lower()
-    return (lang,) if lang in LANGUAGES else BILINGUAL
-
-
-def load_template(path: Path) -> Template:
-    """Read a template: first line ``subject: …``, then optionally lines ``code: …``, ``book: …``, ``phone: …``
-    (the booking box's labels), then the body; blank lines separate paragraphs."""
-    text = path.read_text(encoding="utf-8")
-    first, _, body = text.partition("\n")
-    if not first.lower().startswith("subject:"):
-        raise ConvocError(f"{path}: the first line must be 'subject: …'")
-    subject = first.split(":", 1)[1].strip()
-    labels = {}
-    while True:
-        line, _, rest = body.partition("\n")
-        key, sep, value = line.partition(":")
-        if not sep or key.strip().lower() not in ("code", "book", "phone") or not value.strip():
-            break
-        labels[key.strip().lower()], body = value.strip(), rest
-    paragraphs = tuple(" ".join(p.split()) for p in body.strip().split("\n\n") if p.strip())
-    for part in (subject, *paragraphs):
-        for _, field, spec, conversion in string.Formatter().parse(part):
-            if field is not None and (field not in PLACEHOLDERS or spec or conversion):
-                raise ConvocError(f"{path}: unknown placeholder {{{field}}}; allowed: {sorted(PLACEHOLDERS)}")
-    return Template(subject, paragraphs, labels)
-
-
-def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[tuple[str, str], Template]:
-    """Templates for every (campaign, language) the letters need, from ``root`` (``CONVOC_CAMPAIGNS``'s
-    templates) where it has the campaign, else the shipped ones; MissingTemplate if one is absent."""
-    needed = sorted({(letter.campaign, lang) for letter in letters for lang in letter_languages(letter.language)})
-    found = {}
-    for campaign, lang in needed:
-        folder = root / campaign if root is not None and (root / campaign).is_dir() else TEMPLATES_DIR / campaign
-        path = folder / f"{lang}.txt"
-        if not path.is_file():
-            raise MissingTemplate(campaign, lang, path)
-        found[campaign, lang] = load_template(path)
-    return found
 
 
 # --- QR codes -------------------------------------------------------------------------------------
@@ -298,51 +225,6 @@ def piece_code(job_id: str, piece_id: int, page: int = 1, pages: int = 1) -> str
 # --- page content ---------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def _long_date(d: date, lang: str) -> str:
-    return str(format_date(d, format="long", locale=LOCALES[lang]))
-
-
-@lru_cache(maxsize=65536)
-def _word_width(word: str, font: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(word, font, size))
-
-
-def _wrap(text: str, font: str, size: float, width_pt: float) -> list[str]:
-    """Greedy line breaking at spaces; word widths are cached (template words repeat on every page)."""
-    space = _word_width(" ", font, size)
-    lines: list[str] = []
-    current: list[str] = []
-    used = 0.0
-    for word in text.split():
-        w = _word_width(word, font, size)
-        if current and used + space + w > width_pt:
-            lines.append(" ".join(current))
-            current, used = [word], w
-        else:
-            used = used + space + w if current else w
-            current.append(word)
-    if current:
-        lines.append(" ".join(current))
-    return lines
-
-
-def _label(langs: tuple[str, ...], key: str) -> str:
-    return " / ".join(LABELS[lang][key] for lang in langs)
-
-
-def household_names(letter: Letter, langs: tuple[str, ...]) -> tuple[str, ...]:
-    """The name lines after the addressee's on a household letter: every other resident when the household
-    has at most ``MAX_NAMES``, else the first ``MAX_NAMES - 2`` of them and "and the other residents"."""
-    from convoc.campaigns import MAX_NAMES
-
-    if letter.household_size <= 1:
-        return ()
-    if letter.household_size <= MAX_NAMES:
-        return letter.co_residents[: MAX_NAMES - 1]
-    return (*letter.co_residents[: MAX_NAMES - 2], OTHER_RESIDENTS[langs[0]])
-
-
 def _define_static_form(
     c: Any,
     name: str,
@@ -355,7 +237,7 @@ def _define_static_form(
     """Static part of a page for one (campaign, languages, kind): drawn once, reused by every page. ``kind``:
     ``standard`` (the one-page letter), ``large`` (page 1 of a large-print letter: the booking box in large
     type) or ``large-next`` (its pages 2…n: letterhead line and fold marks)."""
-    words = labels or {key: _label(langs, key) for key in ("code", "book", "phone")}
+    words = labels or {key: label(langs, key) for key in ("code", "book", "phone")}
     c.beginForm(name)
     c.setFillGray(0)
     if kind == "large-next":
@@ -389,7 +271,7 @@ def _define_static_form(
     c.line(L.pt_x(L.ADDRESS_TEXT_LEFT_MM), y, L.pt_x(L.ADDRESS_TEXT_LEFT_MM) + width, y)
     _draw_marks(c)
     if kind == "large":
-        box = _large_box(tuple(words.items()), booking_url, hotline)
+        box = large_print.booking_box(tuple(words.items()), booking_url, hotline)
         c.line(L.pt_x(L.MARGIN_LEFT_MM), L.pt_y(box.top_mm), L.pt_x(L.TEXT_RIGHT_MM), L.pt_y(box.top_mm))
         for line in box.lines:
             c.setFont(line.font, line.size)
@@ -412,74 +294,38 @@ def _draw_marks(c: Any) -> None:
         c.line(0, L.pt_y(mark_mm), L.pt_x(length_mm), L.pt_y(mark_mm))
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    text: str
-    font: str
-    size: float
-    y_mm: float
-    x_mm: float = L.MARGIN_LEFT_MM
-
-
-def letter_texts(
-    letter: Letter,
-    langs: tuple[str, ...],
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-) -> list[tuple[str, list[str]]]:
-    """Subject and paragraphs of the letter's text in each of ``langs``, its placeholders filled in (dates in
-    the language's long form): what the letter prints, and what an e-mail invitation says."""
-    texts = []
-    for lang in langs:
-        values = {
-            "given_name": letter.given_name,
-            "family_name": letter.family_name,
-            "valid_from": _long_date(letter.valid_from, lang),
-            "valid_until": _long_date(letter.valid_until, lang),
-            "centre_name": letter.centre_name,
-            "centre_address": ", ".join(letter.centre_address),
-            "booking_code": letter.booking_code,
-            "hotline": hotline,
-            "booking_url": booking_url,
-        }
-        tpl = templates[letter.campaign, lang]
-        texts.append((tpl.subject.format_map(values), [p.format_map(values) for p in tpl.paragraphs]))
-    return texts
-
-
 def _body_lines(
     letter: Letter,
     langs: tuple[str, ...],
     templates: Mapping[tuple[str, str], Template],
     booking_url: str,
     hotline: str,
-) -> list[_Line]:
+) -> list[L.Line]:
     """Date lines, subject(s) and wrapped paragraphs at the largest body size that fits the page."""
     texts = letter_texts(letter, langs, templates, booking_url, hotline)
-    lines: list[_Line] = []
+    lines: list[L.Line] = []
     y = L.DATE_BASELINE_MM
     for lang in langs:
-        text = PLACE_AND_DATE[lang].format(date=_long_date(letter.letter_date, lang))
+        text = PLACE_AND_DATE[lang].format(date=long_date(letter.letter_date, lang))
         x = L.TEXT_RIGHT_MM - L.text_width_mm(text, 10)
-        lines.append(_Line(text, L.FONT_REGULAR, 10, y, x))
+        lines.append(L.Line(text, L.FONT_REGULAR, 10, y, x))
         y += 4.5
     start = max(y + 3.5, L.SUBJECT_BASELINE_MM)
     width_pt = (L.TEXT_RIGHT_MM - L.MARGIN_LEFT_MM) * L.MM
     for size in L.BODY_SIZES:
         pitch = size * L.BODY_LEADING / L.MM
-        flow: list[_Line] = []
+        flow: list[L.Line] = []
         y = start
         for i, (subject, paragraphs) in enumerate(texts):
             if i:
                 y += pitch
-            for part in _wrap(subject, L.FONT_BOLD, size + 1, width_pt):
-                flow.append(_Line(part, L.FONT_BOLD, size + 1, y))
+            for part in L.wrap(subject, L.FONT_BOLD, size + 1, width_pt):
+                flow.append(L.Line(part, L.FONT_BOLD, size + 1, y))
                 y += pitch
             y += pitch * 0.6
             for para in paragraphs:
-                for part in _wrap(para, L.FONT_REGULAR, size, width_pt):
-                    flow.append(_Line(part, L.FONT_REGULAR, size, y))
+                for part in L.wrap(para, L.FONT_REGULAR, size, width_pt):
+                    flow.append(L.Line(part, L.FONT_REGULAR, size, y))
                     y += pitch
                 y += pitch * 0.5
         if y - pitch <= L.BODY_BOTTOM_MM:
@@ -488,122 +334,6 @@ def _body_lines(
         f"letter text of campaign {letter.campaign!r} in {'+'.join(langs)} does not fit the page even at "
         f"{L.BODY_SIZES[-1]} pt (piece {letter.piece_id}); shorten the template"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Box:
-    """The booking box of a large-print letter (page 1, at its foot): the rule, the label lines (static), where
-    the code is printed and where its QR code stands."""
-
-    top_mm: float
-    lines: tuple[_Line, ...]
-    code_baseline_mm: float
-    qr_top_mm: float
-
-
-@lru_cache(maxsize=256)
-def _large_box(labels: tuple[tuple[str, str], ...], booking_url: str, hotline: str) -> _Box:
-    """Large-print booking box for ``labels`` (code, book, phone): each label in 16 pt, wrapped beside the QR
-    code, its value (the code in 24 pt monospace, the URL, the hotline) on a line of its own; built from the
-    bottom (``LARGE_BOX_BOTTOM_MM``) up, so that a longer label (two languages) takes room from the text."""
-    words = dict(labels)
-    qr_left = L.TEXT_RIGHT_MM - L.LARGE_QR_SIZE_MM
-    width_pt = (qr_left - 5.0 - L.MARGIN_LEFT_MM) * L.MM
-    pitch = L.LARGE_LABEL_SIZE * L.LARGE_LEADING / L.MM
-    code_pitch = L.LARGE_CODE_SIZE * L.LARGE_LEADING / L.MM
-    lines: list[_Line] = []
-    y = 0.0  # relative to the box's rule, shifted below
-    code_y = 0.0
-    for key, value in (("code", None), ("book", booking_url), ("phone", hotline)):
-        for label in words[key].split(" / "):  # a bilingual label: one language per line
-            for part in _wrap(label, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, width_pt):
-                y += pitch
-                lines.append(_Line(part, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, y))
-        if value is None:
-            y += code_pitch
-            code_y = y
-        else:
-            if L.text_width_mm(value, L.LARGE_LABEL_SIZE) > width_pt / L.MM:
-                raise ConvocError(f"{value!r} is too wide for the large-print booking box at {L.LARGE_LABEL_SIZE} pt")
-            y += pitch
-            lines.append(_Line(value, L.FONT_REGULAR, L.LARGE_LABEL_SIZE, y))
-        y += pitch * 0.4
-    top = L.LARGE_BOX_BOTTOM_MM - (y - pitch * 0.4)
-    return _Box(
-        top_mm=top,
-        lines=tuple(dataclasses.replace(line, y_mm=top + line.y_mm) for line in lines),
-        code_baseline_mm=top + code_y,
-        qr_top_mm=top + 5.0,
-    )
-
-
-def _large_body(
-    letter: Letter,
-    langs: tuple[str, ...],
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-    box_top_mm: float,
-) -> list[list[_Line]]:
-    """A large-print letter's date lines and text, per page: page 1 from the date line to above the booking box,
-    pages 2…n from below their header to ``LARGE_BOX_BOTTOM_MM``; a subject is never the last line of a page, and
-    the second language of a bilingual letter starts a page;
-    ConvocError when the text needs more than ``LARGE_MAX_PAGES`` pages."""
-    texts = letter_texts(letter, langs, templates, booking_url, hotline)
-    width_pt = (L.TEXT_RIGHT_MM - L.MARGIN_LEFT_MM) * L.MM
-    body_pitch = L.LARGE_BODY_SIZE * L.LARGE_LEADING / L.MM
-    subject_pitch = L.LARGE_SUBJECT_SIZE * L.LARGE_LEADING / L.MM
-    pages: list[list[_Line]] = [[]]
-    y = L.DATE_BASELINE_MM  # the baseline of the last line placed
-    for k, lang in enumerate(langs):
-        text = PLACE_AND_DATE[lang].format(date=_long_date(letter.letter_date, lang))
-        x = L.TEXT_RIGHT_MM - L.text_width_mm(text, L.LARGE_DATE_SIZE)
-        y = L.DATE_BASELINE_MM + k * L.LARGE_DATE_SIZE * L.LARGE_LEADING / L.MM
-        pages[0].append(_Line(text, L.FONT_REGULAR, L.LARGE_DATE_SIZE, y, x))
-    bottom = box_top_mm - L.LARGE_BOX_GAP_MM
-
-    def new_page(pitch: float) -> None:
-        nonlocal y, bottom
-        if len(pages) == L.LARGE_MAX_PAGES:
-            raise ConvocError(
-                f"large-print letter of campaign {letter.campaign!r} in {'+'.join(langs)} needs more than "
-                f"{L.LARGE_MAX_PAGES} pages (piece {letter.piece_id}); shorten the template"
-            )
-        pages.append([])
-        y, bottom = L.LARGE_NEXT_TOP_MM - pitch, L.LARGE_BOX_BOTTOM_MM
-
-    gap = body_pitch * 0.5  # space before the next line, dropped at the top of a page
-    for i, (subject, paragraphs) in enumerate(texts):
-        heading = _wrap(subject, L.FONT_BOLD, L.LARGE_SUBJECT_SIZE, width_pt)
-        after = body_pitch * L.LARGE_PARAGRAPH_GAP
-        # each language of a bilingual letter starts a page; a subject stays with the first line of its text
-        if i or y + gap + len(heading) * subject_pitch + after + body_pitch > bottom:
-            new_page(subject_pitch)
-            gap = 0.0
-        y += gap
-        for part in heading:
-            y += subject_pitch
-            pages[-1].append(_Line(part, L.FONT_BOLD, L.LARGE_SUBJECT_SIZE, y))
-        gap = after
-        for para in paragraphs:
-            for part in _wrap(para, L.FONT_REGULAR, L.LARGE_BODY_SIZE, width_pt):
-                if y + gap + body_pitch > bottom:
-                    new_page(body_pitch)
-                    gap = 0.0
-                y += gap + body_pitch
-                gap = 0.0
-                pages[-1].append(_Line(part, L.FONT_REGULAR, L.LARGE_BODY_SIZE, y))
-            gap = after
-    return pages
-
-
-def _labels_of(templates: Mapping[tuple[str, str], Template], campaign: str, langs: tuple[str, ...]) -> dict[str, str]:
-    """The booking box's labels for a campaign in ``langs``: the templates' own where they have them, else
-    ``LABELS``; one language after the other."""
-    return {
-        key: " / ".join(templates[campaign, lang].labels.get(key, LABELS[lang][key]) for lang in langs)
-        for key in ("code", "book", "phone")
-    }
 
 
 def piece_pages(
@@ -620,11 +350,11 @@ def piece_pages(
         return 1
     L.register_fonts()
     langs = letter_languages(letter.language)
-    box = _large_box(tuple(_labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
-    return len(_large_body(letter, langs, templates, booking_url, hotline, box.top_mm))
+    box = large_print.booking_box(tuple(labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
+    return len(large_print.text_pages(letter, langs, templates, booking_url, hotline, box.top_mm))
 
 
-def _draw_text(c: Any, lines: Iterable[_Line]) -> None:
+def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
     # Relative moves (``Td``) between lines, on a 0.01 pt grid: shorter than an absolute ``Tm`` per line.
     tx = c.beginText()
     font: tuple[str, float] | None = None
@@ -653,7 +383,7 @@ class _Page:
 
     piece_id: int
     form: _FormKey
-    lines: tuple[_Line, ...]
+    lines: tuple[L.Line, ...]
     booking_qr: tuple[str, float, float, float] | None
     piece_payload: str
 
@@ -666,9 +396,9 @@ _RunKey = tuple[tuple[str, str, float, float, float], ...]
 """A run of text lines relative to its first baseline: (text, font, size, x_mm, dy_mm) per line."""
 
 
-def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[bool, list[_Line]]]:
+def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[bool, list[L.Line]]]:
     """The page's lines cut into runs of lines that recur in the batch (True) and that do not."""
-    runs: list[tuple[bool, list[_Line]]] = []
+    runs: list[tuple[bool, list[L.Line]]] = []
     for line in page.lines:
         recurring = shared[line.text, line.font, line.size, line.x_mm] > 1
         if runs and runs[-1][0] == recurring:
@@ -678,7 +408,7 @@ def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[bool, list[
     return runs
 
 
-def _run_key(run: Sequence[_Line]) -> _RunKey:
+def _run_key(run: Sequence[L.Line]) -> _RunKey:
     top = run[0].y_mm
     return tuple((x.text, x.font, x.size, x.x_mm, round(x.y_mm - top, 4)) for x in run)
 
@@ -736,14 +466,14 @@ def _draw_pages(
         if count > 1:
             shared[key] = f"T{len(shared)}"
             c.beginForm(shared[key], lowerx=0, lowery=-A4[1], upperx=A4[0], uppery=2 * A4[1])
-            _draw_text(c, [_Line(text, font, size, dy, x) for text, font, size, x, dy in key])
+            _draw_text(c, [L.Line(text, font, size, dy, x) for text, font, size, x, dy in key])
             c.endForm()
 
     for k, (page, runs) in enumerate(zip(pages, page_runs, strict=True)):
         if k == len(pages) // 2:
             faults.point("letters.render.mid_pdf")
         c.doForm(static[page.form])
-        own: list[_Line] = []
+        own: list[L.Line] = []
         for recurring, run in runs:
             form = shared.get(_run_key(run)) if recurring else None
             if form is None:
@@ -842,8 +572,8 @@ def _check_printable(pages: Sequence[_Page], line_counts: Mapping[_LineKey, int]
 def _form_labels(
     pages: Sequence[_Page], templates: Mapping[tuple[str, str], Template]
 ) -> dict[_FormKey, dict[str, str]]:
-    """The booking box's labels per static form (``_labels_of``)."""
-    return {form: _labels_of(templates, form[0], form[1]) for form in {page.form for page in pages}}
+    """The booking box's labels per static form (``content.labels_of``)."""
+    return {form: labels_of(templates, form[0], form[1]) for form in {page.form for page in pages}}
 
 
 def _piece_pages_to_draw(
@@ -866,7 +596,7 @@ def _piece_pages_to_draw(
         letter.locality,
         household_names(letter, langs),
     )
-    address = [_Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
+    address = [L.Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
     booking_payload = booking_url + letter.booking_code
     # Fails here, before any file is touched, if a payload outgrows its fixed version.
     _encoder(BOOKING_QR_VERSION).packed(booking_payload)
@@ -875,14 +605,14 @@ def _piece_pages_to_draw(
         piece_text = piece_code(job_id, letter.piece_id)
         _encoder(PIECE_QR_VERSION).packed(piece_text)
         own = [
-            _Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
-            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
+            L.Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
+            L.Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
         ]
         qr = (booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
         return [_Page(letter.piece_id, (letter.campaign, langs, "standard"), (*address, *body, *own), qr, piece_text)]
 
-    box = _large_box(tuple(_labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
-    bodies = _large_body(letter, langs, templates, booking_url, hotline, box.top_mm)
+    box = large_print.booking_box(tuple(labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
+    bodies = large_print.text_pages(letter, langs, templates, booking_url, hotline, box.top_mm)
     n = len(bodies)
     pages = []
     for k, body in enumerate(bodies, start=1):
@@ -890,12 +620,12 @@ def _piece_pages_to_draw(
         _encoder(PIECE_QR_VERSION).packed(piece_text)
         folio = f"{k}/{n}"
         own = [
-            _Line(folio, L.FONT_REGULAR, L.LARGE_BODY_SIZE, L.PIECE_TEXT_BASELINE_MM,
+            L.Line(folio, L.FONT_REGULAR, L.LARGE_BODY_SIZE, L.PIECE_TEXT_BASELINE_MM,
                   L.TEXT_RIGHT_MM - L.text_width_mm(folio, L.LARGE_BODY_SIZE)),
-            _Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
+            L.Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
         ]  # fmt: skip
         if k == 1:
-            code = _Line(letter.booking_code, L.FONT_MONO, L.LARGE_CODE_SIZE, box.code_baseline_mm)
+            code = L.Line(letter.booking_code, L.FONT_MONO, L.LARGE_CODE_SIZE, box.code_baseline_mm)
             qr_left = L.TEXT_RIGHT_MM - L.LARGE_QR_SIZE_MM
             first = (letter.campaign, langs, "large")
             pages.append(_Page(letter.piece_id, first, (*address, *body, code, *own),

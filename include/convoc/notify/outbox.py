@@ -245,7 +245,7 @@ def send_outbox(
     again if the server drops it), at most ``rate`` a second; every step in the ledger beside the outbox."""
     import polars as pl
 
-    from convoc.letters.render import Letter, load_templates
+    from convoc.letters.content import Letter, load_templates
     from convoc.notify.messages import Invitation, message_bytes, message_id
 
     started = time.monotonic()
