@@ -418,7 +418,7 @@ def test_a_connection_dropped_mid_upload_leaves_no_ready_job_and_the_retry_compl
     monkeypatch.setattr(sftp_module, "_write", write_and_cut)
     with pytest.raises(TransportUnavailable) as lost:
         deliver(job, transport)
-    assert killed
+    assert killed, f"the delivery failed before the cut: {lost.value!r} from {lost.value.__cause__!r}"
     assert f"127.0.0.1 port {print_shop.port} as user convoc-printshop lost while uploading" in str(lost.value)
     assert list(print_shop.drop.rglob("READY")) == []
     visible = [p.name for p in print_shop.drop.iterdir() if not p.name.startswith(".")]

@@ -41,6 +41,8 @@ _DIR_MODE = 0o700
 # Exceptions through which paramiko reports I/O; whether they mean "connection lost" is decided by
 # looking at the connection afterwards, so that missing files and refused renames keep their type.
 _WIRE_ERRORS = (paramiko.SSHException, EOFError, OSError)
+_LOST = (paramiko.SSHException, EOFError, ConnectionError, TimeoutError)
+"""Errors that never are a server's answer: the connection is gone, whatever the transport says yet."""
 
 
 class SftpTransport:
@@ -218,8 +220,10 @@ class SftpTransport:
         try:
             yield sftp
         except _WIRE_ERRORS as exc:
-            # A server that stopped answering leaves requests in flight: the session is of no more use.
-            if self._alive() and not isinstance(exc, TimeoutError):
+            # A server that stopped answering leaves requests in flight: the session is of no more use. An
+            # end of stream or a reset is a lost connection even while paramiko's reader thread has not yet
+            # marked the transport inactive (seen under load); other errors may be the server's answer.
+            if self._alive() and not isinstance(exc, _LOST):
                 raise
             self.close()
             raise TransportUnavailable(
