@@ -52,6 +52,8 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
+        CONVOC_INGEST_CHUNK_ROWS  rows of a landing file validated at a time (default 250000): the validate
+                               task's memory follows this, not the file's size
         CONVOC_BATCH_SIZE      letters per print batch: one PDF, one render task and one verify task each
                                (default 5000; a national day of 650,000 letters is 130 batches)
         CONVOC_CAMPAIGNS       a folder of campaign files (``*.yaml``) used instead of the shipped ones, with
@@ -81,6 +83,7 @@ class Settings:
     keep_work: bool = False
     retention_days: int = 30
     batch_size: int = 5000
+    ingest_chunk_rows: int = 250_000
     campaigns: Path | None = None
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
@@ -181,6 +184,11 @@ class Settings:
         batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
         if batch_size < 1 or batch_size != int(batch_size):
             raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
+        chunk_rows = _number(env, "CONVOC_INGEST_CHUNK_ROWS", "250000")
+        if chunk_rows < 1000 or chunk_rows != int(chunk_rows):
+            raise ValueError(
+                f"CONVOC_INGEST_CHUNK_ROWS must be a whole number of rows, at least 1000, not {chunk_rows:g}"
+            )
         email_rate = _number(env, "CONVOC_EMAIL_RATE", "500")
         if email_rate < 0:
             raise ValueError(f"CONVOC_EMAIL_RATE must be 0 (no limit) or more messages a second, not {email_rate:g}")
@@ -198,6 +206,7 @@ class Settings:
             keep_work=keep_work,
             retention_days=int(retention),
             batch_size=int(batch_size),
+            ingest_chunk_rows=int(chunk_rows),
             campaigns=Path(campaigns) if campaigns else None,
             print_shop=Path(shop) if shop else None,
             print_cutoff=cutoff,

@@ -103,6 +103,7 @@ def validate_day(
         max_row_change=settings.max_row_change,
         accept_row_count_change=accept_row_count_change,
         docs_dir=docs,
+        chunk_rows=settings.ingest_chunk_rows,
     )
     faults.point("ingest.validate.after_docs")
     refusals = [reason for v in verdicts for reason in v.refusals]

@@ -70,6 +70,14 @@ def test_batch_size_setting() -> None:
     assert Settings.from_env({"CONVOC_BATCH_SIZE": "10000"}).batch_size == 10_000
 
 
+@pytest.mark.parametrize("bad", ["lots", "999", "-5", "2500.5"])
+def test_settings_reject_a_bad_ingest_chunk(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"CONVOC_INGEST_CHUNK_ROWS must be a (whole )?number"):
+        Settings.from_env({"CONVOC_INGEST_CHUNK_ROWS": bad})
+    assert Settings.from_env({}).ingest_chunk_rows == 250_000
+    assert Settings.from_env({"CONVOC_INGEST_CHUNK_ROWS": "50000"}).ingest_chunk_rows == 50_000
+
+
 def test_retention_settings(tmp_path: Path) -> None:
     assert Settings.from_env({"CONVOC_HOME": str(tmp_path)}).retention_days == 30
     assert Settings.from_env({"CONVOC_RETENTION_DAYS": "90"}).retention_days == 90

@@ -189,13 +189,14 @@ def shared_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
     return out
 
 
-def source_suite(spec: SourceSpec) -> gx.ExpectationSuite:
+def source_suite(spec: SourceSpec, *, file_rules: bool = True) -> gx.ExpectationSuite:
     """The source's suite: file rules, then row rules column by column; every expectation names its rule
-    (``meta.rule``): a file rule refuses the file, a row rule quarantines the failing rows."""
+    (``meta.rule``): a file rule refuses the file, a row rule quarantines the failing rows. Without
+    ``file_rules``: the row rules alone, ``<source>.rows`` (a file's later chunks, see ``validate``)."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=spec.name)
-    rules = file_expectations(spec) + shared_expectations(spec)
+    suite = gx.ExpectationSuite(name=spec.name if file_rules else f"{spec.name}.rows")
+    rules = (file_expectations(spec) if file_rules else []) + shared_expectations(spec)
     for column in spec.schema:
         rules += column_expectations(spec, column)
     for expectation, rule in rules:

@@ -22,6 +22,8 @@ from convoc.privacy import mask_value
 from convoc.sources.extract import REJECT_SCHEMA, Extracted
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import polars as pl
 
 log = logging.getLogger(__name__)
@@ -308,6 +310,55 @@ def _build_docs(context: Any, docs_dir: Path) -> Path:
     return docs_dir / "index.html"
 
 
+CHUNK_ROWS = 250_000
+"""Rows validated at a time: Great Expectations works on a pandas frame of one chunk, never of the whole file."""
+
+
+def _chunks(ex: Extracted, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """The extract in chunks of at most ``chunk_rows`` rows, in file order; an empty extract as one empty chunk."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(ex.parquet)
+    empty = True
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        empty = False
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
+    if empty:
+        yield pl.from_arrow(parquet.schema_arrow.empty_table())  # type: ignore[misc]
+
+
+def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl.DataFrame:
+    """The rows of the file's unique column (``spec.unique``) whose value occurs again in another chunk — the
+    repeats Great Expectations, seeing one chunk at a time, could not see: every line whose value occurs more
+    than once in the file, less ``found`` (those it reported). Counted by DuckDB straight from the extract,
+    within its memory limit. Columns ``_line`` and the column."""
+    import duckdb
+
+    from convoc import warehouse
+
+    column = ex.spec.unique[0] if ex.spec.unique else None
+    if column is None or column not in ex.columns:
+        import polars as pl
+
+        return pl.DataFrame(schema={"_line": pl.Int64})
+    config = {"memory_limit": warehouse.MEMORY_LIMIT, "temp_directory": str(temp_dir / "duckdb.tmp")}
+    with duckdb.connect(":memory:", config=config) as con:
+        frame = warehouse.query(
+            con,
+            f"""
+            with v as (select _line, "{column}" from read_parquet($p) where "{column}" is not null)
+            select _line, "{column}" from v
+            where "{column}" in (select "{column}" from v group by all having count(*) > 1)
+            order by _line
+            """,
+            {"p": str(ex.parquet)},
+        )
+    return frame.filter(~frame["_line"].is_in(sorted(found)))
+
+
 def validate_files(
     extracted: list[Extracted],
     *,
@@ -317,77 +368,137 @@ def validate_files(
     max_row_change: float,
     accept_row_count_change: bool = False,
     docs_dir: Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[Verdict]:
     """Run each file's suite; write reject lists to ``work_dir``; Data Docs to ``docs_dir``.
 
-    One validation run per file (GX fingerprints the whole frame for every run): the file rules decide
-    whether the file is refused, and only if it is not are the row rules' failures listed. GX reports
-    failing rows by line only (``ROW_RESULT_FORMAT``); the values, masked, come from the extract itself,
-    which keeps GX's result objects small at 650,000 rows. Returns one verdict per file, refused or not;
-    raising is the caller's decision.
+    A file is validated a chunk of ``chunk_rows`` rows at a time (memory holds one chunk's frames, whatever
+    the file's size). The first chunk's run holds the file rules, which decide whether the file is refused:
+    its header is the file's, it is empty only if the file is, and the row-count rule sees the file's rows —
+    the other chunks' rows counted in by shifting its bounds. Later chunks run the row rules alone
+    (``<source>.rows``). The one rule across rows, uniqueness, is completed across chunks by DuckDB
+    (``cross_chunk_duplicates``). GX reports failing rows by line only (``ROW_RESULT_FORMAT``); the values,
+    masked, come from the extract itself. Returns one verdict per file, refused or not; raising is the
+    caller's decision.
     """
     import great_expectations as gx
     import polars as pl
+    import pyarrow.parquet as pq
 
     from convoc.quality.suites import source_suite
 
     context = _context()
+    store = context.validation_results_store
     datasource = context.data_sources.add_pandas("landing")
-    stored: list[tuple[Any, Any]] = []
     verdicts = []
     for ex in extracted:
         spec = ex.spec
-        extract = pl.read_parquet(ex.parquet)
         prev = None if accept_row_count_change else previous.get(spec.name)
-        bounds = (
-            {
-                "min_rows": int(prev.rows * (1 - max_row_change)),
-                "max_rows": int(prev.rows * (1 + max_row_change)) + 1,
-            }
-            if prev
-            else {"min_rows": 0, "max_rows": 2**62}
+        low, high = (
+            (int(prev.rows * (1 - max_row_change)), int(prev.rows * (1 + max_row_change)) + 1) if prev else (0, 2**62)
         )
-        suite = context.suites.add(source_suite(spec))
         batch = datasource.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe("whole")
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
-        )
-        rejects = _concat_rejects([])
-        try:
-            result = definition.run(
-                batch_parameters={"dataframe": extract.to_pandas()},
-                expectation_parameters={**bounds, "day": day.isoformat()},
-                result_format=ROW_RESULT_FORMAT,
-            )
-        except Exception as exc:  # any failure of the run refuses the file; its text may quote data
-            log.error("%s: validation could not run (%s)", ex.file_name, type(exc).__name__)
-            refusals = [f"{ex.file_name}: validation could not run ({type(exc).__name__}) [rule check_failed]"]
-        else:
-            stored.append((definition, result))
-            refusals = _unevaluated(result, suite, ex, row_rules=False) + _refusals(result, ex, prev, max_row_change)
-            if not refusals:
-                refusals = _unevaluated(result, suite, ex, row_rules=True)
-            if not refusals:
-                rejects = _concat_rejects([pl.read_parquet(ex.rejects), _rejects(result, ex, extract)])
-        del extract
+        suites = [context.suites.add(source_suite(spec)), context.suites.add(source_suite(spec, file_rules=False))]
+        definitions = [
+            context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=suite))
+            for suite in suites
+        ]
         path = work_dir / f"{spec.name}.rejects.parquet"
-        rejects.write_parquet(path)
-        rejected_rows = rejects["line_number"].n_unique()
+        refusals: list[str] = []
+        unique_rule = spec.unique[1] if spec.unique else None
+        found: set[int] = set()
+        writer = pq.ParquetWriter(path, _concat_rejects([]).to_arrow().schema)
+        try:
+            writer.write_table(_reject_table(pl.read_parquet(ex.rejects)))
+            chunks = 0
+            for chunk in _chunks(ex, chunk_rows):
+                first = chunks == 0
+                chunks += 1
+                shift = ex.parsed - chunk.height if first else 0
+                keys = set(store.list_keys())
+                try:
+                    result = definitions[0 if first else 1].run(
+                        batch_parameters={"dataframe": chunk.to_pandas()},
+                        expectation_parameters={
+                            "min_rows": low - shift,
+                            "max_rows": high - shift,
+                            "day": day.isoformat(),
+                        },
+                        result_format=ROW_RESULT_FORMAT,
+                    )
+                except Exception as exc:  # any failure of the run refuses the file; its text may quote data
+                    log.error("%s: validation could not run (%s)", ex.file_name, type(exc).__name__)
+                    refusals = [f"{ex.file_name}: validation could not run ({type(exc).__name__}) [rule check_failed]"]
+                    break
+                suite = suites[0 if first else 1]
+                refusals = _unevaluated(result, suite, ex, row_rules=False)
+                if first:
+                    refusals += _refusals(result, ex, prev, max_row_change)
+                if not refusals:
+                    refusals = _unevaluated(result, suite, ex, row_rules=True)
+                if not refusals:
+                    writer.write_table(_reject_table(_rejects(result, ex, chunk)))
+                    found.update(
+                        line
+                        for r in result.results
+                        if r.expectation_config.meta["rule"] == unique_rule
+                        for line in _failing_lines(r)
+                    )
+                # Results are kept for Data Docs: without row values (personal data) nor line lists (memory).
+                _strip_values(result)
+                for key in set(store.list_keys()) - keys:
+                    store.set(key, result)
+                del chunk, result
+                if refusals:
+                    break
+            if not refusals and chunks > 1 and unique_rule is not None:
+                try:
+                    repeats = cross_chunk_duplicates(ex, found, work_dir)
+                except Exception as exc:  # DuckDB's messages quote values
+                    log.error(
+                        "%s: the duplicate check across chunks could not run (%s)", ex.file_name, type(exc).__name__
+                    )
+                    refusals = [
+                        f"{ex.file_name}: check {unique_rule} could not be evaluated (it raised) [rule check_failed]"
+                    ]
+                else:
+                    writer.write_table(_reject_table(_duplicate_rejects(ex, repeats, unique_rule)))
+        finally:
+            writer.close()
+        if refusals:
+            _concat_rejects([]).write_parquet(path)
+        rejected_rows = int(pl.scan_parquet(path).select(pl.col("line_number").n_unique()).collect().item())
         log.info("%s: %d rows, %d rejected%s", ex.file_name, ex.rows, rejected_rows, "; REFUSED" if refusals else "")
         verdicts.append(Verdict(spec.name, ex.file_name, ex.rows, rejected_rows, tuple(refusals), path))
 
     if docs_dir is not None:
-        store = context.validation_results_store
-        for _definition, result in stored:
-            _strip_values(result)
-        for key in store.list_keys():
-            suite_name = key.expectation_suite_identifier.name
-            for definition, kept in stored:
-                if definition.suite.name == suite_name:
-                    store.set(key, kept)
         index = _build_docs(context, docs_dir)
         log.info("Data Docs: %s", index)
     return verdicts
+
+
+def _reject_table(frame: pl.DataFrame) -> Any:
+    """A reject frame as Arrow, in the reject file's schema."""
+    return _concat_rejects([frame]).to_arrow()
+
+
+def _duplicate_rejects(ex: Extracted, repeats: pl.DataFrame, rule: str) -> pl.DataFrame:
+    import polars as pl
+
+    column = repeats.columns[1] if repeats.width > 1 else ""
+    personal = ex.spec.column(column).personal if column else False
+    return pl.DataFrame(
+        {
+            "source_file": ex.file_name,
+            "line_number": repeats["_line"],
+            "column_name": column,
+            "rule": rule,
+            "value_masked": pl.Series(
+                [mask_value(v, personal) for v in (repeats[column].to_list() if column else [])], dtype=pl.String
+            ),
+            "detail": pl.Series([None] * repeats.height, dtype=pl.String),
+        }
+    )
 
 
 def run_label(run_id: str) -> str:

@@ -1,7 +1,9 @@
 """Extract: landing CSV files → normalised text columns, parked as Parquet with the lines they came from.
 
-A landing file is read once, as bytes; what is hashed (``raw.load_log``) is exactly what is parsed, and a
-file that changes while it is read is refused (``FileChanging``: the task fails and Airflow retries it). A
+A landing file is read once, front to back, in pieces of ``BLOCK_BYTES`` cut between records (so memory
+holds one piece whatever the file's size, and the Parquet gets one row group per piece); what is hashed
+(``raw.load_log``) is exactly what is parsed, and a file that changes while it is read is refused
+(``FileChanging``: the task fails and Airflow retries it). A
 source may require a readiness marker ``NAME_YYYYMMDD.csv.done`` (setting ``CONVOC_READY_MARKERS``); a
 marker holding a SHA-256 must match the file.
 
@@ -9,6 +11,7 @@ Decoding: UTF-8 (a BOM is removed) when the whole file is. A file that is not va
 Windows-1252 (the superset of Latin-1 that "latin-1" files nearly always are; Latin-1 where even that
 fails) only when none of its lines is UTF-8 with non-ASCII characters — otherwise it is a UTF-8 file with
 a few damaged lines, and those lines are quarantined (``bad_encoding``) instead of decoded into mojibake.
+That is known only at the end of the file: a legacy file is read a second time, in its encoding.
 
 Lines: the file is split on ``\\n`` (a trailing ``\\r`` is removed); line 1 is the header. Every other
 non-blank line is one record, except that a line with an odd number of quote characters is joined with the
@@ -42,6 +45,8 @@ from convoc.sources.specs import SOURCES, SourceSpec, source_named
 from convoc.text import normalise
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
     import numpy.typing as npt
     import polars as pl
@@ -130,11 +135,14 @@ def find_landing_files(landing: Path, day: date) -> list[LandingFile]:
 # --- reading: the bytes parsed are the bytes hashed ---------------------------------------------------------
 
 
+BLOCK_BYTES = 8 * 2**20
+"""How much of a landing file is read, decoded and parsed at a time (a register line is about 110 bytes)."""
+
+
 @dataclass(frozen=True)
 class Landing:
-    """A landing file's bytes, read once, their SHA-256 and the file's identity when they were read."""
+    """What was read of a landing file: the SHA-256 of every byte read and the file's identity then."""
 
-    data: bytes
     sha256: str
     identity: tuple[int, int, int, int]
 
@@ -143,34 +151,85 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def read_landing(path: Path, *, require_marker: bool = False) -> Landing:
-    """The file's bytes and their SHA-256, read once; ``FileChanging`` if it moved while being read.
+def record_boundary(data: bytes) -> int:
+    """Where ``data`` may be cut between records: just after a line break such that no record can run on past
+    it — the ``MAX_RECORD_LINES - 1`` lines before it each hold an even number of quotes, so none of them
+    opens a quoted field that a following line would close. 0 when there is no such place."""
+    end = data.rfind(b"\n")
+    while end >= 0:
+        pos, closed = end, True
+        for _ in range(MAX_RECORD_LINES - 1):
+            start = data.rfind(b"\n", 0, pos) + 1
+            if data.count(b'"', start, pos) % 2:
+                closed = False
+                break
+            if start == 0:
+                break
+            pos = start - 1
+        if closed:
+            return end + 1
+        end = data.rfind(b"\n", 0, end)
+    return 0
 
-    With ``require_marker``, ``<path>.done`` must exist (else ``FileNotReady``); a marker whose first word
-    is a SHA-256 must name these bytes (else ``FileChanging``).
-    """
-    import hashlib
 
-    marker = path.with_name(path.name + MARKER_SUFFIX)
+class LandingReader:
+    """A landing file read once, front to back, in pieces of about ``block_bytes`` that end between records.
+
+    Every byte read is hashed; once the last piece has been taken, ``landing`` holds the SHA-256 and the
+    file's identity — or ``FileChanging`` is raised if the file moved or grew while it was read."""
+
+    def __init__(self, path: Path, block_bytes: int = BLOCK_BYTES) -> None:
+        self.path, self.block_bytes = path, block_bytes
+        self.landing: Landing | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        import hashlib
+
+        digest, size, carry, pieces = hashlib.sha256(), 0, b"", 0
+        with self.path.open("rb") as fh:
+            before = os.fstat(fh.fileno())
+            while block := fh.read(self.block_bytes):
+                digest.update(block)
+                size += len(block)
+                data = carry + block if carry else block
+                end = record_boundary(data)
+                carry = data[end:]
+                if end:
+                    pieces += 1
+                    yield data[:end]
+                del data
+            after = os.fstat(fh.fileno())
+        if carry or not pieces:
+            yield carry
+        identity = _identity(after)
+        if not (_identity(before) == identity == _identity(os.stat(self.path))) or size != after.st_size:
+            raise FileChanging(f"{self.path.name}: the file changed while it was read; nothing loaded, try again")
+        self.landing = Landing(digest.hexdigest(), identity)
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + MARKER_SUFFIX)
+
+
+def check_ready(path: Path, *, require_marker: bool) -> None:
+    """With ``require_marker``, ``FileNotReady`` until ``<path>.done`` exists."""
+    marker = _marker(path)
     if require_marker and not marker.is_file():
         raise FileNotReady(f"{path.name}: waiting for its readiness marker {marker.name}; nothing read")
-    with path.open("rb") as fh:
-        before = os.fstat(fh.fileno())
-        data = fh.read()
-        after = os.fstat(fh.fileno())
-    identity = _identity(after)
-    if not (_identity(before) == identity == _identity(os.stat(path))) or len(data) != after.st_size:
-        raise FileChanging(f"{path.name}: the file changed while it was read; nothing loaded, try again")
-    digest = hashlib.sha256(data).hexdigest()
-    if marker.is_file():
-        words = marker.read_text(encoding="ascii", errors="replace").split()
-        named = words[0].lower() if words else ""
-        if re.fullmatch(r"[0-9a-f]{64}", named) and named != digest:
-            raise FileChanging(
-                f"{path.name}: SHA-256 {digest[:12]}… does not match its readiness marker ({named[:12]}…): "
-                "the file is not (yet) the one announced; nothing loaded"
-            )
-    return Landing(data, digest, identity)
+
+
+def check_marker(path: Path, sha256: str) -> None:
+    """A readiness marker whose first word is a SHA-256 must name the bytes read (else ``FileChanging``)."""
+    marker = _marker(path)
+    if not marker.is_file():
+        return
+    words = marker.read_text(encoding="ascii", errors="replace").split()
+    named = words[0].lower() if words else ""
+    if re.fullmatch(r"[0-9a-f]{64}", named) and named != sha256:
+        raise FileChanging(
+            f"{path.name}: SHA-256 {sha256[:12]}… does not match its readiness marker ({named[:12]}…): "
+            "the file is not (yet) the one announced; nothing loaded"
+        )
 
 
 def check_unchanged(path: Path, landing: Landing) -> None:
@@ -252,33 +311,75 @@ def _invalid_utf8(data: bytes) -> tuple[IntArray, bool]:
     return lines, bool(((units >= 0x80) & ~escaped).any())
 
 
-def decode(data: bytes) -> Lines:
-    """Cut and decode a landing file (see the module doc): UTF-8; else Windows-1252 (Latin-1 where even that
-    fails) when no byte of it is UTF-8 beyond ASCII; else UTF-8 with its invalid lines marked."""
+def _high_bytes(data: bytes) -> bool:
+    """Whether ``data`` holds any byte beyond ASCII."""
+    import numpy as np
+
+    return bool(len(data)) and bool((np.frombuffer(data, dtype=np.uint8) >= 0x80).any())
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One piece of a landing file decoded as UTF-8, and what the file-wide choice of encoding needs to know:
+    whether it holds invalid bytes, and whether it holds UTF-8 beyond ASCII."""
+
+    lines: Lines
+    invalid: bool
+    utf8_beyond_ascii: bool
+
+
+def decode_utf8(data: bytes, encoding: str = "utf-8") -> Decoded:
+    """Cut ``data`` into lines, marking those that are not valid UTF-8."""
     import numpy as np
     import polars as pl
 
-    encoding = "utf-8"
-    if data.startswith(_BOM):
-        data, encoding = data[len(_BOM) :], "utf-8-sig"
     starts, lengths = _cut(data)
     valid = np.ones(len(starts), dtype=np.bool_)
     try:
         pl.Series([data], dtype=pl.Binary).cast(pl.String)  # one vectorised check: nearly every file passes
-        return Lines(data, starts, lengths, valid, encoding)
+        return Decoded(Lines(data, starts, lengths, valid, encoding), False, _high_bytes(data))
     except pl.exceptions.PolarsError:
         pass
     invalid, utf8_beyond_ascii = _invalid_utf8(data)
-    if encoding == "utf-8" and not utf8_beyond_ascii:  # a legacy 8-bit file
-        for legacy in ("cp1252", "latin-1"):
-            try:
-                utf8 = data.decode(legacy).encode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            starts, lengths = _cut(utf8)
-            return Lines(utf8, starts, lengths, np.ones(len(starts), dtype=np.bool_), legacy)
     valid[invalid] = False
-    return Lines(data, starts, lengths, valid, encoding)
+    return Decoded(Lines(data, starts, lengths, valid, encoding), True, utf8_beyond_ascii)
+
+
+def decode_legacy(data: bytes, encoding: str) -> Lines:
+    """Cut a piece of a legacy 8-bit file (``cp1252`` or ``latin-1``, see ``legacy_encoding``) into UTF-8 lines."""
+    import numpy as np
+
+    utf8 = data.decode(encoding).encode("utf-8")
+    starts, lengths = _cut(utf8)
+    return Lines(utf8, starts, lengths, np.ones(len(starts), dtype=np.bool_), encoding)
+
+
+_CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+
+
+def legacy_encoding_of(*, invalid: bool, beyond_ascii: bool, bom: bool, cp1252: bool) -> str | None:
+    """The legacy encoding a file is read in, or None when it is read as UTF-8 (see the module doc): a file
+    without BOM that is not valid UTF-8 (``invalid``) but holds no UTF-8 beyond ASCII anywhere is
+    Windows-1252 (``cp1252``: none of its five undefined bytes occurs) or else Latin-1."""
+    if bom or not invalid or beyond_ascii:
+        return None
+    return "cp1252" if cp1252 else "latin-1"
+
+
+def decode(data: bytes) -> Lines:
+    """Cut and decode a whole landing file (see the module doc): UTF-8; else Windows-1252 (Latin-1 where even
+    that fails) when no byte of it is UTF-8 beyond ASCII; else UTF-8 with its invalid lines marked."""
+    bom = data.startswith(_BOM)
+    if bom:
+        data = data[len(_BOM) :]
+    decoded = decode_utf8(data, "utf-8-sig" if bom else "utf-8")
+    legacy = legacy_encoding_of(
+        invalid=decoded.invalid,
+        beyond_ascii=decoded.utf8_beyond_ascii,
+        bom=bom,
+        cp1252=not _CP1252_UNDEFINED.search(data),
+    )
+    return decode_legacy(data, legacy) if legacy else decoded.lines
 
 
 def sniff_delimiter(first_line: str) -> str:
@@ -336,13 +437,14 @@ class Records:
     problems: list[tuple[int, str]]
 
 
-def find_records(lines: Lines, delimiter: str, width: int) -> Records:
-    """Cut the data lines (all but the first) into records (see the module doc). Vectorised over the lines
-    without quote characters; lines with quotes (rare in register extracts) are checked one by one."""
+def find_records(lines: Lines, delimiter: str, width: int, *, header: bool = True) -> Records:
+    """Cut the data lines (all but the first, the header, if ``header``) into records (see the module doc).
+    Vectorised over the lines without quote characters; lines with quotes (rare in register extracts) are
+    checked one by one. Lines are numbered from the start of ``lines``."""
     import numpy as np
 
     n = len(lines.starts)
-    data_line = np.arange(n) > 0
+    data_line = np.arange(n) >= (1 if header else 0)
     quotes = lines.count('"')
     fields = lines.count(delimiter) + 1
     # Only a line without delimiters can be blank: few enough to look at one by one.
@@ -381,13 +483,16 @@ def find_records(lines: Lines, delimiter: str, width: int) -> Records:
     return Records(np.array(sorted(starts), dtype=np.int64), keep, sorted(problems))
 
 
-def _parse(lines: Lines, records: Records, delimiter: str, width: int, file_name: str) -> pl.DataFrame:
-    """The records as ``width`` text columns ``_c0``… and ``_line``; one row per record, in file order."""
+def _parse(
+    lines: Lines, records: Records, delimiter: str, width: int, file_name: str, first_line: int = 1
+) -> pl.DataFrame:
+    """The records as ``width`` text columns ``_c0``… and ``_line`` (the file's line number, ``lines`` starting
+    on line ``first_line``); one row per record, in file order."""
     import numpy as np
     import polars as pl
 
     names = [f"_c{i}" for i in range(width)]
-    line = pl.Series("_line", records.starts + 1, dtype=pl.Int64)
+    line = pl.Series("_line", records.starts + first_line, dtype=pl.Int64)
     if not len(records.starts):
         return pl.DataFrame(schema=dict.fromkeys(names, pl.String)).with_columns(line)
     # The bytes of the records' lines, each with its line break, in one piece for the CSV reader.
@@ -458,63 +563,147 @@ def split(data: bytes, file_name: str) -> Split:
     return Split(lines.encoding, delimiter, header, frame, records.problems)
 
 
-def extract(
-    landing_file: LandingFile, work_dir: Path, *, max_malformed_share: float = 0.01, require_marker: bool = False
-) -> Extracted:
-    """Read, decode, split and normalise ``landing_file``; park it as ``work_dir/<source>.parquet`` (``_line``
-    and the spec's columns found in the header) and its line-level rejects as ``<source>.lines.parquet``.
+@dataclass(frozen=True)
+class Parked:
+    """What one pass over a landing file parked as Parquet (see ``extract``)."""
 
-    ``FileRefused`` for an unreadable header or too many malformed records; ``FileChanging`` /
-    ``FileNotReady`` when the file is not settled (retry later).
-    """
+    landing: Landing
+    encoding: str
+    delimiter: str
+    header: list[str]
+    parsed: int
+    problems: list[tuple[int, str]]
+    legacy: str | None
+    """After a pass that read the file as UTF-8: the legacy encoding it turned out to be in, if any."""
+
+    @property
+    def rows(self) -> int:
+        return self.parsed + len(self.problems)
+
+
+def _park(path: Path, spec: SourceSpec, parquet: Path, legacy: str | None, block_bytes: int) -> Parked:
+    """Read ``path`` piece by piece (``LandingReader``), cut each into records, normalise them and append them to
+    ``parquet`` (one row group per piece): memory holds one piece, whatever the file's size. ``legacy``: read
+    the file in that encoding rather than as UTF-8."""
     import polars as pl
+    import pyarrow.parquet as pq
 
+    name = path.name
+    reader = LandingReader(path, block_bytes)
+    encoding, bom, invalid, beyond_ascii, cp1252 = legacy or "utf-8", False, False, False, True
+    header: list[str] = []
+    delimiter, first_line, parsed = ",", 1, 0
+    problems: list[tuple[int, str]] = []
+    writer: pq.ParquetWriter | None = None
+    try:
+        for piece in reader:
+            first = first_line == 1
+            if legacy:
+                lines = decode_legacy(piece, legacy)
+            else:
+                if first and piece.startswith(_BOM):
+                    piece, encoding, bom = piece[len(_BOM) :], "utf-8-sig", True
+                decoded = decode_utf8(piece, encoding)
+                lines = decoded.lines
+                beyond_ascii |= decoded.utf8_beyond_ascii
+                if decoded.invalid:
+                    invalid = True
+                    cp1252 = cp1252 and not _CP1252_UNDEFINED.search(piece)
+            del piece
+            if first:
+                header, delimiter = _parse_header(lines.text(0), name)
+                unexpected = sum(1 for n in header if n not in spec.columns)
+                if unexpected:
+                    # Never the names themselves: in a file without a header they are the first row's values.
+                    log.warning("%s: %d column(s) not in the %s format ignored", name, unexpected, spec.name)
+            records = find_records(lines, delimiter, len(header), header=first)
+            frame = _parse(lines, records, delimiter, len(header), name, first_line)
+            problems += [(line + first_line - 1, rule) for line, rule in records.problems]
+            first_line += len(lines.starts) - 1
+            del lines, records
+            table = pl.DataFrame(
+                [
+                    frame["_line"],
+                    *[
+                        normalise(frame[f"_c{header.index(c)}"], spec.column(c).kind).alias(c)
+                        for c in spec.columns
+                        if c in header
+                    ],
+                ]
+            ).to_arrow(compat_level=pl.CompatLevel.oldest())
+            parsed += frame.height
+            del frame
+            if writer is None:
+                # Working copies live minutes: the fastest codec, not the smallest.
+                writer = pq.ParquetWriter(parquet, table.schema, compression="lz4")
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if reader.landing is None:  # cannot happen: the reader sets it once the last piece is taken
+        raise FileChanging(f"{name}: the file was not read to its end; nothing loaded, try again")
+    found = None if legacy else legacy_encoding_of(invalid=invalid, beyond_ascii=beyond_ascii, bom=bom, cp1252=cp1252)
+    return Parked(reader.landing, encoding, delimiter, header, parsed, problems, found)
+
+
+def extract(
+    landing_file: LandingFile,
+    work_dir: Path,
+    *,
+    max_malformed_share: float = 0.01,
+    require_marker: bool = False,
+    block_bytes: int = BLOCK_BYTES,
+) -> Extracted:
+    """Read, decode, split and normalise ``landing_file``, a piece at a time; park it as
+    ``work_dir/<source>.parquet`` (``_line`` and the spec's columns found in the header, one row group per
+    piece) and its line-level rejects as ``<source>.lines.parquet``.
+
+    A file that turns out to be in a legacy 8-bit encoding is read a second time in it (its SHA-256 must
+    not change in between). ``FileRefused`` for an unreadable header or too many malformed records;
+    ``FileChanging`` / ``FileNotReady`` when the file is not settled (retry later).
+    """
     spec = source_named(landing_file.source)
-    name = landing_file.path.name
-    landing = read_landing(landing_file.path, require_marker=require_marker)
-    parts = split(landing.data, name)
-    unexpected = sum(1 for n in parts.header if n not in spec.columns)
-    if unexpected:
-        # Never the names themselves: in a file without a header they are the first row's values.
-        log.warning("%s: %d column(s) not in the %s format ignored", name, unexpected, spec.name)
-    bad = len(parts.problems)
-    if bad > MALFORMED_TOLERATED and bad > max_malformed_share * parts.rows:
-        raise FileRefused(
-            [
-                f"{name}: {bad:,} of {parts.rows:,} rows ({bad / parts.rows:.2%}) are malformed or not UTF-8, "
-                f"more than the allowed {max_malformed_share:.0%} (first at line {parts.problems[0][0]}) "
-                "[rule malformed_rows]"
-            ]
-        )
-    if bad:
-        log.info("%s: %d row(s) quarantined before validation (first at line %d)", name, bad, parts.problems[0][0])
-
-    kept = [c for c in spec.columns if c in parts.header]
-    frame = pl.DataFrame(
-        [
-            parts.frame["_line"],
-            *[normalise(parts.frame[f"_c{parts.header.index(c)}"], spec.column(c).kind).alias(c) for c in kept],
-        ]
-    )
+    path, name = landing_file.path, landing_file.path.name
+    check_ready(path, require_marker=require_marker)
     private_dirs(work_dir)
     parquet = work_dir / f"{spec.name}.parquet"
     rejects = work_dir / f"{spec.name}.lines.parquet"
-    # Working copies live minutes: the fastest codec, not the smallest.
-    frame.write_parquet(parquet, compression="lz4")
+    try:
+        parts = _park(path, spec, parquet, None, block_bytes)
+        if parts.legacy:
+            again = _park(path, spec, parquet, parts.legacy, block_bytes)
+            if again.landing.sha256 != parts.landing.sha256:
+                raise FileChanging(f"{name}: the file changed between two readings; nothing loaded, try again")
+            parts = again
+        check_marker(path, parts.landing.sha256)
+        bad = len(parts.problems)
+        if bad > MALFORMED_TOLERATED and bad > max_malformed_share * parts.rows:
+            raise FileRefused(
+                [
+                    f"{name}: {bad:,} of {parts.rows:,} rows ({bad / parts.rows:.2%}) are malformed or not "
+                    f"UTF-8, more than the allowed {max_malformed_share:.0%} (first at line "
+                    f"{parts.problems[0][0]}) [rule malformed_rows]"
+                ]
+            )
+    except BaseException:
+        parquet.unlink(missing_ok=True)  # a working copy of a file not loaded is not kept
+        raise
+    if bad:
+        log.info("%s: %d row(s) quarantined before validation (first at line %d)", name, bad, parts.problems[0][0])
     _reject_frame(name, parts.problems).write_parquet(rejects)
-    for path in (parquet, rejects):
-        os.chmod(path, 0o600)
-    check_unchanged(landing_file.path, landing)
+    for p in (parquet, rejects):
+        os.chmod(p, 0o600)
+    check_unchanged(path, parts.landing)
     return Extracted(
         source=spec.name,
         file_name=name,
         day=landing_file.day,
-        sha256=landing.sha256,
+        sha256=parts.landing.sha256,
         rows=parts.rows,
-        parsed=frame.height,
+        parsed=parts.parsed,
         encoding=parts.encoding,
         delimiter=parts.delimiter,
-        columns=tuple(kept),
+        columns=tuple(c for c in spec.columns if c in parts.header),
         parquet=parquet,
         rejects=rejects,
     )

@@ -21,11 +21,13 @@ from convoc.errors import FileChanging, FileNotReady, FileRefused
 from convoc.sources.extract import (
     MALFORMED_TOLERATED,
     Extracted,
+    Landing,
     LandingFile,
+    LandingReader,
     check_unchanged,
     extract,
     find_landing_files,
-    read_landing,
+    record_boundary,
     sniff_delimiter,
     split,
 )
@@ -257,32 +259,81 @@ def test_extract_parks_private_parquet_and_hashes_the_bytes_parsed(tmp_path: Pat
     assert stat.S_IMODE(os.stat(ex.parquet.parent).st_mode) == 0o700
 
 
+def _read(path: Path, block_bytes: int = 1 << 20) -> tuple[list[bytes], Landing]:
+    reader = LandingReader(path, block_bytes)
+    pieces = list(reader)
+    assert reader.landing is not None
+    return pieces, reader.landing
+
+
 def test_a_file_changed_after_it_was_read_is_refused_for_a_retry(tmp_path: Path) -> None:
     path = write_register(tmp_path / "register_20210129.csv", [person(1)])
-    landing = read_landing(path)
+    _, landing = _read(path)
     check_unchanged(path, landing)
     with path.open("a") as fh:
         fh.write(_line() + "\n")
     with pytest.raises(FileChanging, match=r"register_20210129\.csv: the file changed"):
         check_unchanged(path, landing)
-    landing = read_landing(path)
+    _, landing = _read(path)
     os.replace(write_register(tmp_path / "other.csv", [person(1), person(2)]), path)  # replaced by a new file
     with pytest.raises(FileChanging):
         check_unchanged(path, landing)
 
 
+def test_a_file_growing_while_it_is_read_is_refused(tmp_path: Path) -> None:
+    path = write_register(tmp_path / "register_20210129.csv", [person(i) for i in range(1, 200)])
+    reader = LandingReader(path, 1024)
+    with pytest.raises(FileChanging, match="the file changed while it was read"):
+        for n, _piece in enumerate(reader):
+            if n == 1:
+                with path.open("a") as fh:
+                    fh.write(_line() + "\n")
+    assert reader.landing is None
+
+
+def test_pieces_end_between_records_and_hash_every_byte(tmp_path: Path) -> None:
+    rows = [person(i) for i in range(1, 300)]
+    rows[40]["street"] = "Rue\nde la Gare"  # a quoted line break: its record spans two lines
+    path = write_register(tmp_path / "register_20210129.csv", rows)
+    data = path.read_bytes()
+    for block in (64, 1000, 4096, len(data) + 1):
+        pieces, landing = _read(path, block)
+        assert b"".join(pieces) == data
+        assert landing.sha256 == hashlib.sha256(data).hexdigest()
+        assert all(p.endswith(b"\n") for p in pieces[:-1])
+        assert not any(p.startswith(b"de la Gare") for p in pieces)  # never inside the quoted field
+
+
+def test_a_record_boundary_is_never_inside_a_quoted_field() -> None:
+    # A line of odd quotes may open a field as well as close one: no cut within four lines after it.
+    assert record_boundary(b'a,b\n1,"x\ny",3\n') == len(b"a,b\n")
+    assert record_boundary(b'a,b\n1,"x\ny",3\n4\n5\n6\n7\n') == len(b'a,b\n1,"x\ny",3\n4\n5\n6\n7\n')
+    # The last line opens a quote: the cut goes before it, or nowhere when every earlier line is as close.
+    assert record_boundary(b'a,b\n1,2\n3,"x\n') == len(b"a,b\n1,2\n")
+    assert record_boundary(b'1,"x\n2\n3\n4\n') == 0  # the quote opened four lines up may still close below
+    assert record_boundary(b'1,"x\n2\n3\n4\n5\n') == len(b'1,"x\n2\n3\n4\n5\n')
+    assert record_boundary(b"no line break") == 0
+
+
 def test_readiness_marker(tmp_path: Path) -> None:
-    path = write_register(tmp_path / "register_20210129.csv", [person(1)])
-    marker = tmp_path / "register_20210129.csv.done"
+    (tmp_path / "landing").mkdir()
+    path = write_register(tmp_path / "landing" / "register_20210129.csv", [person(1)])
+    marker = path.with_name("register_20210129.csv.done")
+    landing_file = find_landing_files(tmp_path / "landing", DAY)[0]
     with pytest.raises(FileNotReady, match=r"waiting for its readiness marker register_20210129\.csv\.done"):
-        read_landing(path, require_marker=True)
+        extract(landing_file, tmp_path / "work", require_marker=True)
     marker.write_text("")
-    assert read_landing(path, require_marker=True).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    marker.write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "  register_20210129.csv\n")
-    read_landing(path, require_marker=True)
+    assert extract(landing_file, tmp_path / "work", require_marker=True).sha256 == _sha(path)
+    marker.write_text(_sha(path) + "  register_20210129.csv\n")
+    extract(landing_file, tmp_path / "work", require_marker=True)
     marker.write_text("0" * 64 + "\n")
     with pytest.raises(FileChanging, match="does not match its readiness marker"):
-        read_landing(path, require_marker=True)
+        extract(landing_file, tmp_path / "work", require_marker=True)
+    assert not (tmp_path / "work" / "register.parquet").exists()  # nothing kept of a file not loaded
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_find_landing_files_picks_the_day_register_first(tmp_path: Path) -> None:
