@@ -1,12 +1,14 @@
 """Validate extracted landing files with Great Expectations.
 
-For each file: the ``.file`` suite decides whether the whole file is refused (and the reason a person
-reads); otherwise the ``.rows`` suite lists the failing rows, which are written as a reject list
-(one row per line × rule, values masked where personal), together with the lines extraction could not
-read (``malformed_row``, ``bad_encoding``). A check that cannot run is a failure, never a pass: an
-expectation that raised, or came back without the counts and row indexes it must report, refuses the file
-(rule ``check_failed``, naming the check — never its exception text, which may quote a value). Data Docs
-of the run are written without any row values, so they can be shared.
+For each file, a chunk of rows at a time (``CHUNK_ROWS``): the file rules of the ``<source>`` suite, run on
+the first chunk, decide whether the whole file is refused (and the reason a person reads); otherwise the
+row rules (the rest of that suite, then ``<source>.rows`` on every later chunk) list the failing rows,
+which are written as a reject list (one row per line × rule, values masked where personal), together with
+the lines extraction could not read (``malformed_row``, ``bad_encoding``) and the repeats across chunks.
+A check that cannot run is a failure, never a pass: an expectation that raised, or came back without the
+counts and row indexes it must report, refuses the file (rule ``check_failed``, naming the check — never
+its exception text, which may quote a value). Data Docs of the run are written without any row values, so
+they can be shared.
 """
 
 from __future__ import annotations
@@ -315,19 +317,19 @@ CHUNK_ROWS = 250_000
 
 
 def _chunks(ex: Extracted, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    """The extract in chunks of at most ``chunk_rows`` rows, in file order; an empty extract as one empty chunk."""
-    import polars as pl
-    import pyarrow.parquet as pq
+    """The extract in chunks of at most ``chunk_rows`` rows, in file order; an empty extract as one empty chunk.
 
-    parquet = pq.ParquetFile(ex.parquet)
-    empty = True
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
-        empty = False
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        yield frame
-    if empty:
-        yield pl.from_arrow(parquet.schema_arrow.empty_table())  # type: ignore[misc]
+    Each chunk is its own slice of the Parquet scan (polars reads only the row groups it needs):
+    pyarrow's ``iter_batches`` kept ≈ 6 MB per chunk of 250,000 rows allocated until the file was done."""
+    import polars as pl
+
+    rows = int(pl.scan_parquet(ex.parquet).select(pl.len()).collect().item())
+    for offset in range(0, max(rows, 1), chunk_rows):
+        yield pl.scan_parquet(ex.parquet).slice(offset, chunk_rows).collect()
+
+
+DUPLICATES_MEMORY = "128MB"
+"""DuckDB's memory for ``cross_chunk_duplicates`` (6.5 M matricules: 2.6 s, against 1.0 s with 512 MB)."""
 
 
 def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl.DataFrame:
@@ -344,7 +346,8 @@ def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl
         import polars as pl
 
         return pl.DataFrame(schema={"_line": pl.Int64})
-    config = {"memory_limit": warehouse.MEMORY_LIMIT, "temp_directory": str(temp_dir / "duckdb.tmp")}
+    # This runs in the process that holds Great Expectations; past its limit, DuckDB spills to disk.
+    config = {"memory_limit": DUPLICATES_MEMORY, "temp_directory": str(temp_dir / "duckdb.tmp")}
     with duckdb.connect(":memory:", config=config) as con:
         frame = warehouse.query(
             con,
