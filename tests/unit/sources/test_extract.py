@@ -45,7 +45,7 @@ def _line(**overrides: str) -> str:
 
 def _extract(tmp_path: Path, content: bytes, **kw: object) -> Extracted:
     landing = tmp_path / "landing"
-    landing.mkdir(exist_ok=True)
+    landing.mkdir(parents=True, exist_ok=True)
     (landing / "register_20210129.csv").write_bytes(content)
     [found] = find_landing_files(landing, DAY)
     return extract(found, tmp_path / "work", **kw)  # type: ignore[arg-type]
@@ -417,3 +417,60 @@ def test_every_column_that_is_not_free_text_is_confined_to_a_format() -> None:
         SourceSpec("x", (Column("note"),))
     with pytest.raises(ValueError, match=r"x\.note: a text column needs a maximum length"):
         SourceSpec("x", (Column("note", kind="text"),))
+
+
+# --- in pieces: exactly what the whole file gives -------------------------------------------------------------
+
+
+def _pieces_agree(tmp_path: Path, content: bytes, blocks: tuple[int, ...] = (16, 97, 1000)) -> Extracted:
+    """Extract ``content`` whole and in pieces of each size in ``blocks``: the same rows, values, lines,
+    rejects and encoding every time. Returns the whole extract."""
+    whole = _extract(tmp_path / "whole", content, max_malformed_share=1.0)
+    frame, rejects = pl.read_parquet(whole.parquet), pl.read_parquet(whole.rejects)
+    for block in blocks:
+        part = _extract(tmp_path / f"block{block}", content, block_bytes=block, max_malformed_share=1.0)
+        assert (part.rows, part.parsed, part.encoding, part.sha256) == (
+            whole.rows,
+            whole.parsed,
+            whole.encoding,
+            whole.sha256,
+        ), block
+        assert pl.read_parquet(part.parquet).equals(frame), block
+        assert pl.read_parquet(part.rejects).equals(rejects), block
+    return whole
+
+
+_RAW_FIELD = st.text(st.sampled_from(['"', "\n", "\r", ",", "a", "é", " "]), max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(_RAW_FIELD, min_size=8, max_size=10), min_size=1, max_size=12),
+    quoted=st.booleans(),
+)
+def test_any_file_in_pieces_gives_what_it_gives_whole(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], quoted: bool
+) -> None:
+    # Well-quoted records (csv.writer) or raw text joined with commas: quotes, line breaks and ragged rows.
+    out = io.StringIO()
+    if quoted:
+        csv.writer(out, lineterminator="\n").writerows([REGISTER_HEADER, *rows])
+    else:
+        out.write("\n".join([HEADER, *(",".join(r) for r in rows)]) + "\n")
+    _pieces_agree(tmp_path_factory.mktemp("pieces"), out.getvalue().encode())
+
+
+def test_a_legacy_file_whose_first_pieces_are_ascii_is_read_again_in_its_encoding(tmp_path: Path) -> None:
+    rows = [person(i) for i in range(1, 40)] + [person(40, family_name="Gonçalves")]
+    content = write_register(tmp_path / "r.csv", rows, encoding="cp1252").read_bytes()
+    whole = _pieces_agree(tmp_path, content)
+    assert whole.encoding == "cp1252" and "Gonçalves" in pl.read_parquet(whole.parquet)["family_name"].to_list()
+
+
+def test_utf8_in_one_piece_and_a_bad_byte_in_another_quarantines_the_bad_line(tmp_path: Path) -> None:
+    rows = [person(1, family_name="Zoë")] + [person(i) for i in range(2, 40)]
+    text = write_register(tmp_path / "r.csv", rows).read_bytes()
+    content = text + _line(family_name="Gon\xe7alves").encode("utf-8").replace(b"\xc3\xa7", b"\xe7") + b"\n"
+    whole = _pieces_agree(tmp_path, content)
+    assert whole.encoding == "utf-8"
+    assert pl.read_parquet(whole.rejects).select("line_number", "rule").rows() == [(41, "bad_encoding")]
