@@ -9,6 +9,7 @@ call per row (650,000 register rows in a few tens of milliseconds each).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from functools import cache
@@ -259,17 +260,40 @@ def _address_ok(value: str) -> bool:
         return False
 
 
+PLAIN_EMAIL = r"^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+"""The plain addresses nearly everyone has (dot-atom local part of common characters, a lower-case ASCII
+host name of several labels ending in a letter-only TLD): ``email-validator`` accepts every one of them as it
+stands, unless it is too long, has a label with ``--`` (Punycode and R-LDH rules) or a special-use domain —
+which are left to the library. A test compares the two on generated addresses."""
+
+
+def _plain_email(values: pl.Series) -> pl.Series:
+    """Which of the values are plain addresses the library would accept unchanged (see ``PLAIN_EMAIL``)."""
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    special = "|".join(re.escape(d) for d in SPECIAL_USE_DOMAIN_NAMES)
+    return (
+        values.str.contains(PLAIN_EMAIL)
+        & (values.str.len_bytes() <= 254)
+        & values.str.contains(r"^[^@]{1,64}@").fill_null(False)
+        & ~values.str.contains(r"@.*--")
+        & ~values.str.contains(rf"[@.](?:{special})$")
+    ).fill_null(False)
+
+
 def is_email(values: pl.Series) -> pl.Series:
     """E-mail addresses in the syntax ``email-validator`` accepts and in the form it stores (ASCII, domain in
-    lower case, no display name or quoting). One library call per distinct value (about 17 µs): what cannot be an
-    address (no ``@``, a blank, over 254 characters) is refused before it."""
+    lower case, no display name or quoting). Plain addresses (``PLAIN_EMAIL``) pass on a vectorised match;
+    the others take one library call per distinct value (about 17 µs): what cannot be an address (no ``@``,
+    a blank, over 254 characters) is refused before it."""
     import polars as pl
 
     shaped = values.str.contains(r"^[^@\s]{1,64}@[^@\s]{1,252}$").fill_null(False) & (
         values.str.len_chars() <= 254
     ).fill_null(False)
     distinct = values.filter(shaped).unique()
-    good = {v for v in distinct.to_list() if _address_ok(v)}
+    plain = _plain_email(distinct)
+    good = distinct.filter(plain).to_list() + [v for v in distinct.filter(~plain).to_list() if _address_ok(v)]
     known = pl.Series(sorted(good), dtype=pl.String).implode()
     return values.is_in(known) | values.is_null()
 
