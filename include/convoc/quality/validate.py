@@ -347,7 +347,10 @@ def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl
 
         return pl.DataFrame(schema={"_line": pl.Int64})
     # This runs in the process that holds Great Expectations; past its limit, DuckDB spills to disk.
-    config = {"memory_limit": DUPLICATES_MEMORY, "temp_directory": str(temp_dir / "duckdb.tmp")}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": DUPLICATES_MEMORY,
+        "temp_directory": str(temp_dir / "duckdb.tmp"),
+    }
     with duckdb.connect(":memory:", config=config) as con:
         frame = warehouse.query(
             con,
