@@ -16,6 +16,8 @@ export AIRFLOW_HOME ?= $(CONVOC_HOME)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+# A country of 6.5 million in batches of 5,000 is 1,300 mapped render tasks (Airflow maps 1,024 by default).
+export AIRFLOW__CORE__MAX_MAP_LENGTH := 4096
 export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS := 0o700
 export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS := 0o600
 

@@ -31,13 +31,23 @@ from convoc_airflow.defaults import DAG_DEFAULTS, DAY_PARAMS, MAP_LABEL, WAREHOU
 def letters_render() -> None:
     @task(**WAREHOUSE_TASK, **limit("cut"))
     def cut_batches() -> list[str]:
+        from airflow.configuration import conf
+
         from convoc.campaigns import load_centres
         from convoc.letters.batches import cut_batches
         from convoc_airflow.tasks import stage
 
         with stage(warehouse="write") as run:
             s = run.settings
-            paths = cut_batches(run.con, run.day, s.print_root, load_centres(), s.batch_size, templates=s.templates)
+            paths = cut_batches(
+                run.con,
+                run.day,
+                s.print_root,
+                load_centres(),
+                s.batch_size,
+                templates=s.templates,
+                max_batches=conf.getint("core", "max_map_length"),
+            )
             return [str(p) for p in paths]
 
     @task(multiple_outputs=False, map_index_template=MAP_LABEL, **limit("render"))

@@ -18,6 +18,7 @@ All hold names and addresses: folders 0700, files 0600. Re-running a day replace
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Mapping
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
     from convoc.letters.content import Letter
     from convoc.letters.render import RenderResult
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5_000
 DAY_FOLDERS = ("batches", "rendered", "pdf", "rejected", "preflight")
@@ -89,8 +92,13 @@ def cut_batches(
     batch_size: int = BATCH_SIZE,
     *,
     templates: Path | None = None,
+    max_batches: int | None = None,
 ) -> list[Path]:
     """Write the day's letters as batch files of ``batch_size`` pieces (presort order); return their paths.
+
+    At most ``max_batches`` files (each is a mapped render and verify task: Airflow refuses to map more than
+    its ``core.max_map_length``): a day that would need more gets larger batches, with a warning, rather than
+    no letters at all.
 
     Replaces the day's print folders and forgets the day's recorded batches first (see the module docstring).
     The letters are numbered and sorted once inside DuckDB (within its memory limit, spilling to disk), then
@@ -127,6 +135,18 @@ def cut_batches(
         con.execute("drop table if exists _fallbacks")
     row = con.execute("select count(*) from _pieces").fetchone()
     total = int(row[0]) if row else 0
+    if max_batches is not None and total > batch_size * max_batches:
+        wider = -(-total // max_batches)
+        log.warning(
+            "%d letters in batches of %d would be %d batches, more than the %d tasks Airflow maps at most "
+            "(core.max_map_length): batches of %d today",
+            total,
+            batch_size,
+            -(-total // batch_size),
+            max_batches,
+            wider,
+        )
+        batch_size = wider
     # Nothing of an earlier run of the day (a PDF rendered, released or rejected, or the record of one) may
     # pass for this run's.
     _forget_batches(con, day)

@@ -50,6 +50,21 @@ def test_batches_presorted_sized_and_complete(waved: Settings) -> None:
     assert stat.S_IMODE(os.stat(paths[0].parent).st_mode) == 0o700
 
 
+def test_a_day_of_more_batches_than_airflow_maps_gets_larger_batches(
+    waved: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with warehouse.connect(waved.warehouse) as con:
+        total = con.execute(
+            "select count(*) from core.fct_invitation where wave_date = $d and channel <> 'email'", {"d": DAY}
+        ).fetchall()[0][0]
+        paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=10, max_batches=3)
+        heights = [pl.read_parquet(p).height for p in paths]
+        assert len(cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=total, max_batches=1)) == 1
+    wider = -(-total // 3)
+    assert total > 30 and heights == [wider, wider, total - 2 * wider]
+    assert f"batches of {wider} today" in caplog.text and "more than the 3 tasks Airflow maps at most" in caplog.text
+
+
 def test_render_verify_and_record(waved: Settings) -> None:
     with warehouse.connect(waved.warehouse) as con:
         paths = cut_batches(con, DAY, waved.print_root, load_centres(), batch_size=60)
