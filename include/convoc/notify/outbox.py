@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from convoc import faults, warehouse
 from convoc.errors import ConvocError
-from convoc.files import private_dirs, write_private_parquet
+from convoc.files import fsync_dir, private_dirs
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,23 +56,45 @@ def day_dir(mail_root: Path, day: date) -> Path:
 
 def cut_outbox(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path, centres: Centres) -> tuple[Path, int]:
     """Write the day's e-mail invitations to ``<day>/outbox.parquet`` (replacing an earlier cut, never the
-    ledger); return its path and row count."""
+    ledger); return its path and row count. DuckDB writes the file straight from the query, within its
+    memory limit: a day of a million e-mails is never held in the task's memory."""
     import polars as pl
 
-    frame = warehouse.query(con, warehouse.select("intermediate/int_messages__outbox.sql"), {"wave_date": day})
     info = pl.DataFrame(
         [(c.centre, c.name, list(c.address)) for c in centres.centres],
         schema={"centre": pl.String, "centre_name": pl.String, "centre_address": pl.List(pl.String)},
         orient="row",
     )
-    frame = frame.join(info, on="centre", how="left", maintain_order="left").with_columns(
-        pl.col("centre_name").fill_null(""), pl.col("centre_address").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    )
     folder = day_dir(mail_root, day)
     private_dirs(mail_root, folder)
     path = folder / OUTBOX
-    write_private_parquet(path, frame)
-    return path, frame.height
+    part = folder / f".{OUTBOX}.part"  # in an owner-only folder; 0600 before it takes the outbox's name
+    messages = warehouse.select("intermediate/int_messages__outbox.sql")
+    con.register("_centre_info", info)
+    try:
+        warehouse.execute(
+            con,
+            f"""
+            copy (
+                select messages.*, coalesce(info.centre_name, '') as centre_name,
+                       coalesce(info.centre_address, cast([] as varchar[])) as centre_address
+                from ({messages}) as messages
+                left join _centre_info as info on info.centre = messages.centre
+                order by messages.invitation_id
+            ) to '{str(part).replace("'", "''")}' (format parquet)
+            """,
+            {"wave_date": day},
+        )
+        os.chmod(part, 0o600)
+        count = int(con.execute("select count(*) from read_parquet($p)", {"p": str(part)}).fetchall()[0][0])
+        with part.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    finally:
+        con.unregister("_centre_info")
+        part.unlink(missing_ok=True)
+    fsync_dir(folder)
+    return path, count
 
 
 # --- the send ledger -------------------------------------------------------------------------------------
