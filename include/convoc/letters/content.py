@@ -141,7 +141,13 @@ def load_template(path: Path) -> Template:
 def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[tuple[str, str], Template]:
     """Templates for every (campaign, language) the letters need, from ``root`` (``CONVOC_CAMPAIGNS``'s
     templates) where it has the campaign, else the shipped ones; MissingTemplate if one is absent."""
-    needed = sorted({(letter.campaign, lang) for letter in letters for lang in letter_languages(letter.language)})
+    return templates_for({(letter.campaign, letter.language) for letter in letters}, root)
+
+
+def templates_for(pairs: Iterable[tuple[str, str]], root: Path | None = None) -> dict[tuple[str, str], Template]:
+    """``load_templates`` for letters of these (campaign, letter language) pairs (a bilingual letter language
+    needs a template in each of its languages)."""
+    needed = sorted({(campaign, lang) for campaign, language in pairs for lang in letter_languages(language)})
     found = {}
     for campaign, lang in needed:
         folder = root / campaign if root is not None and (root / campaign).is_dir() else TEMPLATES_DIR / campaign

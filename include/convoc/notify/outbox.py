@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from convoc.campaigns import Centres
+    from convoc.letters.content import Letter
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,45 @@ def _paced(count: int, rate: float) -> Iterator[int]:
         yield k
 
 
+SEND_SLICE = 5_000
+"""Messages read from the outbox at a time: the send task's memory holds a slice, not the day's e-mails."""
+
+
+def _messages(outbox: Path, todo: set[str], day: date) -> Iterator[tuple[Letter, str]]:
+    """The outbox's messages whose invitation id is in ``todo``, in outbox order, as (letter, address): read a
+    slice of ``SEND_SLICE`` rows at a time."""
+    import polars as pl
+
+    from convoc.letters.content import Letter
+
+    rows = int(pl.scan_parquet(outbox).select(pl.len()).collect().item())
+    for offset in range(0, rows, SEND_SLICE):
+        part = pl.scan_parquet(outbox).slice(offset, SEND_SLICE).collect()
+        for r in part.iter_rows(named=True):
+            if r["invitation_id"] not in todo:
+                continue
+            letter = Letter(
+                piece_id=0,
+                invitation_id=r["invitation_id"],
+                campaign=r["campaign"],
+                language=r["language"],
+                family_name=r["family_name"],
+                given_name=r["given_name"],
+                street="",
+                house_number=None,
+                postcode="",
+                locality="",
+                booking_code=r["booking_code"],
+                valid_from=r["valid_from"],
+                valid_until=r["valid_until"],
+                letter_date=day,
+                centre_name=r["centre_name"],
+                centre_address=tuple(r["centre_address"]),
+                phase=r["phase"],
+            )
+            yield letter, r["email"]
+
+
 def send_outbox(
     outbox: Path,
     connect: Callable[[], smtplib.SMTP],
@@ -264,66 +304,55 @@ def send_outbox(
     templates: Path | None = None,
 ) -> SendResult:
     """Send the outbox's messages not yet done (see the module doc) over one connection (``connect()``, opened
-    again if the server drops it), at most ``rate`` a second; every step in the ledger beside the outbox."""
+    again if the server drops it), at most ``rate`` a second; every step in the ledger beside the outbox. The
+    outbox is read a slice at a time (``SEND_SLICE``); the templates it needs are loaded before anything is
+    sent."""
     import polars as pl
 
-    from convoc.letters.content import Letter, load_templates
+    from convoc.letters.content import templates_for
     from convoc.notify.messages import Invitation, message_bytes, message_id
 
     started = time.monotonic()
-    frame = pl.read_parquet(outbox)
+    ids = pl.read_parquet(outbox, columns=["invitation_id"])["invitation_id"]
     ledger_path = outbox.parent / LEDGER
-    todo, done_before = pending(frame["invitation_id"].to_list(), read_ledger(ledger_path))
-    rows = frame.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
-    letters = [
-        Letter(
-            piece_id=0,
-            invitation_id=r["invitation_id"],
-            campaign=r["campaign"],
-            language=r["language"],
-            family_name=r["family_name"],
-            given_name=r["given_name"],
-            street="",
-            house_number=None,
-            postcode="",
-            locality="",
-            booking_code=r["booking_code"],
-            valid_from=r["valid_from"],
-            valid_until=r["valid_until"],
-            letter_date=day,
-            centre_name=r["centre_name"],
-            centre_address=tuple(r["centre_address"]),
-            phase=r["phase"],
-        )
-        for r in rows.iter_rows(named=True)
-    ]
-    emails = rows["email"].to_list()
-    found = load_templates(letters, templates) if letters else {}
+    todo, done_before = pending(ids.to_list(), read_ledger(ledger_path))
+    total, messages_in_outbox = len(todo), ids.len()
+    del ids
+    pairs = pl.read_parquet(outbox, columns=["invitation_id", "campaign", "language"])
+    pairs = pairs.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
+    found = templates_for(pairs.select("campaign", "language").unique().rows(), templates) if total else {}
+    del pairs
+    messages = _messages(outbox, set(todo), day)
+    del todo
     counts = {"sent": 0, "deferred": 0, "failed": 0}
     ledger = Ledger(ledger_path, attempt)
     client: smtplib.SMTP | None = None
 
-    def build(k: int) -> bytes | Exception:
+    def build(message: tuple[Letter, str]) -> bytes | Exception:
         # an error is kept, and raised when the message's turn comes: never while another one's answer is due
         try:
-            return message_bytes(Invitation(letters[k], emails[k]), found, sent_on=day)
+            return message_bytes(Invitation(*message), found, sent_on=day)
         except Exception as exc:
             return exc
 
     prepared: dict[int, bytes | Exception] = {}
 
-    def prepare_next(k: int) -> Callable[[], None]:
+    def prepare_next(k: int, following: tuple[Letter, str] | None) -> Callable[[], None]:
         def prepare() -> None:
-            if k + 1 < len(letters):
-                prepared[k + 1] = build(k + 1)
+            if following is not None:
+                prepared[k + 1] = build(following)
 
         return prepare
 
+    current = next(messages, None)
     try:
-        for k in _paced(len(letters), rate):
-            letter, email = letters[k], emails[k]
+        for k in _paced(total, rate):
+            if current is None:  # cannot happen: the outbox lists every message pending
+                raise ConvocError(f"{outbox}: {total} messages were pending, only {k} were found")
+            letter, email = current
+            following = next(messages, None)
             mid = message_id(letter.invitation_id)
-            data = prepared.pop(k, None) or build(k)
+            data = prepared.pop(k, None) or build(current)
             if isinstance(data, Exception):
                 raise data
             ledger.write(letter.invitation_id, mid, "sending")
@@ -331,7 +360,7 @@ def send_outbox(
                 try:
                     if client is None:
                         client = connect()
-                    code = _hand_over(client, sender, email, data, prepare_next(k))
+                    code = _hand_over(client, sender, email, data, prepare_next(k, following))
                     break
                 except smtplib.SMTPServerDisconnected:
                     client = None
@@ -340,15 +369,16 @@ def send_outbox(
                 except smtplib.SMTPResponseException as exc:
                     code = int(exc.smtp_code)
                     break
-            if k == len(letters) // 2:
+            if k == total // 2:
                 faults.point("notify.send.mid_batch")
             status = _status(code)
             ledger.write(letter.invitation_id, mid, status, code)
             counts[status] += 1
+            current = following
     except (OSError, smtplib.SMTPException) as exc:
         raise ConvocError(
             f"{outbox}: the mail server could not be reached or dropped the connection ({type(exc).__name__}) after "
-            f"{sum(counts.values())} of {len(letters)} messages; the ledger keeps what was sent: retry"
+            f"{sum(counts.values())} of {total} messages; the ledger keeps what was sent: retry"
         ) from None
     finally:
         ledger.close()
@@ -358,7 +388,12 @@ def send_outbox(
             except (OSError, smtplib.SMTPException):
                 client.close()
     result = SendResult(
-        frame.height, counts["sent"], counts["deferred"], counts["failed"], done_before, time.monotonic() - started
+        messages_in_outbox,
+        counts["sent"],
+        counts["deferred"],
+        counts["failed"],
+        done_before,
+        time.monotonic() - started,
     )
     log.info("%s: %s", outbox, result.as_dict())
     return result

@@ -197,6 +197,27 @@ def test_a_rate_limit_paces_the_batch(tmp_path: Path, server: tuple[Server, int]
     assert result.sent == 6 and result.seconds >= 5 / 20
 
 
+def test_an_outbox_read_in_slices_sends_each_pending_message_once_in_order(
+    tmp_path: Path, server: tuple[Server, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convoc.notify import outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "SEND_SLICE", 3)  # 11 messages: slices of 3, 3, 3 and 2
+    handler, port = server
+    handler.refuse = {"person5@example.lu": 451}  # deferred: pending again on the retry, in the second slice
+    path = outbox(tmp_path / "d", 11)
+    first = send_outbox(path, connect(port), day=DAY, sender=SENDER)
+    assert (first.messages, first.sent, first.deferred) == (11, 10, 1)
+    order = [e.invitation_id for e in read_ledger(path.parent / LEDGER) if e.event == "sending"]
+    assert order == [f"vaccination:1:{k}:1" for k in range(1, 12)]
+    handler.refuse = {}
+    retry = send_outbox(path, connect(port), day=DAY, sender=SENDER, attempt=2)
+    assert (retry.sent, retry.done_before) == (1, 10)
+    assert sorted(m["Message-ID"] for m in handler.received) == sorted(
+        message_id(f"vaccination:1:{k}:1") for k in range(1, 12)
+    )
+
+
 def test_refusals_are_recorded_deferred_ones_tried_again_up_to_a_limit(
     tmp_path: Path, server: tuple[Server, int]
 ) -> None:
