@@ -144,7 +144,7 @@ def load_templates(letters: Iterable[Letter], root: Path | None = None) -> dict[
     return templates_for({(letter.campaign, letter.language) for letter in letters}, root)
 
 
-def templates_for(pairs: Iterable[tuple[str, str]], root: Path | None = None) -> dict[tuple[str, str], Template]:
+def templates_for(pairs: Iterable[tuple[str, str | None]], root: Path | None = None) -> dict[tuple[str, str], Template]:
     """``load_templates`` for letters of these (campaign, letter language) pairs (a bilingual letter language
     needs a template in each of its languages)."""
     needed = sorted({(campaign, lang) for campaign, language in pairs for lang in letter_languages(language)})
