@@ -10,6 +10,10 @@ shop's capacity scaled like the centres', booking codes included), measuring
 wall time and peak RSS. Baseline in the same child: a scan of the residents valid on the day with their
 age (what any wave must read).
 Targets: ≤ 2 s at 650,000 and ≤ 10 s at 6,500,000; peak memory ≤ 2 GiB at 6,500,000.
+
+With ``--mailing``: instead, the national mailing of ``bench/bench_national.py`` (one letter to every resident,
+the print shop's capacity lifted) planned for 2021-06-01 through the same ``plan_day``: the largest wave a day can
+hold, timed with its peak RSS.
 """
 
 from __future__ import annotations
@@ -86,6 +90,25 @@ print('RESULT=' + json.dumps(out))
 """
 
 
+PLAN_MAILING = """
+import json, sys, time
+from datetime import date
+from pathlib import Path
+from convoc import warehouse
+from convoc.campaigns import load_campaigns, load_centres
+from convoc.campaigns.print_shop import load_print_shop
+from convoc.waves.run import WAVES_MEMORY_LIMIT, plan_day
+campaigns, shop = load_campaigns(Path(sys.argv[2])), load_print_shop(Path(sys.argv[3]))
+with warehouse.connect(Path(sys.argv[1]), memory_limit=WAVES_MEMORY_LIMIT) as con:
+    t = time.perf_counter()
+    with warehouse.transaction(con):
+        [result] = plan_day(con, campaigns, load_centres(), shop, date(2021, 6, 1), b'k' * 32)
+    seconds = time.perf_counter() - t
+peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM')) / 1024
+print('RESULT=' + json.dumps({'seconds': seconds, 'letters': result.invitations, 'peak': peak}))
+"""
+
+
 def _child(args: list[str]) -> tuple[float, str]:
     proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read() if proc.stdout else ""
@@ -99,7 +122,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, nargs="+", default=[650_000, 6_500_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mailing", action="store_true", help="plan the national mailing of bench_national.py")
     args = parser.parse_args()
+    if args.mailing:
+        return mailing(args.residents, args.repeat)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     lines = []
     for n in args.residents:
@@ -131,6 +157,38 @@ def main() -> None:
     print("| command | machine | residents | first wave | wave with history | peak RSS | baseline (scan) | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
+
+
+def mailing(sizes: list[int], repeat: int) -> None:
+    """``--mailing``: the national mailing's wave, planned ``repeat`` times at each size."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_national import campaign_folder
+
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    print("| command | machine | residents | national mailing wave | peak RSS |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        root = Path(tempfile.mkdtemp(prefix="convoc-bench-waves-"))
+        try:
+            folder, shop = campaign_folder(root)
+            base = root / "base.duckdb"
+            _child(["-c", BUILD, str(base), str(n)])
+            runs = []
+            for i in range(repeat):
+                db = root / f"run{i}.duckdb"
+                shutil.copy(base, db)
+                _, out = _child(["-c", PLAN_MAILING, str(db), str(folder), str(shop)])
+                runs.append(json.loads(out.split("RESULT=", 1)[1]))  # its own peak: VmHWM, not ru_maxrss
+                db.unlink()
+            seconds = statistics.median(r["seconds"] for r in runs)
+            peak = statistics.median(r["peak"] for r in runs)
+            print(
+                f"| `.venv/bin/python bench/bench_waves.py --mailing --residents {n} --repeat {repeat}` | {machine} "
+                f"| {n:,} | {seconds:.2f} s ({runs[0]['letters']:,} letters) | {peak:.0f} MiB |",
+                flush=True,
+            )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,23 @@ def test_rerun_same_day_yields_same_rows(con: duckdb.DuckDBPyConnection) -> None
     assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
 
 
+def test_a_wave_written_in_slices_is_the_wave_written_at_once(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from convoc.waves import plan as plan_module
+
+    for rid in range(1, 30):
+        add_resident(con, rid, f"19{30 + rid:02d}-06-01", commune="Luxembourg" if rid % 3 else "Esch-sur-Alzette")
+    whole = plan_wave(con, campaign(), centres(), D, KEY)
+    at_once = con.execute("select * from core.fct_invitation order by all").fetchall()
+    waves = con.execute("select * from core.fct_wave order by all").fetchall()
+    monkeypatch.setattr(plan_module, "WRITE_SLICE", 4)
+    sliced = plan_wave(con, campaign(), centres(), D, KEY)
+    assert whole.invitations > 8 and sliced == whole  # invitations, by centre, quota, deferred
+    assert con.execute("select * from core.fct_invitation order by all").fetchall() == at_once
+    assert con.execute("select * from core.fct_wave order by all").fetchall() == waves
+
+
 def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnection,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     for rid in range(1, 10):

@@ -207,40 +207,52 @@ def _with_channels(con: duckdb.DuckDBPyConnection, rows: Any, day: date) -> Any:
     ).with_columns(pl.col("channel").fill_null("paper"), pl.col("format").fill_null("standard"))
 
 
+WRITE_SLICE = 1_000_000
+"""Invitations given their ids and codes and written at a time: a national wave is not held three times over."""
+
+
 def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, key: bytes) -> WaveResult:
     """Replace the campaign's wave of the day in core.fct_invitation by ``kept`` (the selection's rows the
     print shop can take; all of them without a print-shop limit) and record it in core.fct_wave with the
-    letters deferred; the caller holds the transaction."""
+    letters deferred; the caller holds the transaction. Ids and booking codes are made and written
+    ``WRITE_SLICE`` invitations at a time."""
     import polars as pl
 
     campaign, day = selection.campaign, selection.wave_date
     con.execute("delete from core.fct_invitation where campaign = $c and wave_date = $d",
                 {"c": campaign.campaign, "d": day})  # fmt: skip
-    ids = [
-        f"{campaign.campaign}:{dose}:{resident}:{attempt}"
-        for dose, resident, attempt in kept.select("dose", "resident_id", "attempt").iter_rows()
-    ]
     valid_from = day + timedelta(days=1)
-    wave = kept.select(*INVITATION_COLUMNS).with_columns(
-        pl.Series("invitation_id", ids, dtype=pl.String),
-        pl.lit(campaign.campaign).alias("campaign"),
-        pl.lit(day).alias("wave_date"),
-        pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
-        pl.lit(valid_from).alias("valid_from"),
-        pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
-    )
-    con.register("_wave", wave)
-    try:
-        con.execute("insert into core.fct_invitation by name select * from _wave")
-    finally:
-        con.unregister("_wave")
+    emails, written, centres = 0, 0, pl.DataFrame(schema={"centre": pl.String, "len": pl.UInt32})
+    for offset in range(0, kept.height, WRITE_SLICE):
+        part = kept.slice(offset, WRITE_SLICE)
+        ids = [
+            f"{campaign.campaign}:{dose}:{resident}:{attempt}"
+            for dose, resident, attempt in part.select("dose", "resident_id", "attempt").iter_rows()
+        ]
+        wave = part.select(*INVITATION_COLUMNS).with_columns(
+            pl.Series("invitation_id", ids, dtype=pl.String),
+            pl.lit(campaign.campaign).alias("campaign"),
+            pl.lit(day).alias("wave_date"),
+            pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
+            pl.lit(valid_from).alias("valid_from"),
+            pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
+        )
+        del ids
+        con.register("_wave", wave)
+        try:
+            con.execute("insert into core.fct_invitation by name select * from _wave")
+        finally:
+            con.unregister("_wave")
+        written += wave.height
+        emails += int((wave["channel"] == "email").sum())
+        centres = pl.concat([centres, wave.group_by("centre").len()])
+        del wave, part
     # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
     params = {"campaign": campaign.campaign, "wave_date": day}
     duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), params).height
     if duplicates:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates} residents would hold two open invitations")
-    deferred = selection.rows.height - wave.height
-    emails = int((wave["channel"] == "email").sum())
+    deferred = selection.rows.height - written
     con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
     con.execute(
         "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred, emails) "
@@ -248,16 +260,16 @@ def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, 
         {
             "c": campaign.campaign,
             "d": day,
-            "n": wave.height - emails,
+            "n": written - emails,
             "q": sum(selection.quota.values()),
             "deferred": deferred,
             "emails": emails,
         },
     )
-    by_centre = dict(wave.group_by("centre").len().sort("centre").iter_rows())
+    by_centre = {c: int(n) for c, n in centres.group_by("centre").agg(pl.col("len").sum()).sort("centre").iter_rows()}
     log.info("%s wave %s: %d invitations %s (quota %s, %d deferred by the print shop)",
-             campaign.campaign, day, wave.height, by_centre, selection.quota, deferred)  # fmt: skip
-    return WaveResult(campaign.campaign, day, wave.height, by_centre, selection.quota, deferred)
+             campaign.campaign, day, written, by_centre, selection.quota, deferred)  # fmt: skip
+    return WaveResult(campaign.campaign, day, written, by_centre, selection.quota, deferred)
 
 
 def plan_wave(
