@@ -73,7 +73,7 @@ def cut_outbox(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path, centr
     messages = warehouse.select("intermediate/int_messages__outbox.sql")
     con.register("_centre_info", info)
     try:
-        warehouse.execute(
+        written = warehouse.execute(
             con,
             f"""
             copy (
@@ -85,9 +85,9 @@ def cut_outbox(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path, centr
             ) to '{str(part).replace("'", "''")}' (format parquet)
             """,
             {"wave_date": day},
-        )
+        ).fetchall()
+        count = int(written[0][0])  # COPY answers with the rows it wrote
         os.chmod(part, 0o600)
-        count = int(con.execute("select count(*) from read_parquet($p)", {"p": str(part)}).fetchall()[0][0])
         with part.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(part, path)
@@ -313,15 +313,13 @@ def send_outbox(
     from convoc.notify.messages import Invitation, message_bytes, message_id
 
     started = time.monotonic()
-    ids = pl.read_parquet(outbox, columns=["invitation_id"])["invitation_id"]
+    index = pl.read_parquet(outbox, columns=["invitation_id", "campaign", "language"])
     ledger_path = outbox.parent / LEDGER
-    todo, done_before = pending(ids.to_list(), read_ledger(ledger_path))
-    total, messages_in_outbox = len(todo), ids.len()
-    del ids
-    pairs = pl.read_parquet(outbox, columns=["invitation_id", "campaign", "language"])
-    pairs = pairs.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
-    found = templates_for(pairs.select("campaign", "language").unique().rows(), templates) if total else {}
-    del pairs
+    todo, done_before = pending(index["invitation_id"].to_list(), read_ledger(ledger_path))
+    total, messages_in_outbox = len(todo), index.height
+    pending_rows = index.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
+    found = templates_for(pending_rows.select("campaign", "language").unique().rows(), templates) if total else {}
+    del index, pending_rows
     messages = _messages(outbox, set(todo), day)
     del todo
     counts = {"sent": 0, "deferred": 0, "failed": 0}

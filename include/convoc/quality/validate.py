@@ -332,8 +332,8 @@ DUPLICATES_MEMORY = "128MB"
 """DuckDB's memory for ``cross_chunk_duplicates`` (6.5 M matricules: 2.6 s, against 1.0 s with 512 MB)."""
 
 
-def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl.DataFrame:
-    """The rows of the file's unique column (``spec.unique``) whose value occurs again in another chunk — the
+def cross_chunk_duplicates(ex: Extracted, column: str, found: set[int], temp_dir: Path) -> pl.DataFrame:
+    """The rows of the file's unique ``column`` (``spec.unique``) whose value occurs again in another chunk — the
     repeats Great Expectations, seeing one chunk at a time, could not see: every line whose value occurs more
     than once in the file, less ``found`` (those it reported). Counted by DuckDB straight from the extract,
     within its memory limit. Columns ``_line`` and the column."""
@@ -341,11 +341,6 @@ def cross_chunk_duplicates(ex: Extracted, found: set[int], temp_dir: Path) -> pl
 
     from convoc import warehouse
 
-    column = ex.spec.unique[0] if ex.spec.unique else None
-    if column is None or column not in ex.columns:
-        import polars as pl
-
-        return pl.DataFrame(schema={"_line": pl.Int64})
     # This runs in the process that holds Great Expectations; past its limit, DuckDB spills to disk.
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": DUPLICATES_MEMORY,
@@ -411,7 +406,7 @@ def validate_files(
         ]
         path = work_dir / f"{spec.name}.rejects.parquet"
         refusals: list[str] = []
-        unique_rule = spec.unique[1] if spec.unique else None
+        unique_column, unique_rule = spec.unique or (None, None)
         found: set[int] = set()
         writer = pq.ParquetWriter(path, _concat_rejects([]).to_arrow().schema)
         try:
@@ -457,9 +452,10 @@ def validate_files(
                 del chunk, result
                 if refusals:
                     break
-            if not refusals and chunks > 1 and unique_rule is not None:
+            # (not refused: the header holds the unique column)
+            if not refusals and chunks > 1 and unique_column is not None and unique_rule is not None:
                 try:
-                    repeats = cross_chunk_duplicates(ex, found, work_dir)
+                    repeats = cross_chunk_duplicates(ex, unique_column, found, work_dir)
                 except Exception as exc:  # DuckDB's messages quote values
                     log.error(
                         "%s: the duplicate check across chunks could not run (%s)", ex.file_name, type(exc).__name__
@@ -468,7 +464,7 @@ def validate_files(
                         f"{ex.file_name}: check {unique_rule} could not be evaluated (it raised) [rule check_failed]"
                     ]
                 else:
-                    writer.write_table(_reject_table(_duplicate_rejects(ex, repeats, unique_rule)))
+                    writer.write_table(_reject_table(_duplicate_rejects(ex, repeats, unique_column, unique_rule)))
         finally:
             writer.close()
         if refusals:
@@ -488,20 +484,17 @@ def _reject_table(frame: pl.DataFrame) -> Any:
     return _concat_rejects([frame]).to_arrow()
 
 
-def _duplicate_rejects(ex: Extracted, repeats: pl.DataFrame, rule: str) -> pl.DataFrame:
+def _duplicate_rejects(ex: Extracted, repeats: pl.DataFrame, column: str, rule: str) -> pl.DataFrame:
     import polars as pl
 
-    column = repeats.columns[1] if repeats.width > 1 else ""
-    personal = ex.spec.column(column).personal if column else False
+    personal = ex.spec.column(column).personal
     return pl.DataFrame(
         {
             "source_file": ex.file_name,
             "line_number": repeats["_line"],
             "column_name": column,
             "rule": rule,
-            "value_masked": pl.Series(
-                [mask_value(v, personal) for v in (repeats[column].to_list() if column else [])], dtype=pl.String
-            ),
+            "value_masked": pl.Series([mask_value(v, personal) for v in repeats[column].to_list()], dtype=pl.String),
             "detail": pl.Series([None] * repeats.height, dtype=pl.String),
         }
     )
