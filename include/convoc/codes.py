@@ -17,7 +17,7 @@ import hmac
 import os
 import secrets
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,44 +105,23 @@ def make_code(invitation_id: str, key: bytes, suffix: str | None = None) -> str:
     return ParsedCode(body, check, _check_suffix(suffix) if suffix is not None else None).formatted()
 
 
-def _codes_chunk(invitation_ids: list[str], key: bytes, suffix: str | None) -> list[str]:
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
-    codes = []
-    for invitation_id in invitation_ids:
-        mac = keyed.copy()
-        mac.update(invitation_id.encode("utf-8"))
-        bits = int.from_bytes(mac.digest()[:7], "big") >> 1
-        body = "".join(ALPHABET[(bits >> shift) & 0x1F] for shift in _SHIFTS)
-        check = luhn.calc_check_digit(body, alphabet=ALPHABET)
-        codes.append(ParsedCode(body, check, suffix).formatted())
-    return codes
+HMAC_BLOCK = 64
+"""SHA-256's block size in bytes: HMAC pads (or first hashes) the key to it."""
 
 
-def make_codes(
-    invitation_ids: Sequence[str], key: bytes, suffix: str | None = None, *, parallel_from: int = 200_000
-) -> list[str]:
-    """``make_code`` for many ids at once, in order; a wave can hold a million letters.
-
-    The keyed hash is set up once; from ``parallel_from`` ids on, the work is shared among the CPUs
-    (fresh worker processes: nothing of the caller's state, such as an open warehouse, is inherited) —
-    except in a daemonic process (a Celery worker's pool runs tasks in those), which may not start any: there
-    the codes are made in the process itself.
-    """
-    import multiprocessing
-
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104) for ``key``: what the warehouse's
+    ``booking_code_bits`` macro (``sql/macros/booking_code.sql``) takes in place of the key, so that a wave's codes
+    are made in one statement. Raises ``ValueError`` for an empty key."""
     if not key:
         raise ValueError("signing key is empty")
-    checked = _check_suffix(suffix) if suffix is not None else None
-    workers = os.cpu_count() or 1
-    if len(invitation_ids) < parallel_from or workers < 2 or multiprocessing.current_process().daemon:
-        return _codes_chunk(list(invitation_ids), key, checked)
-    from concurrent.futures import ProcessPoolExecutor
+    block = (hashlib.sha256(key).digest() if len(key) > HMAC_BLOCK else key).ljust(HMAC_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
-    size = -(-len(invitation_ids) // workers)
-    chunks = [list(invitation_ids[i : i + size]) for i in range(0, len(invitation_ids), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = pool.map(_codes_chunk, chunks, [key] * len(chunks), [checked] * len(chunks))
-        return [code for part in parts for code in part]
+
+def check_suffix(suffix: str | None) -> str | None:
+    """``suffix`` if it is a valid campaign suffix (or None); ``ValueError`` naming the rule otherwise."""
+    return None if suffix is None else _check_suffix(suffix)
 
 
 def _compact(text: str) -> str:

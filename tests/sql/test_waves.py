@@ -125,6 +125,23 @@ def test_phase_order_then_oldest_first(con: duckdb.DuckDBPyConnection) -> None:
     assert [r[0] for r in invited(con)] == [3, 4, 5]
 
 
+def test_a_quota_cutting_through_residents_of_one_birth_date_takes_them_by_resident_id(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # The wave first finds each centre's cut-off on (dose, phase, birth date) and ranks one by one only up to it:
+    # the same rows as ranking everyone. 100 residents on six birth dates; 36 letters cut inside a date.
+    born = ["1935-03-01", "1938-07-15", "1940-01-01", "1985-02-02", "1990-09-09", "1991-01-01"]
+    residents = {rid: born[(rid * 7) % len(born)] for rid in range(1, 101)}
+    for rid, birth in residents.items():
+        add_resident(con, rid, birth)
+    assert plan(con, D, lines=3) == 36  # 3 lines × 1 hour × 12
+    phase = {rid: (0 if birth < "1946" else 1) for rid, birth in residents.items()}  # 2a (75+) before 6
+    expected = sorted(residents, key=lambda rid: (phase[rid], residents[rid], rid))[:36]
+    assert [r[0] for r in invited(con)] == sorted(expected)
+    cut = sorted(residents, key=lambda rid: (phase[rid], residents[rid], rid))
+    assert residents[cut[35]] == residents[cut[36]]  # the quota does cut through one birth date
+
+
 def test_capacity_respected_and_open_letters_count(con: duckdb.DuckDBPyConnection) -> None:
     for rid in range(1, 41):
         add_resident(con, rid, f"19{40 + rid:02d}-01-01")
@@ -156,21 +173,26 @@ def test_rerun_same_day_yields_same_rows(con: duckdb.DuckDBPyConnection) -> None
     assert con.execute("select * from core.fct_invitation order by all").fetchall() == before
 
 
-def test_a_wave_written_in_slices_is_the_wave_written_at_once(
-    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+def test_every_invitation_id_and_booking_code_made_by_the_warehouse_is_the_one_python_makes(
+    con: duckdb.DuckDBPyConnection,
 ) -> None:
-    from convoc.waves import plan as plan_module
+    from convoc.codes import make_code, verify
 
     for rid in range(1, 30):
         add_resident(con, rid, f"19{30 + rid:02d}-06-01", commune="Luxembourg" if rid % 3 else "Esch-sur-Alzette")
-    whole = plan_wave(con, campaign(), centres(), D, KEY)
-    at_once = con.execute("select * from core.fct_invitation order by all").fetchall()
-    waves = con.execute("select * from core.fct_wave order by all").fetchall()
-    monkeypatch.setattr(plan_module, "WRITE_SLICE", 4)
-    sliced = plan_wave(con, campaign(), centres(), D, KEY)
-    assert whole.invitations > 8 and sliced == whole  # invitations, by centre, quota, deferred
-    assert con.execute("select * from core.fct_invitation order by all").fetchall() == at_once
-    assert con.execute("select * from core.fct_wave order by all").fetchall() == waves
+    for c in (campaign(), campaign(code_suffix="V")):
+        written = plan_wave(con, c, centres(), D, KEY).invitations
+        rows = con.execute(
+            "select invitation_id, campaign, dose, resident_id, attempt, booking_code from core.fct_invitation "
+            "where campaign = $c order by resident_id",
+            {"c": c.campaign},
+        ).fetchall()
+        assert written > 8 and len(rows) == written
+        for invitation_id, name, dose, resident, attempt, code in rows:
+            assert invitation_id == f"{name}:{dose}:{resident}:{attempt}"
+            assert code == make_code(invitation_id, KEY, c.code_suffix) and verify(code, invitation_id, KEY)
+        assert {code.endswith("-V") for *_, code in rows} == {c.code_suffix is not None}
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchall() == [(0,)]
 
 
 def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnection,
@@ -183,7 +205,7 @@ def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnecti
     def crash(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("killed")
 
-    monkeypatch.setattr("convoc.waves.plan.make_codes", crash)
+    monkeypatch.setattr("convoc.waves.plan._record_wave", crash)  # the invitations written, the wave not
     with pytest.raises(RuntimeError), warehouse.transaction(con):
         plan(con, D)
     assert con.execute("select * from core.fct_invitation order by all").fetchall() == before

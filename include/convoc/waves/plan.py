@@ -5,7 +5,10 @@ times the campaign's share) divided by the expected uptake, less the letters sti
 chosen by ``sql/intermediate/int_wave__selected.sql``: second doses first, then by phase, oldest first.
 Idempotent per campaign × day: the day's rows are replaced, and only what happened before the day counts.
 A wave is selected (``select_wave``: what the centres allow), cut to the print shop's capacity across the
-day's campaigns (``convoc.waves.print_capacity``), then written (``write_wave``).
+day's campaigns (``convoc.waves.print_capacity``), then written (``write_wave``). A wave never leaves the
+warehouse: the selections are temp tables of the waves' connection, ranked and cut there, and the insert itself
+makes the ids and booking codes — a national mailing of 6.5 M letters is bounded by DuckDB's memory limit, not by
+the population.
 An invitation's status (and print and return) is not stored: ``core.dim_invitation_current`` derives it.
 """
 
@@ -13,22 +16,20 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from convoc import warehouse
 from convoc.campaigns import Campaign, Centres
-from convoc.codes import make_codes
+from convoc.codes import check_suffix, hmac_pads
 from convoc.errors import ConvocError
 
 if TYPE_CHECKING:
     import duckdb
 
 log = logging.getLogger(__name__)
-
-# what a selection adds to core.fct_invitation (the rest is the campaign's and the day's)
-INVITATION_COLUMNS = ("resident_id", "dose", "attempt", "phase", "centre", "language", "channel", "format")
 
 
 class NoSnapshot(ConvocError):
@@ -119,12 +120,26 @@ def _register_tables(con: duckdb.DuckDBPyConnection, campaign: Campaign, centres
 @dataclass(frozen=True)
 class Selection:
     """A campaign's wave of a day as the centres allow it, before the print shop's capacity: the rows of
-    ``int_wave__selected`` / ``int_wave__sample`` with their print order (``phase_rank``, ``print_order``)."""
+    ``int_wave__selected`` / ``int_wave__sample`` / ``int_wave__mailing`` with their print order (``phase_rank``,
+    ``print_order``) and each resident's channel and format, kept in the warehouse connection's temp table
+    ``table`` (a national mailing is millions of rows: DuckDB holds them within its memory limit, spilling to
+    disk past it); ``rows`` of them, ``paper`` of them letters (not e-mail only)."""
 
     campaign: Campaign
     wave_date: date
     quota: dict[str, int]
-    rows: Any  # polars.DataFrame
+    table: str
+    rows: int
+    paper: int
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Remove the selection's temp table (and the print shop's cut of it, if any)."""
+        con.execute(f"drop table if exists {self.table}")
+        con.execute(f"drop table if exists {self.table}__kept")
+
+
+def _table_for(campaign: Campaign) -> str:
+    return "_selection__" + re.sub(r"[^A-Za-z0-9_]", "_", campaign.campaign)
 
 
 def select_wave(
@@ -182,94 +197,87 @@ def select_wave(
         capacity = window_capacity(centres, day, campaign.booking_window_days, capacity_scale)
         quota = quotas(campaign, capacity, load)
         model = "intermediate/int_wave__selected.sql"
+    table = _table_for(campaign)
     _register_tables(con, campaign, centres, day, quota)
     try:
-        rows = warehouse.query(con, warehouse.select(model), params)
+        warehouse.execute(con, f"create or replace temp table {table} as {_with_channels(model)}", params)
     finally:
         for name in ("_phase", "_catchment", "_quota", "_band", "_commune_filter"):
             con.unregister(name)
+    rows, paper = con.execute(f"select count(*), count(*) filter (where channel <> 'email') from {table}").fetchall()[0]
     if campaign.kind == "mailing":
-        quota = {"all": rows.height}
-    return Selection(campaign, day, quota, _with_channels(con, rows, day))
+        quota = {"all": int(rows)}
+    return Selection(campaign, day, quota, table, int(rows), int(paper))
 
 
-def _with_channels(con: duckdb.DuckDBPyConnection, rows: Any, day: date) -> Any:
-    """The selection's rows with the channel and format of each resident's contact preference on the day
-    (paper and standard for everyone who stated none)."""
-    import polars as pl
-
-    channels = warehouse.query(con, warehouse.select("intermediate/int_wave__channels.sql"), {"wave_date": day})
-    return rows.join(
-        channels.select(pl.col("resident_id").cast(rows.schema["resident_id"]), "channel", "format"),
-        on="resident_id",
-        how="left",
-        maintain_order="left",
-    ).with_columns(pl.col("channel").fill_null("paper"), pl.col("format").fill_null("standard"))
+def _with_channels(model: str) -> str:
+    """The selection ``model``'s rows with the channel and format of each resident's contact preference on the
+    day (paper and standard for everyone who stated none)."""
+    return f"""
+        select selected.*, coalesce(channels.channel, 'paper') as channel,
+            coalesce(channels.format, 'standard') as format
+        from ({warehouse.select(model)}) as selected
+        left join ({warehouse.select("intermediate/int_wave__channels.sql")}) as channels using (resident_id)
+    """
 
 
-WRITE_SLICE = 1_000_000
-"""Invitations given their ids and codes and written at a time: a national wave is not held three times over."""
-
-
-def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: Any, key: bytes) -> WaveResult:
-    """Replace the campaign's wave of the day in core.fct_invitation by ``kept`` (the selection's rows the
-    print shop can take; all of them without a print-shop limit) and record it in core.fct_wave with the
-    letters deferred; the caller holds the transaction. Ids and booking codes are made and written
-    ``WRITE_SLICE`` invitations at a time."""
-    import polars as pl
-
+def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: str, key: bytes) -> WaveResult:
+    """Replace the campaign's wave of the day in core.fct_invitation by the rows of temp table ``kept`` (the
+    selection's rows the print shop can take: ``convoc.waves.print_capacity.allocate``) and record it in
+    core.fct_wave with the letters deferred; the caller holds the transaction. Ids and booking codes are made by
+    the warehouse in the insert itself (``sql/intermediate/int_wave__invitations.sql``): nothing of the wave
+    passes through Python, whatever its size."""
     campaign, day = selection.campaign, selection.wave_date
     con.execute("delete from core.fct_invitation where campaign = $c and wave_date = $d",
                 {"c": campaign.campaign, "d": day})  # fmt: skip
+    inner_pad, outer_pad = hmac_pads(key)
     valid_from = day + timedelta(days=1)
-    emails, written, centres = 0, 0, pl.DataFrame(schema={"centre": pl.String, "len": pl.UInt32})
-    for offset in range(0, kept.height, WRITE_SLICE):
-        part = kept.slice(offset, WRITE_SLICE)
-        ids = [
-            f"{campaign.campaign}:{dose}:{resident}:{attempt}"
-            for dose, resident, attempt in part.select("dose", "resident_id", "attempt").iter_rows()
-        ]
-        wave = part.select(*INVITATION_COLUMNS).with_columns(
-            pl.Series("invitation_id", ids, dtype=pl.String),
-            pl.lit(campaign.campaign).alias("campaign"),
-            pl.lit(day).alias("wave_date"),
-            pl.Series("booking_code", make_codes(ids, key, campaign.code_suffix), dtype=pl.String),
-            pl.lit(valid_from).alias("valid_from"),
-            pl.lit(valid_from + timedelta(days=campaign.validity_days - 1)).alias("valid_until"),
-        )
-        del ids
-        con.register("_wave", wave)
-        try:
-            con.execute("insert into core.fct_invitation by name select * from _wave")
-        finally:
-            con.unregister("_wave")
-        written += wave.height
-        emails += int((wave["channel"] == "email").sum())
-        centres = pl.concat([centres, wave.group_by("centre").len()])
-        del wave, part
+    params = {
+        "campaign": campaign.campaign,
+        "wave_date": day,
+        "valid_from": valid_from,
+        "valid_until": valid_from + timedelta(days=campaign.validity_days - 1),
+        "suffix": check_suffix(campaign.code_suffix),
+        "inner_pad": inner_pad,
+        "outer_pad": outer_pad,
+    }
+    con.execute(f"create or replace temp view _wave_kept as select * from {kept}")
+    try:
+        invitations = warehouse.select("intermediate/int_wave__invitations.sql")
+        warehouse.execute(con, f"insert into core.fct_invitation by name select * from ({invitations})", params)
+        by_centre = {
+            str(centre): int(n)
+            for centre, n in con.execute(
+                "select centre, count(*) from _wave_kept group by centre order by centre"
+            ).fetchall()
+        }
+        emails = int(con.execute("select count(*) from _wave_kept where channel = 'email'").fetchall()[0][0])
+    finally:
+        con.execute("drop view if exists _wave_kept")
+    written = sum(by_centre.values())
     # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
-    params = {"campaign": campaign.campaign, "wave_date": day}
-    duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), params).height
+    check = {"campaign": campaign.campaign, "wave_date": day}
+    duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), check).height
     if duplicates:
         raise ConvocError(f"{campaign.campaign} {day}: {duplicates} residents would hold two open invitations")
-    deferred = selection.rows.height - written
-    con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign.campaign, "d": day})
-    con.execute(
-        "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred, emails) "
-        "values ($c, $d, $n, $q, $deferred, $emails)",
-        {
-            "c": campaign.campaign,
-            "d": day,
-            "n": written - emails,
-            "q": sum(selection.quota.values()),
-            "deferred": deferred,
-            "emails": emails,
-        },
-    )
-    by_centre = {c: int(n) for c, n in centres.group_by("centre").agg(pl.col("len").sum()).sort("centre").iter_rows()}
+    deferred = selection.rows - written
+    _record_wave(con, selection, letters=written - emails, emails=emails, deferred=deferred)
     log.info("%s wave %s: %d invitations %s (quota %s, %d deferred by the print shop)",
              campaign.campaign, day, written, by_centre, selection.quota, deferred)  # fmt: skip
     return WaveResult(campaign.campaign, day, written, by_centre, selection.quota, deferred)
+
+
+def _record_wave(con: duckdb.DuckDBPyConnection, selection: Selection, *, letters: int, emails: int,
+                 deferred: int) -> None:  # fmt: skip
+    """The wave's line in core.fct_wave, replacing the campaign × day's."""
+    campaign, day = selection.campaign.campaign, selection.wave_date
+    con.execute("delete from core.fct_wave where campaign = $c and wave_date = $d", {"c": campaign, "d": day})
+    con.execute(
+        "insert into core.fct_wave (campaign, wave_date, letters, quota, deferred, emails) "
+        "values ($c, $d, $n, $q, $deferred, $emails)",
+        {"c": campaign, "d": day, "n": letters, "q": sum(selection.quota.values()), "deferred": deferred,
+         "emails": emails},
+    )  # fmt: skip
 
 
 def plan_wave(
@@ -283,4 +291,7 @@ def plan_wave(
     """Replace ``campaign``'s wave of ``day`` with everything the centres allow (no print-shop limit: the
     day's waves together go through ``convoc.waves.run.run_waves``); the caller holds the transaction."""
     selection = select_wave(con, campaign, centres, day, capacity_scale)
-    return write_wave(con, selection, selection.rows, key)
+    try:
+        return write_wave(con, selection, selection.table, key)
+    finally:
+        selection.drop(con)

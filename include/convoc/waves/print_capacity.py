@@ -17,61 +17,48 @@ counted in ``core.fct_wave.deferred``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import duckdb
+
     from convoc.waves.plan import Selection
 
 TIER = {"priority": 1, "booster": 1, "sample": 2, "mailing": 3}
 LATER_DOSE = 0
 
 
-def ranked(selections: list[Selection]) -> Any:
-    """Every selected letter of the day in print order (columns ``campaign``, ``_row``: its row in its
-    selection). Invitations sent by e-mail only are no letter: they are not ranked."""
-    import polars as pl
-
-    frames = [
-        s.rows.select(
-            pl.lit(s.campaign.campaign).alias("campaign"),
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
-            pl.when(pl.col("dose") > 1).then(LATER_DOSE).otherwise(TIER[s.campaign.kind]).alias("_tier"),
-            pl.col("phase_rank").cast(pl.Int64),
-            pl.col("print_order").cast(pl.Float64),
-            pl.col("resident_id").cast(pl.Int64),
-            _paper(s.rows).alias("_paper"),
-        )
-        .filter("_paper")
-        .drop("_paper")
-        for s in selections
+def ranked(selections: list[Selection]) -> str:
+    """SQL: every selected letter of the day in print order (columns ``selection``: its index in
+    ``selections``, ``_row``: its row id in that selection's table). Invitations sent by e-mail only are no
+    letter: they are not ranked."""
+    names = sorted(s.campaign.campaign for s in selections)
+    parts = [
+        f"""select {i} as selection, rowid as _row,
+                case when dose > 1 then {LATER_DOSE} else {TIER[s.campaign.kind]} end as _tier,
+                cast(phase_rank as bigint) as phase_rank, cast(print_order as double) as print_order,
+                {names.index(s.campaign.campaign)} as campaign_order, cast(resident_id as bigint) as resident_id
+            from {s.table} where channel <> 'email'"""
+        for i, s in enumerate(selections)
     ]
-    if not frames:
-        return pl.DataFrame(schema={"campaign": pl.String, "_row": pl.Int64})
-    return pl.concat(frames).sort(["_tier", "phase_rank", "print_order", "campaign", "resident_id"])
+    union = " union all ".join(parts) or "select 0 as selection, 0 as _row where false"
+    return f"select selection, _row from ({union}) order by _tier, phase_rank, print_order, campaign_order, resident_id"
 
 
-def allocate(selections: list[Selection], pieces: int) -> list[Any]:
-    """Each selection's rows the print shop takes when ``pieces`` are left for new letters (in the order of
-    ``selections``; a selection's rows keep their own order)."""
-    import polars as pl
-
-    total = sum(int(_paper(s.rows).sum()) for s in selections)
-    if total <= pieces:
-        return [s.rows for s in selections]
-    taken = ranked(selections).head(max(0, pieces))
-    out = []
-    for s in selections:
-        rows = taken.filter(pl.col("campaign") == s.campaign.campaign)["_row"].cast(pl.UInt32)
-        indexed = s.rows.with_row_index("_row")
-        kept = indexed.filter(pl.col("_row").is_in(rows.implode()) | ~_paper(indexed))  # e-mail only: always sent
-        out.append(kept.drop("_row"))
-    return out
-
-
-def _paper(rows: Any) -> Any:
-    """Which rows are a paper letter: all but those invited by e-mail only (``channel``)."""
-    import polars as pl
-
-    if "channel" not in rows.columns:
-        return pl.repeat(True, rows.height, eager=True)
-    return rows["channel"] != "email"
+def allocate(con: duckdb.DuckDBPyConnection, selections: list[Selection], pieces: int) -> list[str]:
+    """For each selection (in the order of ``selections``), the temp table of its rows the print shop takes
+    when ``pieces`` are left for new letters: the selection's own table when everything fits, else
+    ``<table>__kept`` — the letters within the first ``pieces`` of the day's print order, and every e-mail-only
+    invitation (no paper). Ranked and cut in the warehouse: a national mailing is never a Python frame."""
+    if sum(s.paper for s in selections) <= pieces:
+        return [s.table for s in selections]
+    con.execute(f"create or replace temp table _taken as {ranked(selections)} limit {max(0, int(pieces))}")
+    try:
+        for i, s in enumerate(selections):
+            con.execute(
+                f"create or replace temp table {s.table}__kept as select * from {s.table} "
+                f"where channel = 'email' or rowid in (select _row from _taken where selection = {i})"
+            )
+    finally:
+        con.execute("drop table if exists _taken")
+    return [f"{s.table}__kept" for s in selections]

@@ -11,7 +11,7 @@ from convoc import faults, warehouse
 from convoc.campaigns import Campaign, Centres, load_campaigns, load_centres
 from convoc.campaigns.print_shop import PrintShop, print_shop_for
 from convoc.config import Settings
-from convoc.waves.plan import WaveResult, select_wave, write_wave
+from convoc.waves.plan import Selection, WaveResult, select_wave, write_wave
 from convoc.waves.print_capacity import allocate
 
 if TYPE_CHECKING:
@@ -32,9 +32,15 @@ def plan_day(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign], centres:
     reprints = int(warehouse.execute(con, f"select count(*) from ({pending})").fetchall()[0][0])
     failed = warehouse.select("intermediate/int_letters__fallbacks.sql")
     fallbacks = int(warehouse.execute(con, f"select count(*) from ({failed})", {"wave_date": day}).fetchall()[0][0])
-    selections = [select_wave(con, c, centres, day, scale) for c in campaigns]
-    kept = allocate(selections, capacity - reprints - fallbacks)
-    results = [write_wave(con, s, rows, key) for s, rows in zip(selections, kept, strict=True)]
+    selections: list[Selection] = []
+    try:
+        for c in campaigns:
+            selections.append(select_wave(con, c, centres, day, scale))
+        kept = allocate(con, selections, capacity - reprints - fallbacks)
+        results = [write_wave(con, s, table, key) for s, table in zip(selections, kept, strict=True)]
+    finally:
+        for s in selections:
+            s.drop(con)
     con.execute("delete from core.fct_print_capacity where wave_date = $d", {"d": day})
     con.execute(
         "insert into core.fct_print_capacity by name "
