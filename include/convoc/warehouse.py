@@ -163,8 +163,9 @@ def connect(
 
 def create_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Create the SQL macros of ``sql/macros/`` (``age_in_years``, ``age_band``, ``age_bands``, ``household_key``,
-    ``booking_code``) on ``con``. Temporary, so a read-only connection (the published copy, the report) gets them too; ``connect`` and
-    ``ensure_schema`` call it, as does any function that may be handed a bare connection. Idempotent."""
+    ``booking_code``) on ``con``. Temporary, so a read-only connection (the published copy, the report) gets them
+    too; ``connect`` and ``ensure_schema`` call it, as does any function that may be handed a bare connection.
+    Idempotent."""
     for path in sorted((sql_dir() / "macros").glob("*.sql")):
         run_script(con, f"macros/{path.name}")
 
