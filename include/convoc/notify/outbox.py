@@ -152,19 +152,62 @@ class Ledger:
         os.close(self.fd)
 
 
-def pending(rows: list[str], entries: list[Entry]) -> tuple[list[str], int]:
-    """Of the invitation ids ``rows`` (in order), those still to send: never tried, in flight at a crash, or
-    deferred fewer than ``MAX_TRIES`` times; and how many are done (sent, failed, or deferred too often)."""
-    last: dict[str, str] = {}
-    deferred: dict[str, int] = {}
-    for e in entries:
-        last[e.invitation_id] = e.event
-        if e.event == "deferred":
-            deferred[e.invitation_id] = deferred.get(e.invitation_id, 0) + 1
-    todo = [
-        i for i in rows if last.get(i) not in FINAL and not (last.get(i) == "deferred" and deferred[i] >= MAX_TRIES)
-    ]
-    return todo, len(rows) - len(todo)
+TODO = "todo.parquet"
+"""The outbox's messages still to send, written by ``send_outbox`` for its own run (removed at its end)."""
+TODO_MEMORY = "256MB"
+"""DuckDB's memory for finding the messages still to send (past it, DuckDB spills to disk)."""
+
+
+def _todo(outbox: Path, ledger: Path) -> tuple[Path, int, int]:
+    """Write the outbox's messages still to send — never tried, in flight at a crash, or deferred fewer than
+    ``MAX_TRIES`` times — to ``todo.parquet`` beside it, in outbox order (0600); return its path, their number
+    and how many of the outbox's messages are done (sent, failed, or deferred too often).
+
+    Counted by DuckDB straight from the two files, within ``TODO_MEMORY``: a day of a million e-mails is never a
+    list of ids (a torn last ledger line is ignored: its message counts as in flight). The ledger's order is not
+    needed: once sent or failed, a message is never tried again, and a deferred one only while it was deferred
+    fewer than ``MAX_TRIES`` times — so any final line, or ``MAX_TRIES`` deferrals, means done."""
+    import duckdb
+
+    todo = outbox.parent / TODO
+    todo.unlink(missing_ok=True)
+    part = todo.with_name(f".{TODO}.part")
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": TODO_MEMORY,
+        "temp_directory": str(outbox.parent / "duckdb.tmp"),
+    }
+    done = (
+        f"""
+        select id as invitation_id
+        from read_json($ledger, format = 'newline_delimited', ignore_errors = true,
+                       columns = {{id: 'varchar', event: 'varchar'}})
+        where id is not null and event is not null
+        group by id
+        having count(*) filter (where event in ({", ".join(f"'{e}'" for e in sorted(FINAL))})) > 0
+            or count(*) filter (where event = 'deferred') >= {MAX_TRIES}
+        """
+        if ledger.exists()
+        else "select cast(null as varchar) as invitation_id where false"
+    )
+    with duckdb.connect(":memory:", config=config) as con:
+        params = {"outbox": str(outbox), "part": str(part), "ledger": str(ledger)}
+        warehouse.execute(
+            con,
+            f"""
+            copy (
+                select outbox.* exclude (file_row_number)
+                from read_parquet($outbox, file_row_number = true) as outbox
+                anti join ({done}) as done using (invitation_id)
+                order by file_row_number
+            ) to $part (format parquet)
+            """,
+            params,
+        )
+        os.chmod(part, 0o600)
+        pending = int(warehouse.execute(con, "select count(*) from read_parquet($part)", params).fetchall()[0][0])
+        rows = int(warehouse.execute(con, "select count(*) from read_parquet($outbox)", params).fetchall()[0][0])
+    os.replace(part, todo)
+    return todo, pending, rows - pending
 
 
 # --- sending ---------------------------------------------------------------------------------------------
@@ -258,19 +301,17 @@ SEND_SLICE = 5_000
 """Messages read from the outbox at a time: the send task's memory holds a slice, not the day's e-mails."""
 
 
-def _messages(outbox: Path, todo: set[str], day: date) -> Iterator[tuple[Letter, str]]:
-    """The outbox's messages whose invitation id is in ``todo``, in outbox order, as (letter, address): read a
-    slice of ``SEND_SLICE`` rows at a time."""
+def _messages(todo: Path, day: date) -> Iterator[tuple[Letter, str]]:
+    """The messages of ``todo`` (an outbox's rows), in order, as (letter, address): read a slice of
+    ``SEND_SLICE`` rows at a time."""
     import polars as pl
 
     from convoc.letters.content import Letter
 
-    rows = int(pl.scan_parquet(outbox).select(pl.len()).collect().item())
+    rows = int(pl.scan_parquet(todo).select(pl.len()).collect().item())
     for offset in range(0, rows, SEND_SLICE):
-        part = pl.scan_parquet(outbox).slice(offset, SEND_SLICE).collect()
+        part = pl.scan_parquet(todo).slice(offset, SEND_SLICE).collect()
         for r in part.iter_rows(named=True):
-            if r["invitation_id"] not in todo:
-                continue
             letter = Letter(
                 piece_id=0,
                 invitation_id=r["invitation_id"],
@@ -313,15 +354,12 @@ def send_outbox(
     from convoc.notify.messages import Invitation, message_bytes, message_id
 
     started = time.monotonic()
-    index = pl.read_parquet(outbox, columns=["invitation_id", "campaign", "language"])
     ledger_path = outbox.parent / LEDGER
-    todo, done_before = pending(index["invitation_id"].to_list(), read_ledger(ledger_path))
-    total, messages_in_outbox = len(todo), index.height
-    pending_rows = index.filter(pl.col("invitation_id").is_in(pl.Series(todo, dtype=pl.String).implode()))
-    found = templates_for(pending_rows.select("campaign", "language").unique().rows(), templates) if total else {}
-    del index, pending_rows
-    messages = _messages(outbox, set(todo), day)
-    del todo
+    todo, total, done_before = _todo(outbox, ledger_path)
+    messages_in_outbox = total + done_before
+    pairs = pl.scan_parquet(todo).select("campaign", "language").unique().collect().rows() if total else []
+    found = templates_for(pairs, templates) if total else {}
+    messages = _messages(todo, day)
     counts = {"sent": 0, "deferred": 0, "failed": 0}
     ledger = Ledger(ledger_path, attempt)
     client: smtplib.SMTP | None = None
@@ -380,6 +418,7 @@ def send_outbox(
         ) from None
     finally:
         ledger.close()
+        todo.unlink(missing_ok=True)
         if client is not None:
             try:
                 client.quit()
@@ -400,42 +439,13 @@ def send_outbox(
 # --- recording -------------------------------------------------------------------------------------------
 
 
-def attempts(entries: list[Entry]) -> list[tuple[str, str, int, str, int | None, str]]:
-    """One row per answered attempt: (invitation id, message id, attempt number, status, code, when)."""
-    count: dict[str, int] = {}
-    out = []
-    for e in entries:
-        if e.event == "sending":
-            continue
-        count[e.invitation_id] = count.get(e.invitation_id, 0) + 1
-        out.append((e.invitation_id, e.message_id, count[e.invitation_id], e.event, e.code, e.at))
-    return out
-
-
 def record_messages(con: duckdb.DuckDBPyConnection, day: date, mail_root: Path) -> int:
-    """Replace the wave day's rows of ``core.fct_email_attempt`` by the day's ledger; the number of rows."""
-    import polars as pl
-
-    rows = attempts(read_ledger(day_dir(mail_root, day) / LEDGER))
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "invitation_id": pl.String,
-            "message_id": pl.String,
-            "attempt": pl.Int32,
-            "status": pl.String,
-            "smtp_code": pl.Int32,
-            "attempted_at": pl.String,
-        },
-        orient="row",
-    ).with_columns(
-        pl.lit(day).alias("wave_date"),
-        pl.col("attempted_at").str.to_datetime(time_zone="UTC").dt.replace_time_zone(None),
-    )
-    con.execute("delete from core.fct_email_attempt where wave_date = $d", {"d": day})
-    con.register("_attempts", frame)
-    try:
-        con.execute("insert into core.fct_email_attempt by name select * from _attempts")
-    finally:
-        con.unregister("_attempts")
-    return frame.height
+    """Replace the wave day's rows of ``core.fct_email_attempt`` by the day's ledger
+    (``sql/core/fct_email_attempt__load.sql``); the number of rows."""
+    ledger = day_dir(mail_root, day) / LEDGER
+    if not ledger.exists():  # no e-mail that day
+        con.execute("delete from core.fct_email_attempt where wave_date = $d", {"d": day})
+        return 0
+    warehouse.run_script(con, "core/fct_email_attempt__load.sql", {"wave_date": day, "ledger": str(ledger)})
+    row = con.execute("select count(*) from core.fct_email_attempt where wave_date = $d", {"d": day}).fetchone()
+    return int(row[0]) if row else 0

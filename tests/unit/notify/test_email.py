@@ -12,7 +12,7 @@ import smtplib
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,23 @@ from PIL import Image
 from convoc import faults
 from convoc.letters.render import BOOKING_URL, load_templates
 from convoc.notify.messages import Invitation, build_message, message_id
-from convoc.notify.outbox import LEDGER, MAX_TRIES, attempts, read_ledger, send_outbox
+from convoc.notify.outbox import LEDGER, MAX_TRIES, Entry, read_ledger, send_outbox
 from convoc_dev.mailsink import Relay
 from tests.unit.letters.test_render import make_letter
 
 DAY = date(2021, 2, 1)
+
+
+def attempts(entries: list[Entry]) -> list[tuple[str, str, int, str, int | None, str]]:
+    """One row per answered attempt, as core.fct_email_attempt records them: (invitation id, message id, attempt
+    number, status, code, when)."""
+    count: dict[str, int] = {}
+    out = []
+    for e in entries:
+        if e.event != "sending":
+            count[e.invitation_id] = count.get(e.invitation_id, 0) + 1
+            out.append((e.invitation_id, e.message_id, count[e.invitation_id], e.event, e.code, e.at))
+    return out
 SENDER = "invitations@convoc.example.lu"
 
 
@@ -213,6 +225,7 @@ def test_an_outbox_read_in_slices_sends_each_pending_message_once_in_order(
     handler.refuse = {}
     retry = send_outbox(path, connect(port), day=DAY, sender=SENDER, attempt=2)
     assert (retry.sent, retry.done_before) == (1, 10)
+    assert sorted(p.name for p in path.parent.iterdir()) == [LEDGER, "outbox.parquet"]  # its working copy gone
     assert sorted(m["Message-ID"] for m in handler.received) == sorted(
         message_id(f"vaccination:1:{k}:1") for k in range(1, 12)
     )
@@ -234,6 +247,62 @@ def test_refusals_are_recorded_deferred_ones_tried_again_up_to_a_limit(
     ]  # deferred three times, then given up (the paper letter's business)
     assert [(status, code) for i, _, _, status, code, _ in rows if i.endswith(":2:1")] == [("failed", 550)]
     assert len(handler.received) == 2
+
+
+def test_the_warehouse_records_every_answered_attempt_of_the_ledger(
+    tmp_path: Path, server: tuple[Server, int]
+) -> None:
+    import duckdb
+
+    from convoc import warehouse
+    from convoc.notify.outbox import day_dir, record_messages
+
+    handler, port = server
+    handler.refuse = {"person2@example.lu": 550, "person3@example.lu": 451}
+    path = outbox(day_dir(tmp_path, DAY), 4)
+    for attempt in (1, 2):
+        send_outbox(path, connect(port), day=DAY, sender=SENDER, attempt=attempt)
+    with (path.parent / LEDGER).open("a") as ledger:
+        ledger.write('{"id": "vaccination:1:4:1", "mid": "<x>", "event": "sent", "co')  # torn by a crash
+    expected = [
+        (i, DAY, mid, n, status, code, datetime.fromisoformat(at).replace(tzinfo=None))
+        for i, mid, n, status, code, at in attempts(read_ledger(path.parent / LEDGER))
+    ]
+    with duckdb.connect() as con:
+        warehouse.ensure_schema(con)
+        assert record_messages(con, DAY, tmp_path) == len(expected) == 5  # 1 and 4 sent, 2 failed, 3 deferred × 2
+        assert record_messages(con, DAY, tmp_path) == 5  # replaced, not added
+        assert con.execute("select * from core.fct_email_attempt order by all").fetchall() == sorted(expected)
+        assert record_messages(con, DAY, tmp_path / "elsewhere") == 0  # no ledger: no e-mail that day
+
+
+def test_the_messages_still_to_send_are_found_from_the_outbox_and_the_ledger_in_outbox_order(tmp_path: Path) -> None:
+    import json
+
+    from convoc.notify.outbox import _todo
+
+    path = outbox(tmp_path / "d", 8)
+    events = {
+        1: ["sending", "sent"],
+        2: ["sending", "failed"],
+        3: ["sending", "deferred"] * MAX_TRIES,  # given up
+        4: ["sending", "deferred"],  # to try again
+        5: ["sending"],  # in flight when the machine was lost
+        7: ["sending", "deferred", "sending", "sent"],
+    }
+    lines = [
+        json.dumps({"id": f"vaccination:1:{k}:1", "mid": "m", "event": e, "code": None, "at": "t", "try": 1})
+        for k, es in events.items()
+        for e in es
+    ]
+    (path.parent / LEDGER).write_text("\n".join(lines) + '\n{"id": "vaccination:1:8:1", "mid": "m", "ev')
+    todo, pending, done = _todo(path, path.parent / LEDGER)
+    assert (pending, done) == (4, 4)
+    assert pl.read_parquet(todo)["invitation_id"].to_list() == [f"vaccination:1:{k}:1" for k in (4, 5, 6, 8)]
+    assert pl.read_parquet(todo).columns == pl.read_parquet(path).columns
+    assert todo.stat().st_mode & 0o777 == 0o600
+    (path.parent / LEDGER).unlink()  # no ledger yet: everything is to send
+    assert _todo(path, path.parent / LEDGER)[1:] == (8, 0)
 
 
 SEND = """
