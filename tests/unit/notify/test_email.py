@@ -41,6 +41,8 @@ def attempts(entries: list[Entry]) -> list[tuple[str, str, int, str, int | None,
             count[e.invitation_id] = count.get(e.invitation_id, 0) + 1
             out.append((e.invitation_id, e.message_id, count[e.invitation_id], e.event, e.code, e.at))
     return out
+
+
 SENDER = "invitations@convoc.example.lu"
 
 
@@ -249,9 +251,7 @@ def test_refusals_are_recorded_deferred_ones_tried_again_up_to_a_limit(
     assert len(handler.received) == 2
 
 
-def test_the_warehouse_records_every_answered_attempt_of_the_ledger(
-    tmp_path: Path, server: tuple[Server, int]
-) -> None:
+def test_the_warehouse_records_every_answered_attempt_of_the_ledger(tmp_path: Path, server: tuple[Server, int]) -> None:
     import duckdb
 
     from convoc import warehouse
