@@ -188,28 +188,35 @@ def labels_of(templates: Mapping[tuple[str, str], Template], campaign: str, lang
     }
 
 
-def letter_texts(
-    letter: Letter,
-    langs: tuple[str, ...],
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-) -> list[tuple[str, list[str]]]:
-    """Subject and paragraphs of the letter's text in each of ``langs``, its placeholders filled in (dates in
-    the language's long form): what the letter prints, and what an e-mail invitation says."""
-    texts = []
-    for lang in langs:
-        values = {
-            "given_name": letter.given_name,
-            "family_name": letter.family_name,
-            "valid_from": long_date(letter.valid_from, lang),
-            "valid_until": long_date(letter.valid_until, lang),
-            "centre_name": letter.centre_name,
-            "centre_address": ", ".join(letter.centre_address),
-            "booking_code": letter.booking_code,
-            "hotline": hotline,
-            "booking_url": booking_url,
-        }
-        tpl = templates[letter.campaign, lang]
-        texts.append((tpl.subject.format_map(values), [p.format_map(values) for p in tpl.paragraphs]))
-    return texts
+@dataclass(frozen=True)
+class Wording:
+    """What every letter of a run says besides its person's details: the campaigns' templates (``load_templates``'s,
+    keyed by campaign and language), the booking site's address and the hotline."""
+
+    templates: Mapping[tuple[str, str], Template]
+    booking_url: str
+    hotline: str
+
+    def texts(self, letter: Letter, langs: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+        """Subject and paragraphs of the letter's text in each of ``langs``, its placeholders filled in (dates in
+        the language's long form): what the letter prints, and what an e-mail invitation says."""
+        texts = []
+        for lang in langs:
+            values = {
+                "given_name": letter.given_name,
+                "family_name": letter.family_name,
+                "valid_from": long_date(letter.valid_from, lang),
+                "valid_until": long_date(letter.valid_until, lang),
+                "centre_name": letter.centre_name,
+                "centre_address": ", ".join(letter.centre_address),
+                "booking_code": letter.booking_code,
+                "hotline": self.hotline,
+                "booking_url": self.booking_url,
+            }
+            tpl = self.templates[letter.campaign, lang]
+            texts.append((tpl.subject.format_map(values), [p.format_map(values) for p in tpl.paragraphs]))
+        return texts
+
+    def labels(self, campaign: str, langs: tuple[str, ...]) -> dict[str, str]:
+        """The booking box's labels of ``campaign`` in ``langs`` (``labels_of``)."""
+        return labels_of(self.templates, campaign, langs)

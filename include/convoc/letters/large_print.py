@@ -6,13 +6,12 @@ pages a letter takes (``render.piece_pages``), computed alike wherever they are 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from convoc.errors import ConvocError
 from convoc.letters import layout as L
-from convoc.letters.content import PLACE_AND_DATE, Letter, Template, letter_texts, long_date
+from convoc.letters.content import PLACE_AND_DATE, Letter, Wording, long_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +61,12 @@ def booking_box(labels: tuple[tuple[str, str], ...], booking_url: str, hotline: 
     )
 
 
-def text_pages(
-    letter: Letter,
-    langs: tuple[str, ...],
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-    box_top_mm: float,
-) -> list[list[L.Line]]:
+def text_pages(letter: Letter, langs: tuple[str, ...], wording: Wording, box_top_mm: float) -> list[list[L.Line]]:
     """A large-print letter's date lines and text, per page: page 1 from the date line to above the booking box,
     pages 2…n from below their header to ``LARGE_BOX_BOTTOM_MM``; a subject is never the last line of a page, and
     the second language of a bilingual letter starts a page;
     ConvocError when the text needs more than ``LARGE_MAX_PAGES`` pages."""
-    texts = letter_texts(letter, langs, templates, booking_url, hotline)
+    texts = wording.texts(letter, langs)
     width_pt = (L.TEXT_RIGHT_MM - L.MARGIN_LEFT_MM) * L.MM
     body_pitch = L.LARGE_BODY_SIZE * L.LARGE_LEADING / L.MM
     subject_pitch = L.LARGE_SUBJECT_SIZE * L.LARGE_LEADING / L.MM

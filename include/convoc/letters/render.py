@@ -78,6 +78,9 @@ from convoc.letters.content import (
     Template as Template,
 )
 from convoc.letters.content import (
+    Wording as Wording,
+)
+from convoc.letters.content import (
     household_names as household_names,
 )
 from convoc.letters.content import (
@@ -87,9 +90,6 @@ from convoc.letters.content import (
 )
 from convoc.letters.content import (
     letter_languages as letter_languages,
-)
-from convoc.letters.content import (
-    letter_texts as letter_texts,
 )
 from convoc.letters.content import (
     load_template as load_template,
@@ -294,15 +294,9 @@ def _draw_marks(c: Any) -> None:
         c.line(0, L.pt_y(mark_mm), L.pt_x(length_mm), L.pt_y(mark_mm))
 
 
-def _body_lines(
-    letter: Letter,
-    langs: tuple[str, ...],
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-) -> list[L.Line]:
+def _body_lines(letter: Letter, langs: tuple[str, ...], wording: Wording) -> list[L.Line]:
     """Date lines, subject(s) and wrapped paragraphs at the largest body size that fits the page."""
-    texts = letter_texts(letter, langs, templates, booking_url, hotline)
+    texts = wording.texts(letter, langs)
     lines: list[L.Line] = []
     y = L.DATE_BASELINE_MM
     for lang in langs:
@@ -350,8 +344,9 @@ def piece_pages(
         return 1
     L.register_fonts()
     langs = letter_languages(letter.language)
-    box = large_print.booking_box(tuple(labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
-    return len(large_print.text_pages(letter, langs, templates, booking_url, hotline, box.top_mm))
+    wording = Wording(templates, booking_url, hotline)
+    box = large_print.booking_box(tuple(wording.labels(letter.campaign, langs).items()), booking_url, hotline)
+    return len(large_print.text_pages(letter, langs, wording, box.top_mm))
 
 
 def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
@@ -576,13 +571,7 @@ def _form_labels(
     return {form: labels_of(templates, form[0], form[1]) for form in {page.form for page in pages}}
 
 
-def _piece_pages_to_draw(
-    letter: Letter,
-    job_id: str,
-    templates: Mapping[tuple[str, str], Template],
-    booking_url: str,
-    hotline: str,
-) -> list[_Page]:
+def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[_Page]:
     """The pages of one piece: one for a standard letter, ``piece_pages`` for a large-print one."""
     if letter.format not in FORMATS:
         raise ConvocError(f"piece {letter.piece_id}: unknown letter format {letter.format!r}; known: {FORMATS}")
@@ -597,11 +586,11 @@ def _piece_pages_to_draw(
         household_names(letter, langs),
     )
     address = [L.Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
-    booking_payload = booking_url + letter.booking_code
+    booking_payload = wording.booking_url + letter.booking_code
     # Fails here, before any file is touched, if a payload outgrows its fixed version.
     _encoder(BOOKING_QR_VERSION).packed(booking_payload)
     if letter.format == "standard":
-        body = _body_lines(letter, langs, templates, booking_url, hotline)
+        body = _body_lines(letter, langs, wording)
         piece_text = piece_code(job_id, letter.piece_id)
         _encoder(PIECE_QR_VERSION).packed(piece_text)
         own = [
@@ -611,8 +600,9 @@ def _piece_pages_to_draw(
         qr = (booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
         return [_Page(letter.piece_id, (letter.campaign, langs, "standard"), (*address, *body, *own), qr, piece_text)]
 
-    box = large_print.booking_box(tuple(labels_of(templates, letter.campaign, langs).items()), booking_url, hotline)
-    bodies = large_print.text_pages(letter, langs, templates, booking_url, hotline, box.top_mm)
+    labels = tuple(wording.labels(letter.campaign, langs).items())
+    box = large_print.booking_box(labels, wording.booking_url, wording.hotline)
+    bodies = large_print.text_pages(letter, langs, wording, box.top_mm)
     n = len(bodies)
     pages = []
     for k, body in enumerate(bodies, start=1):
@@ -663,11 +653,12 @@ def render_batch(
         raise ValueError(f"{len(pages)} page counts for {len(letters)} letters")
     L.register_fonts()
     found = load_templates(letters, templates)
+    wording = Wording(found, booking_url, hotline)
 
     drawn: list[_Page] = []
     records: list[prepress.Record] = []
     for k, letter in enumerate(letters):
-        own = _piece_pages_to_draw(letter, job_id, found, booking_url, hotline)
+        own = _piece_pages_to_draw(letter, job_id, wording)
         if pages is not None and len(own) != pages[k]:
             raise ConvocError(
                 f"job {job_id}: piece {letter.piece_id} takes {len(own)} page{'s' if len(own) > 1 else ''}, its batch "

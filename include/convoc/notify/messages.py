@@ -1,7 +1,7 @@
 """One e-mail invitation: the letter's text in the person's language, as plain text and accessible HTML, with the
 booking QR code as an inline image.
 
-Built from the same templates as the letter (``convoc.letters.content.letter_texts``), so the e-mail and the letter
+Built from the same templates as the letter (``convoc.letters.content.Wording``), so the e-mail and the letter
 never say different things. ``multipart/alternative`` (text, then HTML) inside ``multipart/related`` with the QR
 code (PNG, ``Content-ID``), so a client that shows no HTML or no images still has everything: the booking code is
 in the text, the link is a link. The HTML is made for screen readers: ``lang`` on the document, one ``h1`` (the
@@ -22,7 +22,7 @@ from email.utils import format_datetime, formataddr
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from convoc.letters.content import BOOKING_URL, HOTLINE, LABELS, Letter, Template, letter_languages, letter_texts
+from convoc.letters.content import BOOKING_URL, HOTLINE, LABELS, Letter, Template, Wording, letter_languages
 from convoc.letters.qr import QrEncoder
 from convoc.letters.render import BOOKING_QR_VERSION, QR_MASK
 
@@ -134,7 +134,7 @@ def content(
 
     letter = invitation.letter
     langs = letter_languages(letter.language)
-    texts = letter_texts(letter, langs, templates, booking_url, hotline)
+    texts = Wording(templates, booking_url, hotline).texts(letter, langs)
     url = booking_url + letter.booking_code
     code_label = " / ".join(templates[letter.campaign, lang].labels.get("code", LABELS[lang]["code"]) for lang in langs)
     subject_line = " / ".join(subject for subject, _ in texts)
