@@ -4,7 +4,8 @@
 -- the attempt's outcome — sent (the server accepted it), deferred (a temporary refusal, 4xx: tried again on the
 -- task's next attempt or the next run), failed (a permanent refusal, 5xx, or the address refused) — and the
 -- SMTP reply code. An attempt interrupted by a kill, its outcome unknown, is recorded by the attempt that
--- re-sent it. Writer: notify_digital (convoc.notify.outbox, record_messages), replacing a wave day's rows.
+-- re-sent it. Writer: notify_digital (convoc.notify.outbox, sql/core/fct_email_attempt__load.sql), its
+-- record_messages replacing a wave day's rows from the send ledger.
 create table if not exists core.fct_email_attempt (
     invitation_id varchar not null,
     wave_date date not null,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from convoc.letters.content import BOOKING_URL, HOTLINE, LABELS, Letter, Template, Wording, letter_languages
@@ -193,9 +193,10 @@ def build_message(
     return msg
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _encoded_header(text: str) -> bytes:
-    """A header value as RFC 2047 encoded words where it is not ASCII (subjects and the sender repeat: cached)."""
+    """A header value as RFC 2047 encoded words where it is not ASCII (subjects and the sender repeat: cached, but
+    bounded — a template may put the person's name in its subject, and a day holds a million of them)."""
     from email.header import Header
 
     try:
