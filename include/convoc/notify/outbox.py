@@ -191,7 +191,7 @@ def _todo(outbox: Path, ledger: Path) -> tuple[Path, int, int]:
     )
     with duckdb.connect(":memory:", config=config) as con:
         params = {"outbox": str(outbox), "part": str(part), "ledger": str(ledger)}
-        warehouse.execute(
+        written = warehouse.execute(
             con,
             f"""
             copy (
@@ -202,9 +202,9 @@ def _todo(outbox: Path, ledger: Path) -> tuple[Path, int, int]:
             ) to $part (format parquet)
             """,
             params,
-        )
+        ).fetchall()
+        pending = int(written[0][0])  # COPY answers with the rows it wrote
         os.chmod(part, 0o600)
-        pending = int(warehouse.execute(con, "select count(*) from read_parquet($part)", params).fetchall()[0][0])
         rows = int(warehouse.execute(con, "select count(*) from read_parquet($outbox)", params).fetchall()[0][0])
     os.replace(part, todo)
     return todo, pending, rows - pending
@@ -357,8 +357,8 @@ def send_outbox(
     ledger_path = outbox.parent / LEDGER
     todo, total, done_before = _todo(outbox, ledger_path)
     messages_in_outbox = total + done_before
-    pairs = pl.scan_parquet(todo).select("campaign", "language").unique().collect().rows() if total else []
-    found = templates_for(pairs, templates) if total else {}
+    pairs = pl.scan_parquet(todo).select("campaign", "language").unique().collect().rows()
+    found = templates_for(pairs, templates) if pairs else {}
     messages = _messages(todo, day)
     counts = {"sent": 0, "deferred": 0, "failed": 0}
     ledger = Ledger(ledger_path, attempt)

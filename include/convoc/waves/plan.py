@@ -245,16 +245,14 @@ def write_wave(con: duckdb.DuckDBPyConnection, selection: Selection, kept: str, 
     try:
         invitations = warehouse.select("intermediate/int_wave__invitations.sql")
         warehouse.execute(con, f"insert into core.fct_invitation by name select * from ({invitations})", params)
-        by_centre = {
-            str(centre): int(n)
-            for centre, n in con.execute(
-                "select centre, count(*) from _wave_kept group by centre order by centre"
-            ).fetchall()
-        }
-        emails = int(con.execute("select count(*) from _wave_kept where channel = 'email'").fetchall()[0][0])
+        counted = con.execute(
+            "select centre, count(*), count(*) filter (where channel = 'email') from _wave_kept "
+            "group by centre order by centre"
+        ).fetchall()
     finally:
         con.execute("drop view if exists _wave_kept")
-    written = sum(by_centre.values())
+    by_centre = {str(centre): int(n) for centre, n, _ in counted}
+    written, emails = sum(by_centre.values()), sum(int(e) for *_, e in counted)
     # Exactly once: never two open (unbooked, unexpired) invitations for one resident × dose.
     check = {"campaign": campaign.campaign, "wave_date": day}
     duplicates = warehouse.query(con, warehouse.select("intermediate/int_wave__double_open.sql"), check).height
