@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -193,6 +194,14 @@ def test_every_invitation_id_and_booking_code_made_by_the_warehouse_is_the_one_p
             assert code == make_code(invitation_id, KEY, c.code_suffix) and verify(code, invitation_id, KEY)
         assert {code.endswith("-V") for *_, code in rows} == {c.code_suffix is not None}
     assert con.execute("select count(*) from duckdb_tables() where temporary").fetchall() == [(0,)]
+
+
+def test_campaigns_whose_names_differ_only_in_punctuation_get_their_own_selection_tables() -> None:
+    from convoc.waves.plan import _table_for
+
+    names = ["covid-19", "covid_19", "covid 19", "Ümfro", "x" * 80, "x" * 81]
+    tables = {_table_for(campaign(campaign=n)) for n in names}
+    assert len(tables) == len(names) and all(re.fullmatch(r"_selection__[A-Za-z0-9_]+", t) for t in tables)
 
 
 def test_failure_half_way_leaves_the_wave_as_it_was(con: duckdb.DuckDBPyConnection,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,10 @@ class Selection:
 
 
 def _table_for(campaign: Campaign) -> str:
-    return "_selection__" + re.sub(r"[^A-Za-z0-9_]", "_", campaign.campaign)
+    """The selection's temp table: the campaign's name as far as SQL takes it, and a checksum of the whole name (two
+    campaigns ``covid-19`` and ``covid_19`` must not share a table)."""
+    readable = re.sub(r"[^A-Za-z0-9_]", "_", campaign.campaign)[:40]
+    return f"_selection__{readable}_{zlib.crc32(campaign.campaign.encode()):08x}"
 
 
 def select_wave(
