@@ -44,7 +44,7 @@ else:
     passed = json.loads(xcom.read_text())
     extracted = [Extracted.from_dict(e) for e in passed["extracted"]]
     if task == "validate":
-        t = time.perf_counter(); import great_expectations
+        t = time.perf_counter(); from convoc.quality.gx import great_expectations; great_expectations()
         print("GX_IMPORT=" + str(time.perf_counter() - t))
         passed["verdicts"] = [v.as_dict() for v in ingest.validate_day(s, extracted, day)]
         xcom.write_text(json.dumps(passed))

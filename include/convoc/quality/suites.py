@@ -80,7 +80,9 @@ TEXT_RULES = ("control_character", "invisible_character", "unprintable_character
 
 def file_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
     """Header, non-empty and (for snapshots) row-count rules; bounds come as suite parameters."""
-    import great_expectations as gx
+    from convoc.quality.gx import great_expectations
+
+    gx = great_expectations()
 
     e = gx.expectations
     out: list[tuple[Any, str]] = [
@@ -158,9 +160,10 @@ def shared_columns(spec: SourceSpec, rule: str) -> list[Column]:
 
 def shared_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
     """One expectation per shared rule over every column it applies to (a column alone: a column expectation)."""
-    import great_expectations as gx
-
     from convoc.quality import expectations as ce
+    from convoc.quality.gx import great_expectations
+
+    gx = great_expectations()
 
     out: list[tuple[Any, str]] = []
     for rule in SHARED_RULES:
@@ -193,7 +196,9 @@ def source_suite(spec: SourceSpec, *, file_rules: bool = True) -> gx.Expectation
     """The source's suite: file rules, then row rules column by column; every expectation names its rule
     (``meta.rule``): a file rule refuses the file, a row rule quarantines the failing rows. Without
     ``file_rules``: the row rules alone, ``<source>.rows`` (a file's later chunks, see ``validate``)."""
-    import great_expectations as gx
+    from convoc.quality.gx import great_expectations
+
+    gx = great_expectations()
 
     suite = gx.ExpectationSuite(name=spec.name if file_rules else f"{spec.name}.rows")
     rules = (file_expectations(spec) if file_rules else []) + shared_expectations(spec)

@@ -97,11 +97,12 @@ class Verdict:
 
 
 def _context() -> Any:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from convoc.quality.gx import great_expectations
 
+    gx = great_expectations()
+    progress_bars = gx.data_context.types.base.ProgressBarsConfig
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.progress_bars = progress_bars(globally=False)
     return context
 
 
@@ -382,11 +383,13 @@ def validate_files(
     masked, come from the extract itself. Returns one verdict per file, refused or not; raising is the
     caller's decision.
     """
-    import great_expectations as gx
     import polars as pl
     import pyarrow.parquet as pq
 
+    from convoc.quality.gx import great_expectations
     from convoc.quality.suites import source_suite
+
+    gx = great_expectations()
 
     context = _context()
     store = context.validation_results_store

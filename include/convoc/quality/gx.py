@@ -1,0 +1,68 @@
+"""Great Expectations, imported without the parts convoc never uses.
+
+GX 1.x imports ``scipy.stats`` and ``altair`` when it starts, for one expectation (KL divergence, and its
+charts) and two metrics (Kolmogorov–Smirnov tests) that no convoc suite uses: about 1.8 of the 4.8 s its import
+takes, paid by every validate task. ``great_expectations()`` puts a stand-in for each of those two modules in
+``sys.modules`` before importing GX, unless the real one is loaded already. A stand-in imports the real module
+the first time anything is asked of it and forwards to it from then on, so a code path that does use one
+(a future suite with a distribution check, a library calling ``scipy.stats``) works as before, a moment later;
+nothing is ever stubbed out. ``tests/unit/quality/test_gx_import.py`` checks both: GX validates without
+loading them, and a stand-in gives the real module's functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+import types
+from typing import Any
+
+DEFERRED = ("scipy.stats", "altair")
+"""Modules GX imports at start-up for features convoc does not use."""
+
+_LOCK = threading.RLock()
+
+
+class Deferred(types.ModuleType):
+    """Stands in for a module until something asks it for an attribute, then imports it and forwards."""
+
+    def __getattr__(self, attr: str) -> Any:
+        # Only for attributes the stand-in lacks (not __name__, __spec__…): everything the module defines.
+        return getattr(self._real(), attr)
+
+    def _real(self) -> types.ModuleType:
+        name = self.__name__
+        with _LOCK:
+            if sys.modules.get(name) is self:
+                del sys.modules[name]
+                parent, _, child = name.rpartition(".")
+                if parent and getattr(sys.modules[parent], child, None) is self:
+                    delattr(sys.modules[parent], child)  # the real import sets it again
+            real = importlib.import_module(name)
+        return real
+
+
+def _defer(name: str) -> None:
+    if name in sys.modules:
+        return
+    try:
+        found = importlib.util.find_spec(name)  # imports the parent package (scipy: 10 ms), not the module
+    except ImportError:
+        return
+    if found is None:
+        return
+    stand_in = Deferred(name)
+    sys.modules[name] = stand_in
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, stand_in)  # `from scipy import stats` reads the attribute
+
+
+def great_expectations() -> types.ModuleType:
+    """The ``great_expectations`` package, imported with ``DEFERRED`` put off until first used."""
+    if "great_expectations" not in sys.modules:
+        for name in DEFERRED:
+            _defer(name)
+    return importlib.import_module("great_expectations")
