@@ -52,7 +52,7 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
-        CONVOC_INGEST_CHUNK_ROWS  rows of a landing file validated at a time (default 250000): the validate
+        CONVOC_INGEST_CHUNK_ROWS  rows of a landing file validated at a time (default 350000): the validate
                                task's memory follows this, not the file's size
         CONVOC_BATCH_SIZE      letters per print batch: one PDF, one render task and one verify task each
                                (default 5000; a national day of 650,000 letters is 130 batches)
@@ -83,7 +83,7 @@ class Settings:
     keep_work: bool = False
     retention_days: int = 30
     batch_size: int = 5000
-    ingest_chunk_rows: int = 250_000
+    ingest_chunk_rows: int = 350_000
     campaigns: Path | None = None
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
@@ -184,7 +184,7 @@ class Settings:
         batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
         if batch_size < 1 or batch_size != int(batch_size):
             raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
-        chunk_rows = _number(env, "CONVOC_INGEST_CHUNK_ROWS", "250000")
+        chunk_rows = _number(env, "CONVOC_INGEST_CHUNK_ROWS", "350000")
         if chunk_rows < 1000 or chunk_rows != int(chunk_rows):
             raise ValueError(
                 f"CONVOC_INGEST_CHUNK_ROWS must be a whole number of rows, at least 1000, not {chunk_rows:g}"

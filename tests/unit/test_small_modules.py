@@ -74,7 +74,7 @@ def test_batch_size_setting() -> None:
 def test_settings_reject_a_bad_ingest_chunk(bad: str) -> None:
     with pytest.raises(ValueError, match=r"CONVOC_INGEST_CHUNK_ROWS must be a (whole )?number"):
         Settings.from_env({"CONVOC_INGEST_CHUNK_ROWS": bad})
-    assert Settings.from_env({}).ingest_chunk_rows == 250_000
+    assert Settings.from_env({}).ingest_chunk_rows == 350_000
     assert Settings.from_env({"CONVOC_INGEST_CHUNK_ROWS": "50000"}).ingest_chunk_rows == 50_000
 
 
