@@ -58,7 +58,9 @@ where d.matricule = s.matricule
   and (d.valid_to is null or d.valid_to > $snapshot_date)
   and d.row_hash <> s.row_hash;
 
--- residents with no version on the day: new, or (in an out-of-order backfill) known only later
+-- residents with no version on the day: new, or (in an out-of-order backfill) known only later. Numbered on
+-- the matricule alone, then joined to the snapshot's columns: a sort that carries every column costs the first
+-- day of a country (650,000 new residents) 0.3 s more.
 insert into core.dim_resident
 with later as (
     select matricule, min(valid_from) as next_from, min(resident_id) as resident_id
@@ -68,25 +70,34 @@ with later as (
 ),
 
 fresh as (
-    select s.* from _snapshot as s
+    select s.matricule from _snapshot as s
     anti join _valid_at_day as v on v.matricule = s.matricule
 ),
 
 top as (
     select coalesce(max(resident_id), 0) as max_id from core.dim_resident
+),
+
+numbered as (
+    select
+        fresh.matricule,
+        later.next_from,
+        coalesce(
+            later.resident_id,
+            top.max_id + row_number() over (partition by later.resident_id is null order by fresh.matricule)
+        ) as resident_id
+    from fresh
+    cross join top
+    left join later using (matricule)
 )
 
 select
-    coalesce(
-        later.resident_id,
-        top.max_id + row_number() over (partition by later.resident_id is null order by fresh.matricule)
-    ) as resident_id,
-    fresh.matricule, fresh.family_name, fresh.given_name, fresh.birth_date, fresh.sex, fresh.street,
-    fresh.house_number, fresh.postcode, fresh.locality, fresh.commune, fresh.canton, fresh.nationality,
-    fresh.language, fresh.status, fresh.row_hash,
+    numbered.resident_id,
+    s.matricule, s.family_name, s.given_name, s.birth_date, s.sex, s.street,
+    s.house_number, s.postcode, s.locality, s.commune, s.canton, s.nationality,
+    s.language, s.status, s.row_hash,
     cast($snapshot_date as date) as valid_from,
-    later.next_from as valid_to,
-    later.next_from is null as is_current
-from fresh
-cross join top
-left join later using (matricule);
+    numbered.next_from as valid_to,
+    numbered.next_from is null as is_current
+from numbered
+inner join _snapshot as s using (matricule);
