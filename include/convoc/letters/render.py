@@ -97,6 +97,7 @@ from convoc.letters.content import (
 from convoc.letters.content import (
     load_templates as load_templates,
 )
+from convoc.letters.pdf_objects import LetterPage
 from convoc.letters.qr import QrEncoder
 
 SENDER = "Ministère de la Santé — Campagne de vaccination"
@@ -516,6 +517,13 @@ def _compact_pages(c: Any) -> None:
     for page in pages:
         page.__NoDefault__ = keys
         page.Resources = ref
+        if FAST_PAGE_OBJECTS and type(page) is pdfdoc.PDFPage:
+            page.__class__ = LetterPage
+
+
+FAST_PAGE_OBJECTS = True
+"""Pages and their content streams written by ``convoc.letters.pdf_objects`` (the same bytes as reportlab's, in a
+fraction of the time); False: by reportlab itself (what the test compares with)."""
 
 
 # --- printable text ---------------------------------------------------------------------------
