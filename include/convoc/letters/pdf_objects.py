@@ -1,13 +1,15 @@
-"""A letter file's page objects, written byte for byte as reportlab writes them, without its generic machinery.
+"""A letter file's per-page objects, written byte for byte as reportlab writes them, without its generic machinery.
 
 reportlab formats every object of a PDF through one recursive function (a name object made per key, an
 ``isinstance`` cascade per value): for a batch of 5,000 letters, its 5,000 page dictionaries and 5,000
-content streams took 1.1–1.4 s of an 8 s render. ``LetterPage`` and ``PageStream`` write the same bytes
-directly: the dictionary's keys sorted and joined as ``PDFDictionary`` does, the references numbered by the
-document in the same order (``Contents`` before ``Parent``, as ``PDFCatalog.format`` makes them), the stream
-compressed by reportlab's own Flate filter. Whatever they do not expect — another filter, encryption, a
-dictionary entry of the stream's own — goes to reportlab's own code. ``tests/unit/letters/test_render.py``
-compares a whole batch file with reportlab's own output, byte for byte.
+content streams took 1.1–1.4 s of an 8 s render, and the 5,000 records (PDF/VT ``DPart`` leaves) more.
+``LetterPage``, ``PageStream`` and ``RecordPart`` write the same bytes directly: a dictionary's keys sorted
+and joined as ``PDFDictionary`` does, the references numbered by the document in the same order (``Contents``
+before ``Parent``, as ``PDFCatalog.format`` makes them), the stream compressed by reportlab's own Flate
+filter, strings escaped by reportlab's ``PDFString``. Whatever they do not expect — another filter,
+encryption, a dictionary entry of the stream's own — goes to reportlab's own code.
+``tests/unit/letters/test_render.py`` compares a whole batch file with reportlab's own output (``ENABLED``
+false), byte for byte.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 
 from reportlab import rl_config
 from reportlab.pdfbase import pdfdoc
+
+ENABLED = True
+"""Pages, their content streams and the records written here; False: by reportlab itself (what the test
+compares with)."""
 
 
 class PageStream(pdfdoc.PDFStream):  # type: ignore[misc]
@@ -31,6 +37,21 @@ class PageStream(pdfdoc.PDFStream):  # type: ignore[misc]
             return result
         data = pdfdoc.PDFZCompress.encode(self.content)
         return b"<<\n/Filter [ /FlateDecode ] /Length %d\n>>\nstream\n%sendstream\n" % (len(data), data)
+
+
+def _constant(value: Any, document: Any) -> bytes:
+    """A value every page repeats (its ``/Type``, its ``/TrimBox``), formatted by reportlab once per document."""
+    if type(value) is str:
+        key: Any = value
+    elif type(value) is pdfdoc.PDFArray and all(type(x) in (int, float) for x in value.sequence):
+        key = (float, *value.sequence)
+    else:
+        result: bytes = pdfdoc.format(value, document)
+        return result
+    cache: dict[Any, bytes] = document.__dict__.setdefault("_convoc_constants", {})
+    if key not in cache:
+        cache[key] = pdfdoc.format(value, document)
+    return cache[key]
 
 
 class LetterPage(pdfdoc.PDFPage):  # type: ignore[misc]
@@ -63,10 +84,50 @@ class LetterPage(pdfdoc.PDFPage):  # type: ignore[misc]
             if type(value) is pdfdoc.PDFObjectReference:
                 formatted = b"%d %d R" % numbers[value.name]
             else:
-                formatted = pdfdoc.format(value, document)
+                formatted = _constant(value, document)
             items.append(b"/" + key.encode("ascii") + b" " + formatted)
         if rl_config.pdfMultiLine:  # PDFDictionary.format, multiline
             return b"<<\n" + b"\n ".join(items) + b"\n>>"
         for i in reversed(range(6, len(items), 6)):  # PDFDictionary.format: a line break every six entries
             items.insert(i, b"\n ")
         return b"<<\n" + b" ".join(items) + b"\n>>"
+
+
+class RecordPart(pdfdoc.PDFObject):  # type: ignore[misc]
+    """One record of the file (a PDF/VT ``DPart`` leaf): its parent, first and last page, and the piece code as
+    its CIP4 unique id; written as reportlab writes the ``PDFDictionary`` ``convoc.letters.prepress`` would make."""
+
+    __RefOnly__ = 1
+
+    def __init__(self, parent: Any, start: str, end: str | None, piece_code: str) -> None:
+        self.parent, self.start, self.end, self.piece_code = parent, start, end, piece_code
+
+    def as_dictionary(self) -> Any:
+        """The same record as reportlab's own objects."""
+        leaf = {
+            "Type": pdfdoc.PDFName("DPart"),
+            "Parent": self.parent,
+            "Start": pdfdoc.PDFObjectReference(self.start),
+            "DPM": pdfdoc.PDFDictionary(
+                {
+                    "CIP4_Root": pdfdoc.PDFDictionary(
+                        {"CIP4_Recipient": pdfdoc.PDFDictionary({"CIP4_UniqueID": pdfdoc.PDFString(self.piece_code)})}
+                    )
+                }
+            ),
+        }
+        if self.end is not None:
+            leaf["End"] = pdfdoc.PDFObjectReference(self.end)
+        return pdfdoc.PDFDictionary(leaf)
+
+    def format(self, document: Any) -> bytes:
+        if rl_config.pdfMultiLine or not isinstance(document.encrypt, pdfdoc.NoEncryption):
+            result: bytes = self.as_dictionary().format(document)
+            return result
+        numbers = document.idToObjectNumberAndVersion
+        code = pdfdoc.PDFString(self.piece_code).format(document)
+        end = b"/End %d %d R " % numbers[self.end] if self.end is not None else b""
+        dpm = b"<<\n/CIP4_Root <<\n/CIP4_Recipient <<\n/CIP4_UniqueID %s\n>>\n>>\n>>" % code
+        parent = pdfdoc.format(self.parent, document)
+        start = b"%d %d R" % numbers[self.start]
+        return b"<<\n/DPM %s %s/Parent %s /Start %s /Type /DPart\n>>" % (dpm, end, parent, start)

@@ -215,6 +215,8 @@ def _plain_stream(entries: dict[str, Any], content: bytes) -> Any:
 def _record_tree(doc: Any, records: Sequence[Record]) -> Any:
     from reportlab.pdfbase import pdfdoc
 
+    from convoc.letters import pdf_objects
+
     pages = doc.Pages.pages
     covered = sum(r.pages for r in records)
     if covered != len(pages):
@@ -224,21 +226,9 @@ def _record_tree(doc: Any, records: Sequence[Record]) -> Any:
     page_keys = [*getattr(pages[0], "__NoDefault__", pdfdoc.PDFPage.__NoDefault__), "DPart"] if pages else []
     leaves = []
     for record in records:
-        leaf = {
-            "Type": pdfdoc.PDFName("DPart"),
-            "Parent": root_ref,
-            "Start": pdfdoc.PDFObjectReference(f"Page{record.first_page}"),
-            "DPM": pdfdoc.PDFDictionary(
-                {
-                    "CIP4_Root": pdfdoc.PDFDictionary(
-                        {"CIP4_Recipient": pdfdoc.PDFDictionary({"CIP4_UniqueID": pdfdoc.PDFString(record.piece_code)})}
-                    )
-                }
-            ),
-        }
-        if record.pages > 1:
-            leaf["End"] = pdfdoc.PDFObjectReference(f"Page{record.first_page + record.pages - 1}")
-        leaf_ref = doc.Reference(pdfdoc.PDFDictionary(leaf))
+        end = f"Page{record.first_page + record.pages - 1}" if record.pages > 1 else None
+        part = pdf_objects.RecordPart(root_ref, f"Page{record.first_page}", end, record.piece_code)
+        leaf_ref = doc.Reference(part if pdf_objects.ENABLED else part.as_dictionary())
         leaves.append(leaf_ref)
         for n in range(record.first_page, record.first_page + record.pages):
             page = pages[n - 1]

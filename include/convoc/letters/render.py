@@ -33,7 +33,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from convoc import faults
 from convoc.errors import ConvocError
 from convoc.files import write_private
-from convoc.letters import large_print, prepress
+from convoc.letters import large_print, pdf_objects, prepress
 from convoc.letters import layout as L
 from convoc.letters.content import (  # what a letter says; named here too, where callers have always found them
     BILINGUAL as BILINGUAL,
@@ -97,7 +97,6 @@ from convoc.letters.content import (
 from convoc.letters.content import (
     load_templates as load_templates,
 )
-from convoc.letters.pdf_objects import LetterPage
 from convoc.letters.qr import QrEncoder
 
 SENDER = "Ministère de la Santé — Campagne de vaccination"
@@ -517,13 +516,8 @@ def _compact_pages(c: Any) -> None:
     for page in pages:
         page.__NoDefault__ = keys
         page.Resources = ref
-        if FAST_PAGE_OBJECTS and type(page) is pdfdoc.PDFPage:
-            page.__class__ = LetterPage
-
-
-FAST_PAGE_OBJECTS = True
-"""Pages and their content streams written by ``convoc.letters.pdf_objects`` (the same bytes as reportlab's, in a
-fraction of the time); False: by reportlab itself (what the test compares with)."""
+        if pdf_objects.ENABLED and type(page) is pdfdoc.PDFPage:
+            page.__class__ = pdf_objects.LetterPage  # the same bytes, in a fraction of the time
 
 
 # --- printable text ---------------------------------------------------------------------------

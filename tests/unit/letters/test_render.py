@@ -475,22 +475,28 @@ def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
 def test_pages_are_written_byte_for_byte_as_reportlab_writes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``convoc.letters.pdf_objects`` writes every page and content stream itself: the file is reportlab's own."""
-    from convoc.letters import pdf_objects, render
+    """``convoc.letters.pdf_objects`` writes every page, content stream and record itself: the file is reportlab's
+    own."""
+    from convoc.letters import pdf_objects
 
     languages = itertools.cycle(["fr", "de", None, "pt", "en", "lb"])
     letters = [
         make_letter(i, language=next(languages), format="large_print" if i % 7 == 0 else "standard")
         for i in range(1, 41)
     ]
-    written = []
-    own = pdf_objects.LetterPage.format
-    monkeypatch.setattr(pdf_objects.LetterPage, "format", lambda page, doc: written.append(1) or own(page, doc))
+    written: list[str] = []
+    for kind in (pdf_objects.LetterPage, pdf_objects.RecordPart):
+        own = kind.format
+        monkeypatch.setattr(
+            kind, "format", lambda obj, doc, own=own: written.append(type(obj).__name__) or own(obj, doc)
+        )
     fast = render_batch(letters, tmp_path / "fast.pdf", job_id="J20210129", booking_url=URL)
-    assert len(written) == fast.pages > 40  # every page, large print's second pages included
-    monkeypatch.setattr(render, "FAST_PAGE_OBJECTS", False)
+    # every page, large print's second pages included, and every piece's record
+    assert (written.count("LetterPage"), written.count("RecordPart")) == (fast.pages, fast.pieces)
+    assert fast.pieces == 40 and fast.pages > 45
+    monkeypatch.setattr(pdf_objects, "ENABLED", False)
     reportlab = render_batch(letters, tmp_path / "reportlab.pdf", job_id="J20210129", booking_url=URL)
-    assert len(written) == fast.pages
+    assert len(written) == fast.pages + fast.pieces
     assert (tmp_path / "fast.pdf").read_bytes() == (tmp_path / "reportlab.pdf").read_bytes()
     assert fast.sha256 == reportlab.sha256
 
