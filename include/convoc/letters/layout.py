@@ -343,8 +343,10 @@ def _word_width(word: str, font: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(word, font, size))
 
 
-def wrap(text: str, font: str, size: float, width_pt: float) -> list[str]:
-    """Greedy line breaking at spaces; word widths are cached (template words repeat on every page)."""
+@lru_cache(maxsize=16384)
+def wrap(text: str, font: str, size: float, width_pt: float) -> tuple[str, ...]:
+    """Greedy line breaking at spaces. Cached, as are word widths: a batch's template paragraphs, with their
+    dates and centre, are the same on thousands of pages."""
     space = _word_width(" ", font, size)
     lines: list[str] = []
     current: list[str] = []
@@ -359,4 +361,4 @@ def wrap(text: str, font: str, size: float, width_pt: float) -> list[str]:
             current.append(word)
     if current:
         lines.append(" ".join(current))
-    return lines
+    return tuple(lines)
