@@ -364,7 +364,9 @@ def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
         else:
             tx.moveCursor(round(x - at[0], 2), round(at[1] - y, 2))
         at = (x, y)
-        tx.textOut(line.text)
+        # textOut's own bytes, without the width of the text it measures to advance a cursor nothing here reads
+        # (every line is placed by a move from the previous line's start): 56,000 measurements a 5,000-letter batch
+        tx._textOut(line.text)
     c.drawText(tx)
 
 
