@@ -205,15 +205,15 @@ def _encoder(version: int) -> QrEncoder:
     return QrEncoder(version, QR_MASK)
 
 
-def _draw_qr(c: Any, version: int, payload: str, left_mm: float, top_mm: float, size_mm: float) -> None:
-    # An inline image mask, one sample per module, no interpolation: a stencil the RIP paints at device
-    # resolution, as sharp as rectangles, and a fifth of their size in the page stream.
+def _draw_qr(c: Any, version: int, mask: bytes, left_mm: float, top_mm: float, size_mm: float) -> None:
+    # An inline image mask (``QrEncoder.image_mask``), one sample per module, no interpolation: a stencil the RIP
+    # paints at device resolution, as sharp as rectangles, and a fifth of their size in the page stream.
     enc = _encoder(version)
     size = size_mm * L.MM
     c.addLiteral(
         f"q {size:.3f} 0 0 {size:.3f} {L.pt_x(left_mm):.3f} {L.pt_y(top_mm + size_mm):.3f} cm "
         f"BI /W {enc.modules} /H {enc.modules} /IM true /BPC 1 /D [1 0] /F /AHx ID\n"
-        f"{enc.image_mask(payload).hex()}> EI Q"
+        f"{mask.hex()}> EI Q"
     )
 
 
@@ -376,13 +376,16 @@ def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
 @dataclass(frozen=True, slots=True)
 class _Page:
     """One page of a piece, ready to draw: the piece, its static form key (campaign, languages, kind), text
-    lines, the piece code's payload and, on the first page, the booking QR code (payload, left, top, size in mm)."""
+    lines, on the first page the booking QR code (image mask, left, top, size in mm), and the piece code's payload
+    and image mask. Each code is encoded once, when the page is laid out (which fails before any file is written
+    if a payload outgrows its version)."""
 
     piece_id: int
     form: _FormKey
     lines: tuple[L.Line, ...]
-    booking_qr: tuple[str, float, float, float] | None
+    booking_qr: tuple[bytes, float, float, float] | None
     piece_payload: str
+    piece_mask: bytes
 
 
 _FormKey = tuple[str, tuple[str, ...], str]
@@ -483,7 +486,7 @@ def _draw_pages(
             _draw_text(c, own)
         if page.booking_qr is not None:
             _draw_qr(c, BOOKING_QR_VERSION, *page.booking_qr)
-        _draw_qr(c, PIECE_QR_VERSION, page.piece_payload, L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
+        _draw_qr(c, PIECE_QR_VERSION, page.piece_mask, L.PIECE_QR_LEFT_MM, L.PIECE_QR_TOP_MM, L.PIECE_QR_SIZE_MM)
         c.showPage()
     _compact_pages(c)
     prepress.mark_for_press(c, created=created, records=records)
@@ -591,18 +594,19 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
     )
     address = [L.Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
     booking_payload = wording.booking_url + letter.booking_code
-    # Fails here, before any file is touched, if a payload outgrows its fixed version.
-    _encoder(BOOKING_QR_VERSION).packed(booking_payload)
+    # Encoded here, once (drawn from these masks): fails before any file is touched if a payload outgrows its version.
+    booking_mask = _encoder(BOOKING_QR_VERSION).image_mask(booking_payload)
     if letter.format == "standard":
         body = _body_lines(letter, langs, wording)
         piece_text = piece_code(job_id, letter.piece_id)
-        _encoder(PIECE_QR_VERSION).packed(piece_text)
+        piece_mask = _encoder(PIECE_QR_VERSION).image_mask(piece_text)
         own = [
             L.Line(letter.booking_code, L.FONT_MONO, L.CODE_SIZE, L.QR_TOP_MM + 11),
             L.Line(piece_text, L.FONT_REGULAR, L.PIECE_TEXT_SIZE, L.PIECE_TEXT_BASELINE_MM, L.PIECE_QR_LEFT_MM),
         ]
-        qr = (booking_payload, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
-        return [_Page(letter.piece_id, (letter.campaign, langs, "standard"), (*address, *body, *own), qr, piece_text)]
+        qr = (booking_mask, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
+        standard = (letter.campaign, langs, "standard")
+        return [_Page(letter.piece_id, standard, (*address, *body, *own), qr, piece_text, piece_mask)]
 
     labels = tuple(wording.labels(letter.campaign, langs).items())
     box = large_print.booking_box(labels, wording.booking_url, wording.hotline)
@@ -611,7 +615,7 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
     pages = []
     for k, body in enumerate(bodies, start=1):
         piece_text = piece_code(job_id, letter.piece_id, k, n)
-        _encoder(PIECE_QR_VERSION).packed(piece_text)
+        piece_mask = _encoder(PIECE_QR_VERSION).image_mask(piece_text)
         folio = f"{k}/{n}"
         own = [
             L.Line(folio, L.FONT_REGULAR, L.LARGE_BODY_SIZE, L.PIECE_TEXT_BASELINE_MM,
@@ -623,10 +627,13 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
             qr_left = L.TEXT_RIGHT_MM - L.LARGE_QR_SIZE_MM
             first = (letter.campaign, langs, "large")
             pages.append(_Page(letter.piece_id, first, (*address, *body, code, *own),
-                               (booking_payload, qr_left, box.qr_top_mm, L.LARGE_QR_SIZE_MM), piece_text))  # fmt: skip
+                               (booking_mask, qr_left, box.qr_top_mm, L.LARGE_QR_SIZE_MM), piece_text,
+                               piece_mask))  # fmt: skip
         else:
             pages.append(
-                _Page(letter.piece_id, (letter.campaign, langs, "large-next"), (*body, *own), None, piece_text)
+                _Page(
+                    letter.piece_id, (letter.campaign, langs, "large-next"), (*body, *own), None, piece_text, piece_mask
+                )
             )
     return pages
 
