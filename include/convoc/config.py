@@ -8,6 +8,11 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+INGEST_CHUNK_ROWS = 350_000
+"""Rows of a landing file validated at a time, by default (``convoc.quality.validate``). Each chunk costs Great
+Expectations about half a second of its own bookkeeping: at 650,000 rows, chunks of 350,000 (two runs) validated
+1.4 s faster than chunks of 250,000 (three), for about 100 MiB more (690 against 590 MiB)."""
+
 
 def _default_home() -> Path:
     # In a checkout (editable install) data lives in the repository's var/; elsewhere in ./var.
@@ -83,7 +88,7 @@ class Settings:
     keep_work: bool = False
     retention_days: int = 30
     batch_size: int = 5000
-    ingest_chunk_rows: int = 350_000
+    ingest_chunk_rows: int = INGEST_CHUNK_ROWS
     campaigns: Path | None = None
     print_shop: Path | None = None
     print_cutoff: time | None = None  # None: the print shop file's
@@ -184,7 +189,7 @@ class Settings:
         batch_size = _number(env, "CONVOC_BATCH_SIZE", "5000")
         if batch_size < 1 or batch_size != int(batch_size):
             raise ValueError(f"CONVOC_BATCH_SIZE must be a whole number of letters, at least 1, not {batch_size:g}")
-        chunk_rows = _number(env, "CONVOC_INGEST_CHUNK_ROWS", "350000")
+        chunk_rows = _number(env, "CONVOC_INGEST_CHUNK_ROWS", str(INGEST_CHUNK_ROWS))
         if chunk_rows < 1000 or chunk_rows != int(chunk_rows):
             raise ValueError(
                 f"CONVOC_INGEST_CHUNK_ROWS must be a whole number of rows, at least 1000, not {chunk_rows:g}"
