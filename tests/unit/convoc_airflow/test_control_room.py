@@ -4,6 +4,7 @@ reports folder and nothing else."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -148,5 +149,6 @@ def test_the_page_reads_the_published_copy(airflow_api, settings: Settings) -> N
     page = client.get("/convoc/?until=2021-01-29&days=1", headers=_auth(token)).text
     assert "matricule_check_digit</td><td>7</td>" in page
     assert "<td>covid19</td><td>400</td><td>420</td>" in page
-    assert "555" not in page
+    # the unpublished figure in no form (555555, 555,555…); links are left out: a run id's microseconds may hold 555
+    assert "555" not in re.sub(r'href="[^"]*"', "", page)
     assert date(2021, 1, 29).isoformat() in page
