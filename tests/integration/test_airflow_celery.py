@@ -6,11 +6,12 @@ so tasks queued together go to different workers (with two at a time, one worker
 render tasks). The backfill of the first DAG over three days runs the whole chain once per day;
 
 - the warehouse, the released PDFs and the delivered print jobs equal the `dag.test()` reference (the one
-  the LocalExecutor test compares with), and the mapped render tasks ran on both workers (their task
-  instances' hostnames), while every task that opens the warehouse ran on its own queue, served by worker-1
+  the LocalExecutor test compares with), and the mapped render tasks ran on the default queue's workers
+  (their task instances' hostnames), while every task that opens the warehouse ran on its own queue, served by worker-1
   only (the machine holding the DuckDB file on local disk, as in docker-compose.yaml);
-- a worker killed in the middle of a render task (every process of its session SIGKILLed, as when a
-  machine is lost): the scheduler finds the task instance without heartbeat after
+- a re-run of one day's letters with both workers idle: the day's batches, queued together, start one on
+  each worker; the worker rendering one is killed in the middle of its task (every process of its session
+  SIGKILLed, as when a machine is lost): the scheduler finds the task instance without heartbeat after
   `[scheduler] task_instance_heartbeat_timeout` (20 s here, 300 s by default), has it failed and, retries
   left, put up for retry (the DAG's retries=1, retry_delay 1 min); try 2 runs on another worker, and the
   day's released PDFs hold every letter of the day exactly once.
@@ -111,9 +112,10 @@ def test_backfill_on_two_celery_workers_equals_running_day_by_day(celery_chain: 
     spread = Counter(r["hostname"] for r in renders)
     report(f"render tasks per worker: {dict(spread)}; verify tasks: {dict(Counter(r['hostname'] for r in verifies))}")
     assert {r["partition_key"] for r in renders} == set(PARTITION_KEYS)
-    # the mapped work (render and verify) ran on both workers; with the few batches of this small population one
-    # kind alone may all land on one worker while the other is busy with the warehouse's tasks
-    assert set(spread) | {r["hostname"] for r in verifies} == {hostname_of("worker-1"), hostname_of("worker-2")}
+    # the mapped work ran on the workers of the default queue; how it spreads over them in a backfill depends on
+    # timing (worker-1 also serves the warehouse's queue and, busy there, leaves every batch to worker-2: seen once),
+    # so that both take batches is shown where it does not: two idle workers in test_worker_killed_during_a_render_task
+    assert set(spread) | {r["hostname"] for r in verifies} <= {hostname_of("worker-1"), hostname_of("worker-2")}
     # Every task that opened the warehouse ran on its queue, on worker-1 alone; the others never did.
     queue = celery_chain.airflow.env["AIRFLOW__CONVOC__WAREHOUSE_QUEUE"]
     placed = celery_chain.sql(
@@ -192,6 +194,16 @@ def test_worker_killed_during_a_render_task(celery_chain: Stack, reference: Path
     )
     report(f"batch {map_index}: try 1 on {first_host} ended {first_state}; try 2 on {retried['hostname']}")
     assert first_host == hostname_of(worker) and first_state != "success"
+    # Both workers were idle when the day's batches were queued together: each took one (a worker runs one task at
+    # a time and takes no message while busy), so the first tries of the batches ran on both (and on worker-3,
+    # started after the kill, for batches still queued then).
+    first_tries = {
+        t["map_index"]: t["hostname"]
+        for t in celery_chain.task_instances("letters_render", "render_batch", run_id)
+        if t["try_number"] == 1
+    } | {map_index: first_host}
+    report(f"first tries of the re-run's batches: {first_tries}")
+    assert {hostname_of("worker-1"), hostname_of("worker-2")} <= set(first_tries.values())
 
     # The day's print job: every letter of the day exactly once in the released PDFs and in the records.
     import duckdb
