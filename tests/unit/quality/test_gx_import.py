@@ -1,13 +1,15 @@
 """Great Expectations is imported without scipy.stats and altair, and nothing is lost by it: a real validation
 runs without them, and anything that does ask for them gets the real modules. Each case runs in a fresh
-interpreter (this one may have imported GX already)."""
+interpreter (this one may have imported GX already). And GX's pandas engine does not fingerprint the frames."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sized
 from pathlib import Path
 
+import pytest
 from conftest import person, write_register
 
 
@@ -68,3 +70,31 @@ print(sys.modules["scipy.stats"] is real, scipy.stats is real, type(sys.modules[
 """
     )
     assert out.split() == ["True", "True", "Deferred"]
+
+
+def test_frames_are_validated_without_being_fingerprinted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX's pandas engine hashes every frame below 1 GB for a batch marker convoc never reads: not done."""
+    from datetime import date
+
+    from convoc.quality.gx import great_expectations
+    from convoc.quality.validate import validate_files
+    from convoc.sources.extract import extract, find_landing_files
+
+    great_expectations()
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashed: list[int] = []
+
+    def fingerprint(frame: Sized) -> str:
+        hashed.append(len(frame))
+        return "fingerprint"
+
+    monkeypatch.setattr(engine, "hash_pandas_dataframe", fingerprint)
+    rows = [person(i) for i in range(1, 6)]
+    rows[2]["matricule"] = rows[2]["matricule"][:-1] + "X"
+    write_register(tmp_path / "landing" / "register_20210129.csv", rows)
+    day = date(2021, 1, 29)
+    extracted = [extract(f, tmp_path / "work") for f in find_landing_files(tmp_path / "landing", day)]
+    [verdict] = validate_files(extracted, day=day, work_dir=tmp_path / "work", previous={}, max_row_change=0.05)
+    assert (verdict.rows, verdict.rejected_rows, verdict.refusals) == (5, 1, ())
+    assert hashed == []
