@@ -1,7 +1,7 @@
 """Extract: landing CSV files → normalised text columns, parked as Parquet with the lines they came from.
 
 A landing file is read once, front to back, in pieces of ``BLOCK_BYTES`` cut between records (so memory
-holds one piece whatever the file's size, and the Parquet gets one row group per piece); what is hashed
+holds two pieces whatever the file's size, and the Parquet gets one row group per piece); what is hashed
 (``raw.load_log``) is exactly what is parsed, and a file that changes while it is read is refused
 (``FileChanging``: the task fails and Airflow retries it). A
 source may require a readiness marker ``NAME_YYYYMMDD.csv.done`` (setting ``CONVOC_READY_MARKERS``); a
@@ -583,19 +583,19 @@ class Parked:
 
 def _park(path: Path, spec: SourceSpec, parquet: Path, legacy: str | None, block_bytes: int) -> Parked:
     """Read ``path`` piece by piece (``LandingReader``), cut each into records, normalise them and append them to
-    ``parquet`` (one row group per piece): memory holds one piece, whatever the file's size. ``legacy``: read
-    the file in that encoding rather than as UTF-8."""
-    import polars as pl
-    import pyarrow.parquet as pq
+    ``parquet`` (one row group per piece): memory holds two pieces, whatever the file's size. ``legacy``: read
+    the file in that encoding rather than as UTF-8.
 
+    Two stages in step, on the two cores the task has: this thread reads, hashes, decodes and splits piece
+    n + 1 while a second one normalises piece n and writes it (``_Parker``, pieces in file order). Each stage
+    is mostly polars, numpy and pyarrow, which run without Python's lock; one stage alone left a core idle."""
     name = path.name
     reader = LandingReader(path, block_bytes)
     encoding, bom, invalid, beyond_ascii, cp1252 = legacy or "utf-8", False, False, False, True
     header: list[str] = []
     delimiter, first_line, parsed = ",", 1, 0
     problems: list[tuple[int, str]] = []
-    writer: pq.ParquetWriter | None = None
-    try:
+    with _Parker(parquet, spec) as parker:
         for piece in reader:
             first = first_line == 1
             if legacy:
@@ -621,29 +621,74 @@ def _park(path: Path, spec: SourceSpec, parquet: Path, legacy: str | None, block
             problems += [(line + first_line - 1, rule) for line, rule in records.problems]
             first_line += len(lines.starts) - 1
             del lines, records
-            table = pl.DataFrame(
-                [
-                    frame["_line"],
-                    *[
-                        normalise(frame[f"_c{header.index(c)}"], spec.column(c).kind).alias(c)
-                        for c in spec.columns
-                        if c in header
-                    ],
-                ]
-            ).to_arrow(compat_level=pl.CompatLevel.oldest())
             parsed += frame.height
+            parker.put(frame, header)
             del frame
-            if writer is None:
-                # Working copies live minutes: the fastest codec, not the smallest.
-                writer = pq.ParquetWriter(parquet, table.schema, compression="lz4")
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
     if reader.landing is None:  # cannot happen: the reader sets it once the last piece is taken
         raise FileChanging(f"{name}: the file was not read to its end; nothing loaded, try again")
     found = None if legacy else legacy_encoding_of(invalid=invalid, beyond_ascii=beyond_ascii, bom=bom, cp1252=cp1252)
     return Parked(reader.landing, encoding, delimiter, header, parsed, problems, found)
+
+
+class _Parker:
+    """Normalises parsed pieces and appends them to a Parquet file, in a thread of its own, one piece behind the
+    reader: ``put`` waits for the piece before to be written (so at most two are held), and leaving the block
+    waits for the last one and closes the file. An error in the thread is raised by the next ``put`` or on
+    leaving; leaving on an error of the reader's lets the piece being written finish, then closes the file."""
+
+    def __init__(self, parquet: Path, spec: SourceSpec) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.parquet, self.spec = parquet, spec
+        self.writer: Any = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convoc-park")
+        self.pending: Any = None
+
+    def __enter__(self) -> _Parker:
+        return self
+
+    def put(self, frame: pl.DataFrame, header: list[str]) -> None:
+        self._wait()
+        self.pending = self.pool.submit(self._store, frame, header)
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def _store(self, frame: pl.DataFrame, header: list[str]) -> None:
+        import polars as pl
+        import pyarrow.parquet as pq
+
+        spec = self.spec
+        table = pl.DataFrame(
+            [
+                frame["_line"],
+                *[
+                    normalise(frame[f"_c{header.index(c)}"], spec.column(c).kind).alias(c)
+                    for c in spec.columns
+                    if c in header
+                ],
+            ]
+        ).to_arrow(compat_level=pl.CompatLevel.oldest())
+        del frame
+        if self.writer is None:
+            # Working copies live minutes: the fastest codec, not the smallest.
+            self.writer = pq.ParquetWriter(self.parquet, table.schema, compression="lz4")
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is None:
+                self._wait()
+            else:
+                pending, self.pending = self.pending, None
+                if pending is not None:
+                    pending.exception()  # wait for it; the reader's error is the one raised
+        finally:
+            self.pool.shutdown(wait=True)
+            if self.writer is not None:
+                self.writer.close()
 
 
 def extract(

@@ -474,3 +474,69 @@ def test_utf8_in_one_piece_and_a_bad_byte_in_another_quarantines_the_bad_line(tm
     whole = _pieces_agree(tmp_path, content)
     assert whole.encoding == "utf-8"
     assert pl.read_parquet(whole.rejects).select("line_number", "rule").rows() == [(41, "bad_encoding")]
+
+
+# --- two stages: the reader and the thread that normalises and writes ---------------------------------------------
+
+
+def _threads() -> set[str]:
+    import threading
+
+    return {t.name for t in threading.enumerate() if t.name.startswith("convoc-park")}
+
+
+def test_a_failure_in_the_writing_thread_fails_the_extract_and_leaves_no_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import convoc.sources.extract as module
+
+    calls, normalise = [], module.normalise
+
+    def failing(values: pl.Series, kind: str) -> pl.Series:
+        calls.append(kind)
+        if len(calls) > 30:  # a later piece, not the first
+            raise MemoryError("normalising failed")
+        return normalise(values, kind)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "normalise", failing)
+    content = write_register(tmp_path / "r.csv", [person(i) for i in range(1, 200)]).read_bytes()
+    with pytest.raises(MemoryError, match="normalising failed"):
+        _extract(tmp_path, content, block_bytes=2048)
+    assert len(calls) > 30
+    assert not (tmp_path / "work" / "register.parquet").exists()
+    assert not _threads()
+
+
+def test_a_reader_failure_while_a_piece_is_written_leaves_no_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import convoc.sources.extract as module
+
+    path = write_register(tmp_path / "landing" / "register_20210129.csv", [person(i) for i in range(1, 200)])
+    pieces = module.LandingReader.__iter__
+
+    def growing(self: LandingReader):  # type: ignore[no-untyped-def]
+        for n, piece in enumerate(pieces(self)):
+            if n == 2:
+                with path.open("a") as fh:
+                    fh.write(_line() + "\n")
+            yield piece
+
+    monkeypatch.setattr(module.LandingReader, "__iter__", growing)
+    [found] = find_landing_files(tmp_path / "landing", DAY)
+    with pytest.raises(FileChanging, match="changed while it was read"):
+        extract(found, tmp_path / "work", block_bytes=2048)
+    assert not (tmp_path / "work" / "register.parquet").exists()
+    assert not _threads()
+
+
+def test_pieces_are_written_in_file_order_one_row_group_each(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    content = write_register(tmp_path / "r.csv", [person(i) for i in range(1, 400)]).read_bytes()
+    ex = _extract(tmp_path, content, block_bytes=4096)
+    meta = pq.ParquetFile(ex.parquet).metadata
+    assert meta.num_row_groups > 5
+    lines = pl.read_parquet(ex.parquet)["_line"].to_list()
+    assert lines == list(range(2, 401))
+    assert not _threads()
