@@ -14,18 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from great_expectations.core.suite_parameters import SuiteParameterDict
-from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations.expectation import ColumnMapExpectation, MulticolumnMapExpectation
-from great_expectations.expectations.metrics.map_metric_provider import (
+from convoc.quality.gx import great_expectations
+
+# GX imported the way convoc imports it (without scipy.stats and altair, frames not fingerprinted: see
+# convoc.quality.gx), whichever module of convoc happens to import it first.
+great_expectations()
+
+from great_expectations.core.suite_parameters import SuiteParameterDict  # noqa: E402
+from great_expectations.execution_engine import PandasExecutionEngine  # noqa: E402
+from great_expectations.expectations.expectation import ColumnMapExpectation, MulticolumnMapExpectation  # noqa: E402
+from great_expectations.expectations.metrics.map_metric_provider import (  # noqa: E402
     ColumnMapMetricProvider,
     MulticolumnMapMetricProvider,
     column_condition_partial,
     multicolumn_condition_partial,
 )
 
-from convoc import text
-from convoc.quality import conditions
+from convoc import text  # noqa: E402
+from convoc.quality import conditions  # noqa: E402
 
 
 def _apply(column: Any, condition: Callable[..., Any], *args: Any) -> Any:

@@ -98,3 +98,16 @@ def test_frames_are_validated_without_being_fingerprinted(tmp_path: Path, monkey
     [verdict] = validate_files(extracted, day=day, work_dir=tmp_path / "work", previous={}, max_row_change=0.05)
     assert (verdict.rows, verdict.rejected_rows, verdict.refusals) == (5, 1, ())
     assert hashed == []
+
+
+def test_importing_convoc_s_expectations_first_imports_gx_the_same_way() -> None:
+    """Whichever module of convoc imports GX first, it is imported through ``great_expectations()``."""
+    out = _run(
+        """
+import sys
+import convoc.quality.expectations
+from great_expectations.execution_engine import pandas_execution_engine as engine
+print(type(sys.modules["scipy.stats"]).__name__, engine.HASH_THRESHOLD)
+"""
+    )
+    assert out.split() == ["Deferred", "0"]
