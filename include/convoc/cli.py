@@ -161,7 +161,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
             ("quarantine.print_confirm_rejects", "quarantine.print_confirm_rejects"),
             ("quarantine.returns_rejects", "quarantine.returns_rejects"),
         ]
-        present = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        present = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "union all select schema_name, view_name from duckdb_views() where not internal"
+            ).fetchall()
+        }
         for name, source in tables:
             if source.split()[0] in present:
                 print(f"  {name:<42} {con.execute(f'select count(*) from {source}').fetchall()[0][0]:>10,}")

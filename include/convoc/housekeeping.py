@@ -12,9 +12,9 @@ the retention R (``CONVOC_RETENTION_DAYS``, default 30):
   ``var/audit/jobs/<job>/``.
 - **register data** of a day more than R days before D: the landing files of every source holding personal
   data that were loaded (``raw.load_log`` keeps their name, SHA-256 and counts), their rows in ``raw.<source>``,
-  and the ``staging.register`` and ``staging.priority_group`` partitions — never the latest partition of each,
-  which the next load compares with. ``core`` keeps each resident's versions: the dimension is the register's
-  history the campaign needs.
+  and the ``staging.priority_group`` partitions — never the latest partition, nor the rows of the latest register
+  file (``staging.register`` is a view of them), which the next load compares with. ``core`` keeps each
+  resident's versions: the dimension is the register's history the campaign needs.
 - **working folders** under ``var/work/`` (other than the built jobs) last changed more than R days before D,
   and the **Data Docs** of a day more than R days before D (``var/reports/quality/YYYYMMDD/``);
 - the **e-mail outbox** of a day more than R days before D (``var/mail/YYYYMMDD/outbox.parquet``: names and
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from convoc import warehouse
-from convoc.sources.specs import SOURCES
+from convoc.sources.specs import REGISTER, SOURCES
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,7 +51,8 @@ JOB_DOCUMENTS = ("manifest.json", "manifest.csv")
 
 log = logging.getLogger(__name__)
 
-_STAGING_PARTITIONED = ("staging.register", "staging.priority_group")
+_STAGING_PARTITIONED = ("staging.priority_group",)
+"""Staging tables kept by day (``staging.register`` is a view of ``raw.register``: its days go with the raw rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,13 @@ def _register_data(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: d
     done: list[Deletion] = []
     personal = [spec for spec in SOURCES if spec.personal]
     reason = f"day before {cutoff}"
+    # The latest register's rows stay, as a latest staging partition would: staging.register is a view of them.
+    latest = con.execute(
+        "select file_name from raw.load_log where source = $s "
+        "and snapshot_date = (select max(snapshot_date) from raw.load_log where source = $s)",
+        {"s": REGISTER.name},
+    ).fetchall()
+    keep_rows = {name for (name,) in latest}
     for spec in personal:
         files = con.execute(
             "select distinct file_name from raw.load_log where source = $s and snapshot_date < $c order by 1",
@@ -174,6 +182,8 @@ def _register_data(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: d
             if landing.is_file():
                 done.append(_remove(landing, "landing_file", f"landing/{name}", reason, dry_run))
             table = spec.raw_table
+            if spec is REGISTER and name in keep_rows:
+                continue
             row = con.execute(f"select count(*) from {table} where _file = $f", {"f": name}).fetchone()
             rows = int(row[0]) if row else 0
             if rows:

@@ -1,27 +1,8 @@
 -- Staging and core tables. Each table's header comment states its grain and names its one writer: the
 -- stage (and module) that inserts, updates or deletes its rows. Everything else only reads it.
 
--- Staging: valid rows only, typed; one partition per snapshot_date, replaced on re-run.
--- Writer: ingest (convoc.ingest, sql/staging/stg_register__residents.sql). Partitions past the retention are
--- deleted by housekeeping (convoc.housekeeping), the latest always kept.
-create table if not exists staging.register (
-    snapshot_date date not null,
-    source_file varchar not null,
-    line_number bigint not null,
-    matricule varchar not null,
-    family_name varchar not null,
-    given_name varchar not null,
-    birth_date date not null,
-    sex varchar not null,
-    street varchar not null,
-    house_number varchar,
-    postcode varchar not null,
-    locality varchar not null,
-    commune varchar not null,
-    nationality varchar not null,
-    language varchar,
-    status varchar not null
-);
+-- staging.register is a view over raw.register (sql/staging/stg_register__residents.sql, made by
+-- convoc.sources.tables with the raw tables it reads): the register, the one large source, is stored once.
 
 -- One row per snapshot day × resident × priority group (all four priority lists, unioned).
 -- Writer: ingest (convoc.ingest, sql/staging/stg_priority__groups.sql). Partitions past the retention are
