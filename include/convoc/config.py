@@ -57,7 +57,8 @@ class Settings:
                                exists: comma-separated source names, or ``all`` (default: none)
         CONVOC_KEEP_WORK       ``1`` keeps the day's working copies (extracts, reject lists) after the
                                load, for debugging; by default they are removed (they hold personal data)
-        CONVOC_INGEST_CHUNK_ROWS  rows of a landing file validated at a time (default 350000): the validate
+        CONVOC_INGEST_CHUNK_ROWS  rows of a landing file validated at a time, at least (default 350000; a file
+                               is cut in chunks of this to twice this, one of fewer rows whole): the validate
                                task's memory follows this, not the file's size
         CONVOC_BATCH_SIZE      letters per print batch: one PDF, one render task and one verify task each
                                (default 5000; a national day of 650,000 letters is 130 batches)

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from conftest import matricule, person, write_register
 
-from convoc.quality.validate import Previous, Verdict, validate_files
+from convoc.quality.validate import Previous, Verdict, chunk_sizes, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
 from convoc_dev.synth import generate
 from convoc_dev.synth.defects import RULES
@@ -88,8 +88,26 @@ def test_repeats_in_different_chunks_are_quarantined_every_one(tmp_path: Path) -
 def test_file_rules_see_the_whole_file_whatever_the_chunks(tmp_path: Path) -> None:
     write_register(tmp_path / "landing" / "register_20210129.csv", [person(i) for i in range(1, 26)])
     ex = _extract(tmp_path / "landing", tmp_path / "work", 1 << 20)
-    # 25 rows against 24 before: +4.2 %, within ±5 %, though no chunk of 10 holds anything near 24.
+    # 25 rows against 24 before: +4.2 %, within ±5 %, though no chunk (13 and 12 rows) holds anything near 24.
     assert _validate(ex, tmp_path / "work", 10, previous={"register": Previous("r.csv", 24)}).refusals == ()
     refused = _validate(ex, tmp_path / "work", 10, previous={"register": Previous("r.csv", 20)})
     assert refused.refusals[0].startswith("register_20210129.csv: 25 rows, +25.0% against the previous snapshot")
     assert pl.read_parquet(refused.rejects).height == 0  # a refused file quarantines nothing
+
+
+@pytest.mark.parametrize(
+    ("rows", "chunk_rows", "sizes"),
+    [
+        (0, 10, [0]),  # an empty file: one empty chunk (the file rules still run)
+        (9, 10, [9]),
+        (19, 10, [19]),  # fewer than twice the chunk: whole
+        (20, 10, [10, 10]),
+        (25, 10, [13, 12]),
+        (650_000, 350_000, [650_000]),  # Luxembourg's register: one GX run
+        (6_500_000, 350_000, [361_112] * 2 + [361_111] * 16),
+    ],
+)
+def test_a_file_is_cut_into_chunks_of_the_size_to_twice_it(rows: int, chunk_rows: int, sizes: list[int]) -> None:
+    found = chunk_sizes(rows, chunk_rows)
+    assert found == sizes and sum(found) == rows
+    assert all(chunk_rows <= size < 2 * chunk_rows for size in found) or len(found) == 1
