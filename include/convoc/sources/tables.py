@@ -19,7 +19,7 @@ TEMPLATE = "ddl/source_tables.sql"
 
 REGISTER_VIEW = "staging/stg_register__residents.sql"
 """``staging.register``: the register's valid rows, typed, as a view. The register is the one large source (650,000
-rows a day): a staged copy would store it twice and cost the load a third of its time."""
+rows a day): a staged copy stored it a second time and cost the load a seventh of its time (5.2 → 4.5 s)."""
 
 
 def ddl(spec: SourceSpec) -> str:
@@ -37,7 +37,8 @@ def ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
         "select table_type from information_schema.tables where table_schema = 'staging' and table_name = 'register'"
     ).fetchall()
     if made and made[0][0] == "BASE TABLE":
-        # A warehouse from before the view: its staged copy holds the same rows as raw.register.
+        # A warehouse from before the view: its staged copy holds raw.register's rows (only the day being loaded is
+        # ever read from it: core.dim_resident keeps the register's history).
         con.execute("drop table staging.register")
-    if not made or made[0][0] == "BASE TABLE":
-        con.execute("create view staging.register as " + warehouse.select(REGISTER_VIEW))
+    # Replaced every time, like the reference tables: the view always matches the installed package.
+    con.execute("create or replace view staging.register as " + warehouse.select(REGISTER_VIEW))
