@@ -2,7 +2,7 @@
 -- stage (and module) that inserts, updates or deletes its rows. Everything else only reads it.
 
 -- staging.register is a view over raw.register (sql/staging/stg_register__residents.sql, made by
--- convoc.sources.tables with the raw tables it reads): the register, the one large source, is stored once.
+-- convoc.sources.tables with the raw tables it reads): the register, the one large source, is not copied again.
 
 -- One row per snapshot day × resident × priority group (all four priority lists, unioned).
 -- Writer: ingest (convoc.ingest, sql/staging/stg_priority__groups.sql). Partitions past the retention are
