@@ -171,7 +171,6 @@ def _quarantine(con: duckdb.DuckDBPyConnection, ex: Extracted, verdict: Verdict)
 
 
 def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
-    params = {"file_name": ex.file_name, "snapshot_date": ex.day}
     if ex.spec is REGISTER:
         # staging.register is a view of raw.register (convoc.sources.tables): nothing to write, and the file's staged
         # rows are its raw rows (the view shows them under the day once the load log names the file).
@@ -180,6 +179,7 @@ def _stage(con: duckdb.DuckDBPyConnection, ex: Extracted) -> int:
     if ex.spec.staging is None:
         raise ConvocError(f"source {ex.spec.name!r} declares no staging table")
     table, model = ex.spec.staging
+    params = {"file_name": ex.file_name, "snapshot_date": ex.day}
     con.execute(f"delete from {table} where source_file = $f", {"f": ex.file_name})
     warehouse.execute(con, f"insert into {table} " + warehouse.select(f"staging/{model}"), params)
     staged = con.execute(
