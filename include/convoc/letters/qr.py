@@ -8,10 +8,10 @@ mask are constants. So, for payloads of one length,
     matrix(p) = matrix(r) ⊕ ⨁ₖ [matrix(r with byte k := p[k]) ⊕ matrix(r)]
 
 where ``r`` is the first payload of that length seen. The terms are built from the ``qrcode``
-package's own output — one call per bit of each byte position that ever differs from ``r`` (8 per
-position), cached — so ``qrcode`` stays the encoder of record and each further code costs a few XORs
-of Python integers instead of a pure-Python Reed–Solomon and mask pass. Tests compare matrices with
-``qrcode`` for random payloads.
+package's own output — one call per bit that ever differs from ``r``'s (at most 8 per byte
+position; 4 where only digits ever stand), cached — so ``qrcode`` stays the encoder of record and
+each further code costs a few XORs of Python integers instead of a pure-Python Reed–Solomon and mask
+pass. Tests compare matrices with ``qrcode`` for random payloads.
 
 A matrix is returned packed as PDF image-mask data: one bit per module (1 = dark), rows padded to
 whole bytes, top row first.
@@ -48,7 +48,7 @@ class _Shape:
 
     reference: bytes
     packed: int
-    bit_deltas: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    bit_deltas: dict[int, dict[int, int]] = field(default_factory=dict)
     value_deltas: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
@@ -84,18 +84,16 @@ class QrEncoder:
     def _value_delta(self, shape: _Shape, k: int, value: int) -> int:
         delta = shape.value_deltas.get((k, value))
         if delta is None:
-            bits = shape.bit_deltas.get(k)
-            if bits is None:
-                bits = tuple(
-                    self._pack(shape.reference[:k] + bytes([shape.reference[k] ^ (1 << b)]) + shape.reference[k + 1 :])
-                    ^ shape.packed
-                    for b in range(8)
-                )
-                shape.bit_deltas[k] = bits
+            bits = shape.bit_deltas.setdefault(k, {})
             delta = 0
             diff = value ^ shape.reference[k]
             for b in range(8):
                 if diff >> b & 1:
+                    if b not in bits:  # only the bits that ever differ: a digit's top four never do
+                        flipped = (
+                            shape.reference[:k] + bytes([shape.reference[k] ^ (1 << b)]) + shape.reference[k + 1 :]
+                        )
+                        bits[b] = self._pack(flipped) ^ shape.packed
                     delta ^= bits[b]
             shape.value_deltas[k, value] = delta
         return delta

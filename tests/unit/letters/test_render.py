@@ -225,6 +225,18 @@ def test_encoder_matches_the_qrcode_package_module_for_module(version: int) -> N
         assert encoder.rows(data) == _qrcode_matrix(data, version), data
 
 
+def test_encoder_asks_the_qrcode_package_once_per_bit_that_ever_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convoc.letters import qr
+
+    calls: list[bytes] = []
+    own = qr.reference_matrix
+    monkeypatch.setattr(qr, "reference_matrix", lambda data, *a: calls.append(data) or own(data, *a))
+    encoder = QrEncoder(3)
+    for piece in range(1000, 10000, 7):  # four digits: only their low four bits ever differ
+        assert encoder.rows(f"J20210201|{piece}|1/1") == _qrcode_matrix(f"J20210201|{piece}|1/1", 3)
+    assert len(calls) == 1 + 4 * 4
+
+
 def test_encoder_image_mask_is_padded_rows_top_first() -> None:
     encoder = QrEncoder(3)
     data = "J20210201|42|1/1"
