@@ -297,26 +297,32 @@ def format_address(
     return AddressBlock(tuple(line for line in (name, *extra, street_line, town) if line)[:ADDRESS_MAX_LINES], size)
 
 
+def address_lines(block: AddressBlock) -> list[Line]:
+    """The block's lines as the renderer draws them: where ``address_placements`` places them, unmeasured."""
+    ascent, _ = _font_extent(FONT_REGULAR)
+    pitch_mm = block.size * ADDRESS_LEADING / MM
+    first_baseline = ADDRESS_ZONE_TOP_MM + 0.5 + block.size * ascent / MM
+    return [
+        Line(text, FONT_REGULAR, block.size, first_baseline + i * pitch_mm, ADDRESS_TEXT_LEFT_MM)
+        for i, text in enumerate(block.lines)
+    ]
+
+
 def address_placements(block: AddressBlock) -> list[LinePlacement]:
     """Where each address line is printed: inside the 85 × 27.3 mm address zone of the window."""
     ascent, descent = _font_extent(FONT_REGULAR)
-    pitch_mm = block.size * ADDRESS_LEADING / MM
-    first_baseline = ADDRESS_ZONE_TOP_MM + 0.5 + block.size * ascent / MM
-    placed = []
-    for i, line in enumerate(block.lines):
-        baseline = first_baseline + i * pitch_mm
-        placed.append(
-            LinePlacement(
-                text=line,
-                size=block.size,
-                x_mm=ADDRESS_TEXT_LEFT_MM,
-                baseline_mm=baseline,
-                top_mm=baseline - block.size * ascent / MM,
-                bottom_mm=baseline + block.size * descent / MM,
-                width_mm=text_width_mm(line, block.size),
-            )
+    return [
+        LinePlacement(
+            text=line.text,
+            size=block.size,
+            x_mm=line.x_mm,
+            baseline_mm=line.y_mm,
+            top_mm=line.y_mm - block.size * ascent / MM,
+            bottom_mm=line.y_mm + block.size * descent / MM,
+            width_mm=text_width_mm(line.text, block.size),
         )
-    return placed
+        for line in address_lines(block)
+    ]
 
 
 @cache

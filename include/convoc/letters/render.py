@@ -8,8 +8,11 @@ Side effects: writes ``out`` (mode 0600) through ``out.with_suffix('.part')`` an
 Speed and size come from drawing once what pages share: the static part of the page (letterhead,
 return address, marks, labels) per (campaign, language), and every run of text lines that recurs in
 the batch (the template's paragraphs with their dates and centre), each as a form XObject placed by
-a translation; and from QR codes encoded with a fixed version and mask (``convoc.letters.qr``: the
-``qrcode`` package's output, precomputed per payload shape) and drawn as inline image masks.
+a translation; from QR codes encoded with a fixed version and mask (``convoc.letters.qr``: the
+``qrcode`` package's output, precomputed per payload shape) and drawn as inline image masks; and from
+writing what every page has — its text objects, page object, content stream and record — without
+reportlab's generic machinery (``convoc.letters.pdf_objects``, the same bytes), with Python's cyclic
+garbage collector paused while a batch renders.
 """
 
 from __future__ import annotations
@@ -484,8 +487,8 @@ def _draw_pages(
             faults.point("letters.render.mid_pdf")
         c.doForm(static[page.form])
         own: list[L.Line] = []
-        for recurring, run in runs:
-            form = shared.get(recurring) if recurring is not None else None
+        for run_key, run in runs:
+            form = shared.get(run_key) if run_key is not None else None
             if form is None:
                 own.extend(run)
             else:
@@ -602,7 +605,7 @@ def _piece_pages_to_draw(letter: Letter, job_id: str, wording: Wording) -> list[
         letter.locality,
         household_names(letter, langs),
     )
-    address = [L.Line(p.text, L.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in L.address_placements(block)]
+    address = L.address_lines(block)
     booking_payload = wording.booking_url + letter.booking_code
     # Encoded here, once (drawn from these masks): fails before any file is touched if a payload outgrows its version.
     booking_mask = _encoder(BOOKING_QR_VERSION).image_mask(booking_payload)

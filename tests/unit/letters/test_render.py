@@ -120,6 +120,9 @@ def test_address_lines_fit_the_window(name: str) -> None:
         assert width_mm <= 85.0
         assert line.top_mm >= 62.7
         assert line.bottom_mm <= 90.0
+    # what the renderer draws is what is placed here
+    drawn = [(x.text, x.font, x.size, x.y_mm, x.x_mm) for x in layout.address_lines(block)]
+    assert drawn == [(p.text, layout.FONT_REGULAR, p.size, p.baseline_mm, p.x_mm) for p in placed]
 
 
 def test_address_plain_is_three_lines_at_10pt_without_country() -> None:
