@@ -25,7 +25,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -299,17 +299,24 @@ def _draw_marks(c: Any) -> None:
         c.line(0, L.pt_y(mark_mm), L.pt_x(length_mm), L.pt_y(mark_mm))
 
 
+@functools.lru_cache(maxsize=64)
+def _date_lines(day: date, langs: tuple[str, ...]) -> tuple[tuple[L.Line, ...], float]:
+    """Place and date, one line per language, right-aligned (the same on every letter of a batch), and the
+    baseline below them."""
+    lines = []
+    y = L.DATE_BASELINE_MM
+    for lang in langs:
+        text = PLACE_AND_DATE[lang].format(date=long_date(day, lang))
+        lines.append(L.Line(text, L.FONT_REGULAR, 10, y, L.TEXT_RIGHT_MM - L.text_width_mm(text, 10)))
+        y += 4.5
+    return tuple(lines), y
+
+
 def _body_lines(letter: Letter, langs: tuple[str, ...], wording: Wording) -> list[L.Line]:
     """Date lines, subject(s) and wrapped paragraphs at the largest body size that fits the page."""
     texts = wording.texts(letter, langs)
-    lines: list[L.Line] = []
-    y = L.DATE_BASELINE_MM
-    for lang in langs:
-        text = PLACE_AND_DATE[lang].format(date=long_date(letter.letter_date, lang))
-        x = L.TEXT_RIGHT_MM - L.text_width_mm(text, 10)
-        lines.append(L.Line(text, L.FONT_REGULAR, 10, y, x))
-        y += 4.5
-    start = max(y + 3.5, L.SUBJECT_BASELINE_MM)
+    dated, below = _date_lines(letter.letter_date, langs)
+    start = max(below + 3.5, L.SUBJECT_BASELINE_MM)
     width_pt = (L.TEXT_RIGHT_MM - L.MARGIN_LEFT_MM) * L.MM
     for size in L.BODY_SIZES:
         pitch = size * L.BODY_LEADING / L.MM
@@ -328,7 +335,7 @@ def _body_lines(letter: Letter, langs: tuple[str, ...], wording: Wording) -> lis
                     y += pitch
                 y += pitch * 0.5
         if y - pitch <= L.BODY_BOTTOM_MM:
-            return lines + flow
+            return [*dated, *flow]
     raise ConvocError(
         f"letter text of campaign {letter.campaign!r} in {'+'.join(langs)} does not fit the page even at "
         f"{L.BODY_SIZES[-1]} pt (piece {letter.piece_id}); shorten the template"
