@@ -173,7 +173,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
 def with_dags_test(tmp: Path, landing: Path, env_extra: dict[str, str]) -> dict[str, float]:
     from convoc.deploy import CHAIN_DAGS
     from convoc_dev.airflow_local import clean_environment
-    from tests.integration.airflow_stack import SIGNING_KEY
+    from tests.integration.airflow_stack import SIGNING_KEY, convoc_env
 
     root = tmp / "dags-test"
     shutil.copytree(landing, root / "var" / "landing")
@@ -187,6 +187,8 @@ def with_dags_test(tmp: Path, landing: Path, env_extra: dict[str, str]) -> dict[
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "CONVOC_HOME": str(root / "var"),
             "CONVOC_SIGNING_KEY": SIGNING_KEY,
+            # the same SMTP server standing in for the relay as on the scheduler: notify_digital sends the day's e-mails
+            "AIRFLOW_CONN_CONVOC_SMTP": convoc_env(root / "var")["AIRFLOW_CONN_CONVOC_SMTP"],
             **env_extra,
         }
     )
