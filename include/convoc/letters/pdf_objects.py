@@ -11,8 +11,8 @@ encryption, a dictionary entry of the stream's own — goes to reportlab's own c
 The text of a page goes the same way: ``text_object`` writes a text object's operators as reportlab's
 ``PDFTextObject`` writes them for a TrueType font, each line's characters mapped to the font subset's codes by
 one ``str.translate`` instead of ``TTFont.splitString``'s Python loop over every character (17 % of a render's
-time in a profile of a 10,000-letter batch). ``tests/unit/letters/test_render.py`` compares a whole batch file with reportlab's own output
-(``ENABLED`` false), byte for byte.
+time in a profile of a 10,000-letter batch). ``tests/unit/letters/test_render.py`` compares a whole batch file with
+reportlab's own output (``ENABLED`` false), byte for byte.
 """
 
 from __future__ import annotations
