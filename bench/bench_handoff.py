@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 DAY = date(2021, 2, 1)
 BATCH = 5_000
@@ -95,7 +96,7 @@ def _day(root: Path, pieces: int) -> None:
             _blank_pdf(folder / "pdf" / f"{stem}.pdf", n)
 
 
-def _child(root: Path, task: str) -> tuple[dict, float]:
+def _child(root: Path, task: str) -> tuple[dict[str, Any], float]:
     proc = subprocess.Popen([sys.executable, "-c", TASK, str(root), task], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)

@@ -1,6 +1,7 @@
 """Benchmark: a national mailing — every resident one letter in one day — on the real scheduler.
 
-    .venv/bin/python bench/bench_national.py [--residents 650000] [--no-dags-test] [--celery N] [--keep DIR]
+    .venv/bin/python bench/bench_national.py [--residents 650000] [--batch-size N] [--duckdb-memory SIZE]
+                                             [--no-dags-test] [--celery N] [--keep DIR]
 
 A generated register of ``--residents`` people (one day, 2021-06-01) and a campaign folder
 (``CONVOC_CAMPAIGNS``) holding one campaign, ``national``: kind ``mailing``, one letter per resident of any
@@ -12,7 +13,8 @@ size (5,000). Timed: from ``airflow backfill create --dag-id register_ingest`` f
 the letters and the hand-off; ``dispatch_stats`` follows the hand-off, not them). Read from Airflow's metadata:
 each DAG run's wall time and its tasks' summed duration; the scheduler's own overhead (the time inside the chain's
 span when no task of it was running); from the task logs (``convoc: peak memory N MiB``), the largest task's peak
-memory.
+memory — every task's, largest first (DuckDB's tasks are bounded by ``CONVOC_DUCKDB_MEMORY``, the product's
+512 MB unless ``--duckdb-memory`` says otherwise; runs before 2026-12-02 set 1 GB).
 
 With ``--celery N``: the CeleryExecutor and N workers of concurrency 2 on this machine (Redis broker, the
 warehouse's tasks on worker-1's queue as in docker-compose.yaml), and which worker ran each render and verify
@@ -33,8 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.integration.airflow_stack: the integration tests' Airflow stack
@@ -99,7 +103,32 @@ def peak_memory(logs: Path) -> dict[str, float]:
     return dict(sorted(peaks.items(), key=lambda kv: -kv[1]))
 
 
-def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], workers: int = 0) -> dict[str, object]:
+@dataclass(frozen=True)
+class Stage:
+    """One chain DAG's run, from Airflow's metadata."""
+
+    wall: float
+    tasks: float
+    task_count: int
+    largest: tuple[Any, ...] | None  # (dag_id, task_id, map_index, start, end, duration, hostname)
+
+
+@dataclass(frozen=True)
+class SchedulerRun:
+    """The day on the scheduler: seconds from ``backfill create``, per-stage figures, per-task peaks (MiB)."""
+
+    wall: float
+    to_stats: float
+    span: float
+    busy: float
+    overhead: float
+    stages: dict[str, Stage]
+    peaks: dict[str, float]
+    home: Path
+    spread: dict[tuple[str, str], int]
+
+
+def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], workers: int = 0) -> SchedulerRun:
     """The day on a real scheduler: LocalExecutor, or CeleryExecutor with ``workers`` workers (Redis broker;
     the warehouse's tasks on worker-1's queue, as in docker-compose.yaml)."""
     import secrets
@@ -147,32 +176,32 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
     stages = {}
     for dag_id, _run, start, end in runs:
         mine = [t for t in tasks if t[0] == dag_id]
-        stages[dag_id] = {
-            "wall": _seconds(start, end),
-            "tasks": sum(float(t[5] or 0) for t in mine),
-            "task_count": len(mine),
-            "largest": max(mine, key=lambda t: float(t[5] or 0)) if mine else None,
-        }
+        stages[dag_id] = Stage(
+            wall=_seconds(start, end),
+            tasks=sum(float(t[5] or 0) for t in mine),
+            task_count=len(mine),
+            largest=max(mine, key=lambda t: float(t[5] or 0)) if mine else None,
+        )
     first = min(r[2] for r in runs)
     last = max(r[3] for r in runs)
     stats_end = max(r[3] for r in runs if r[0] == "dispatch_stats")
     busy = _union([(t[3], t[4]) for t in tasks if t[3] and t[4]])
-    return {
-        "wall": wall,
+    return SchedulerRun(
+        wall=wall,
         # dispatch_stats follows the print hand-off, not the e-mails: the chain's last run may end after it
-        "to_stats": wall - _seconds(stats_end, last),
-        "span": _seconds(first, last),
-        "busy": busy,
-        "overhead": _seconds(first, last) - busy,
-        "stages": stages,
-        "peaks": peaks,
-        "home": root / "var",
-        "spread": {
+        to_stats=wall - _seconds(stats_end, last),
+        span=_seconds(first, last),
+        busy=busy,
+        overhead=_seconds(first, last) - busy,
+        stages=stages,
+        peaks=peaks,
+        home=root / "var",
+        spread={
             (task, host): sum(1 for t in tasks if t[1] == task and t[6] == host)
             for task in ("render_batch", "verify_batch")
             for host in sorted({str(t[6]) for t in tasks})
         },
-    }
+    )
 
 
 def with_dags_test(tmp: Path, landing: Path, env_extra: dict[str, str]) -> dict[str, float]:
@@ -232,6 +261,7 @@ def main() -> None:
     parser.add_argument("--no-dags-test", action="store_true", help="skip the airflow dags test comparison")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument("--batch-size", type=int, default=5000, help="CONVOC_BATCH_SIZE (default: the product's)")
+    parser.add_argument("--duckdb-memory", help="CONVOC_DUCKDB_MEMORY (default: the product's, 512MB)")
     parser.add_argument("--celery", type=int, default=0, metavar="N",
                         help="run on N Celery workers (Redis broker) instead of the LocalExecutor")  # fmt: skip
     args = parser.parse_args()
@@ -253,39 +283,34 @@ def main() -> None:
             "CONVOC_CAMPAIGNS": str(folder),
             "CONVOC_PRINT_SHOP": str(shop),
             "CONVOC_CAPACITY_SCALE": "1",
-            "CONVOC_DUCKDB_MEMORY": "1GB",
             "CONVOC_BATCH_SIZE": str(args.batch_size),
         }
+        if args.duckdb_memory:
+            env_extra["CONVOC_DUCKDB_MEMORY"] = args.duckdb_memory
         cpu_before = _own_cpu()
         real = on_the_scheduler(tmp, landing, env_extra, args.celery)
         relay_cpu = _own_cpu() - cpu_before
-        letters = letters_in(Path(str(real["home"])))
-        stages = real["stages"]
-        assert isinstance(stages, dict)
-        to_stats = float(real["to_stats"])
+        letters = letters_in(real.home)
+        to_stats = real.to_stats
         print(f"\nscheduler: {letters:,} letters, backfill create → dispatch_stats success {to_stats:.0f} s "
               f"({letters / to_stats:.0f} letters/s), → every chain DAG's run done (the e-mails included) "
-              f"{real['wall']:.0f} s; chain span {real['span']:.0f} s, tasks running "
-              f"{real['busy']:.0f} s, no task running {real['overhead']:.0f} s (the scheduler's overhead)")  # fmt: skip
+              f"{real.wall:.0f} s; chain span {real.span:.0f} s, tasks running "
+              f"{real.busy:.0f} s, no task running {real.overhead:.0f} s (the scheduler's overhead)")  # fmt: skip
         print(f"this process's CPU during the run: {relay_cpu:.0f} s — the SMTP server that stands in for the mail "
               "relay (aiosmtpd, a thread of this process) and the bench's polling: CPU a deployment's relay spends "
               "on another machine")  # fmt: skip
-        peaks = real["peaks"]
-        assert isinstance(peaks, dict)
         print("peak memory per task (MiB, largest first): "
-              + ", ".join(f"{task} {mib:.0f}" for task, mib in list(peaks.items())[:8]))  # fmt: skip
+              + ", ".join(f"{task} {mib:.0f}" for task, mib in real.peaks.items()))  # fmt: skip
         if args.celery:
-            spread = real["spread"]
-            assert isinstance(spread, dict)
             print("render and verify task instances by worker: "
-                  + ", ".join(f"{task} on {host}: {n}" for (task, host), n in spread.items() if n))  # fmt: skip
+                  + ", ".join(f"{task} on {host}: {n}" for (task, host), n in real.spread.items() if n))  # fmt: skip
         print("\n| DAG | run wall | tasks | task time (sum) | longest task |")
         print("|---|---|---|---|---|")
         for dag_id in CHAIN_DAGS:
-            s = stages[dag_id]
-            longest = s["largest"]
-            name = f"{longest[1]}" + (f"[{longest[2]}]" if longest and longest[2] >= 0 else "") if longest else "–"
-            print(f"| {dag_id} | {s['wall']:.0f} s | {s['task_count']} | {s['tasks']:.0f} s | "
+            stage = real.stages[dag_id]
+            longest = stage.largest
+            name = f"{longest[1]}" + (f"[{longest[2]}]" if longest[2] >= 0 else "") if longest else "–"
+            print(f"| {dag_id} | {stage.wall:.0f} s | {stage.task_count} | {stage.tasks:.0f} s | "
                   f"{name} {float(longest[5] or 0) if longest else 0:.0f} s |")  # fmt: skip
         if not args.no_dags_test:
             times = with_dags_test(tmp, landing, env_extra)
@@ -294,7 +319,7 @@ def main() -> None:
                   f"({letters / total:.0f} letters/s): "
                   + ", ".join(f"{d} {t:.0f} s" for d, t in times.items()))  # fmt: skip
         machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-        print(f"\nmachine: {machine}; one run: {to_stats:.0f} s to dispatch_stats, {float(real['wall']):.0f} s in all")
+        print(f"\nmachine: {machine}; one run: {to_stats:.0f} s to dispatch_stats, {real.wall:.0f} s in all")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
