@@ -40,16 +40,19 @@ households as (
     group by household_letters.invitation_id
 ),
 
-final as (
+-- The presort order numbers the pieces: within each postcode by a window over that postcode alone (a window
+-- over the whole day could not spill: it failed a 6.5 M-resident day within 256 MB), plus the pieces of the
+-- postcodes before it.
+ranked as (
     select
         row_number() over (
+            partition by residents.postcode
             order by
-                residents.postcode,
                 residents.street,
                 try_cast(regexp_extract(residents.house_number, '^[0-9]+') as integer) nulls first,
                 residents.house_number,
                 invitations.invitation_id
-        ) as piece_id,
+        ) as in_postcode,
         invitations.invitation_id,
         invitations.campaign,
         invitations.language,
@@ -70,6 +73,22 @@ final as (
     from invitations
     inner join residents using (resident_id)
     left join households using (invitation_id)
+),
+
+postcodes as (
+    select
+        postcode,
+        coalesce(sum(count(*)) over (order by postcode rows between unbounded preceding and 1 preceding), 0) as before
+    from ranked
+    group by postcode
+),
+
+final as (
+    select
+        cast(postcodes.before + ranked.in_postcode as bigint) as piece_id,
+        ranked.* exclude (in_postcode)
+    from ranked
+    inner join postcodes on postcodes.postcode is not distinct from ranked.postcode
 )
 
 select * from final order by piece_id

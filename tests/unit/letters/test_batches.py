@@ -46,6 +46,15 @@ def test_batches_presorted_sized_and_complete(waved: Settings) -> None:
     assert allp.height == total and allp["invitation_id"].n_unique() == total
     assert allp["piece_id"].to_list() == list(range(1, total + 1))
     assert allp["postcode"].to_list() == sorted(allp["postcode"].to_list())  # postal presort
+    # within a postcode: street, house number (its number, then as written), invitation
+    presort = allp.with_columns(
+        pl.col("house_number").str.extract(r"^([0-9]+)").cast(pl.Int32, strict=False).alias("number")
+    ).sort(
+        ["postcode", "street", "number", "house_number", "invitation_id"],
+        nulls_last=[True, True, False, True, True],
+    )
+    assert presort["invitation_id"].to_list() == allp["invitation_id"].to_list()
+    assert allp.group_by("postcode").agg(pl.col("house_number").n_unique())["house_number"].max() > 1  # discriminates
     assert stat.S_IMODE(os.stat(paths[0]).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(paths[0].parent).st_mode) == 0o700
 
