@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from convoc.letters import layout, prepress
-from convoc.letters.preflight import preflight, subset_conflicts
+from convoc.letters.preflight import COLOUR_OPERATORS, preflight, subset_conflicts
 from convoc.letters.render import piece_code, render_batch
 from convoc.letters.verify import VerificationFailed, verify_pdf
 from tests.unit.letters.test_render import make_letter
@@ -126,6 +128,49 @@ def test_an_rgb_inline_image_is_found_on_the_pages_checked_for_images(tmp_path: 
     c.save()
     assert rules(path) == ["1 colour", "2 colour", "3 colour"]
     assert rules(path, image_pages=[2]) == ["2 colour"]  # verification passes the pages it decodes
+
+
+def _colour_pages(path: Path) -> list[int]:
+    return [f.page for f in preflight(path, image_pages=[]).findings if f.rule == "colour" and f.page is not None]
+
+
+def test_a_colour_operator_is_found_wherever_it_stands_and_a_word_that_looks_like_one_is_no_finding(
+    tmp_path: Path,
+) -> None:
+    """Pages whose content holds no colour operator's name as a word are not parsed; the others are, by qpdf."""
+    path, _ = rendered(tmp_path)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        for n, tail in ((0, b"(Ana K) Tj"), (1, b"(x)Tj 0 0 0 1 k"), (2, b"/F1 9 Tf [(a)]TJ[0 0 1]sc")):
+            contents = pdf.pages[n].obj.Contents
+            contents.write(contents.read_bytes() + b"\nBT " + tail + b" ET\n")
+        pdf.save(path)
+    assert _colour_pages(path) == [2, 3]  # "K" inside a string on page 1 is text, not an operator
+
+
+_WORDS = st.sampled_from(
+    [*sorted(COLOUR_OPERATORS), "0", "1.5", "Tj", "TJ", "re", "f", "q", "Q", "cm", "g", "G", "BT", "ET", "Do",
+     "/CS0", "/k", "/rg", "(k)", "(a rg b)", "(x\\)k)", "<6b>", "[", "]", "<<", ">>", "%rg", "BI", "ID", "EI",
+     "(", ")", "\\", "{", "}", "kk", "rgb", "scn0"]
+)  # fmt: skip
+_SEPARATORS = st.sampled_from(["", " ", "\n", "\r", "\t", "\x00", "\x0c", "\x0b"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_WORDS, _SEPARATORS), max_size=12))
+def test_the_preflight_finds_a_colour_operator_whenever_qpdf_s_parser_does(
+    tmp_path: Path, tokens: list[tuple[str, str]]
+) -> None:
+    content = "".join(word + sep for word, sep in tokens).encode("latin-1")
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].obj.Contents = pdf.make_stream(content)
+    path = tmp_path / "content.pdf"
+    pdf.save(path)
+    try:
+        found = any(True for _ in pikepdf.parse_content_stream(pdf.pages[0], " ".join(sorted(COLOUR_OPERATORS))))
+    except TypeError:  # qpdf refuses the content ("[CS]"): no operator to compare with
+        assume(False)
+    assert (set(_colour_pages(path)) == {1}) == found, content
 
 
 # --- PDF/X-4 and PDF/VT-1: version, identity, output intent, metadata, record boundaries ------------------------
