@@ -13,8 +13,8 @@ render tasks). The backfill of the first DAG over three days runs the whole chai
   each worker; the worker rendering one is killed in the middle of its task (every process of its session
   SIGKILLed, as when a machine is lost): the scheduler finds the task instance without heartbeat after
   `[scheduler] task_instance_heartbeat_timeout` (20 s here, 300 s by default), has it failed and, retries
-  left, put up for retry (the DAG's retries=1, retry_delay 1 min); try 2 runs on another worker, and the
-  day's released PDFs hold every letter of the day exactly once.
+  left, put up for retry (the DAG's retries=1; `[convoc] retry_delay_seconds` 5 s here, 60 by default); try 2
+  runs on another worker, and the day's released PDFs hold every letter of the day exactly once.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from convoc.deploy import CHAIN_DAGS
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 HEARTBEAT_TIMEOUT = 20
+RETRY_DELAY = 5
 PIECE_CODE = re.compile(r"(J\d{8})\|(\d+)\|(\d+)/(\d+)")
 
 
@@ -85,6 +86,8 @@ def celery_chain(tmp_path_factory: pytest.TempPathFactory, population: Path) -> 
         "AIRFLOW__CONVOC__WAREHOUSE_QUEUE": f"{queue}-warehouse",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+        # the retry of the lost task waits 5 s, not the product's minute (a minute of the suite for nothing)
+        "AIRFLOW__CONVOC__RETRY_DELAY_SECONDS": str(RETRY_DELAY),
     }
     try:
         with open_stack(tmp_path_factory.mktemp("celery"), population, "CeleryExecutor", extra) as stack:
