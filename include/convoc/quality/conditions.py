@@ -99,7 +99,10 @@ def _per_value(values: pl.Series, condition: Callable[[pl.Series], pl.Series]) -
     distinct = values.unique()
     if distinct.len() * 4 >= values.len():
         return condition(values)
-    return values.replace_strict(distinct, condition(distinct), return_dtype=pl.Boolean)
+    verdicts = condition(distinct)
+    if verdicts.null_count() == 0 and verdicts.all():  # the usual case: every value passes, nothing to map back
+        return pl.repeat(True, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
+    return values.replace_strict(distinct, verdicts, return_dtype=pl.Boolean)
 
 
 def _where(values: pl.Series, shaped: pl.Series, passed: BoolArray) -> pl.Series:

@@ -49,6 +49,18 @@ def test_every_condition_is_total(condition, values: list[str | None]) -> None: 
     assert all(verdict.filter(series.is_null()))  # a missing value is the missing_required rule's business
 
 
+@pytest.mark.parametrize("condition", [f for f in CONDITIONS if f is not c.unique])
+@settings(max_examples=40, deadline=None)
+@given(values=ANY_TEXT, repeats=st.integers(1, 6))
+def test_a_values_verdict_is_its_own_whether_values_repeat_or_not(  # type: ignore[no-untyped-def]
+    condition, values: list[str | None], repeats: int
+) -> None:
+    """Repeated values are judged once per distinct value and the verdicts mapped back (or, all passing, not
+    mapped at all): the same verdicts as each value judged alone."""
+    alone = [condition(pl.Series("v", [v], dtype=pl.String))[0] for v in values]
+    assert condition(pl.Series("v", values * repeats, dtype=pl.String)).to_list() == alone * repeats
+
+
 NASTY = [
     "١٩٥٠٠٣١٤٠٠١٧٣",  # Arabic-Indic digits: str.isdigit() is True, int() accepts them, stdnum raises
     "１９５０-０３-１４",
