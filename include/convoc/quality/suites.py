@@ -86,7 +86,7 @@ def file_expectations(spec: SourceSpec) -> list[tuple[Any, str]]:
 
     e = gx.expectations
     out: list[tuple[Any, str]] = [
-        (e.ExpectTableColumnsToMatchSet(column_set=["_line", *spec.columns], exact_match=False), "missing_column")
+        (e.ExpectTableColumnsToMatchSet(column_set=list(spec.columns), exact_match=False), "missing_column")
     ]
     if not spec.may_be_empty:
         out.append((e.ExpectTableRowCountToBeBetween(min_value=1), "empty_file"))

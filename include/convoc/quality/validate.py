@@ -207,6 +207,13 @@ def _detail(rule: str, values: pl.Series, max_length: int | None) -> pl.Series:
     return pl.Series([None] * values.len(), dtype=pl.String)
 
 
+def _frame(chunk: pl.DataFrame) -> Any:
+    """The chunk as GX validates it: a pandas frame indexed by ``_line``. GX then reports the failing rows by that
+    index as it finds them; with ``_line`` a column, it looked each failing row's line up in the frame, one
+    ``DataFrame.at`` per row and expectation (0.2 s of a damaged national register's validation)."""
+    return chunk.to_pandas().set_index("_line")
+
+
 def _failing_lines(result: Any) -> list[int]:
     """The ``_line`` of every row an expectation failed (GX: ``[{"_line": [...]}]`` without values)."""
     lines: list[int] = []
@@ -435,7 +442,7 @@ def validate_files(
                 keys = set(store.list_keys())
                 try:
                     result = definitions[0 if first else 1].run(
-                        batch_parameters={"dataframe": chunk.to_pandas()},
+                        batch_parameters={"dataframe": _frame(chunk)},
                         expectation_parameters={
                             "min_rows": low - shift,
                             "max_rows": high - shift,
