@@ -11,7 +11,8 @@ Checked with pikepdf (qpdf), on every page and every form the pages use:
   font programs in the file share a name (``layout.subset_tag`` names a subset by its content);
 - ``colour``: text and codes are pure black on one channel — no RGB or CMYK colour operator (``rg``, ``RG``,
   ``k``, ``K``), no colour space or colour-space operator (``cs``, ``CS``, ``sc``, ``scn``…), every image a
-  mask or DeviceGray (inline images on the pages verification decodes, ``preflight``'s ``image_pages``);
+  mask or DeviceGray (inline images on the pages verification decodes, ``preflight``'s ``image_pages``); a
+  content stream is parsed by qpdf only when one of its words is a colour operator's name (``_maybe_colour``);
 
 and, on the file, what a PDF/X-4 and PDF/VT-1 preflight asks of it (``convoc.letters.prepress`` makes it so):
 
