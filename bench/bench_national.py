@@ -12,9 +12,12 @@ size (5,000). Timed: from ``airflow backfill create --dag-id register_ingest`` f
 ``dispatch_stats``, and to the end of every chain DAG's run of the day (``notify_digital``'s e-mails go on beside
 the letters and the hand-off; ``dispatch_stats`` follows the hand-off, not them). Read from Airflow's metadata:
 each DAG run's wall time and its tasks' summed duration; the scheduler's own overhead (the time inside the chain's
-span when no task of it was running); from the task logs (``convoc: peak memory N MiB``), the largest task's peak
-memory — every task's, largest first (DuckDB's tasks are bounded by ``CONVOC_DUCKDB_MEMORY``, the product's
-512 MB unless ``--duckdb-memory`` says otherwise; runs before 2026-12-02 set 1 GB).
+span when no task of it was running); from the task logs (``convoc: peak memory N MiB, CPU S s``), the largest task's
+peak memory — every task's, largest first (DuckDB's tasks are bounded by ``CONVOC_DUCKDB_MEMORY``, the product's
+512 MB unless ``--duckdb-memory`` says otherwise; runs before 2026-12-02 set 1 GB) — and the CPU the tasks' own
+processes used, per task; beside it the machine's CPU over the same span (``/proc/stat``) and this process's (the
+mail relay's stand-in): what is left is Airflow's (scheduler, api-server, dag-processor, each task's supervisor)
+and PostgreSQL's.
 
 With ``--celery N``: the CeleryExecutor and N workers of concurrency 2 on this machine (Redis broker, the
 warehouse's tasks on worker-1's queue as in docker-compose.yaml), and which worker ran each render and verify
@@ -91,16 +94,31 @@ def _union(intervals: list[tuple[datetime, datetime]]) -> float:
     return total
 
 
-def peak_memory(logs: Path) -> dict[str, float]:
-    """Per task (mapped tasks together), the largest ``convoc: peak memory`` its instances logged, in MiB."""
+def task_usage(logs: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Per task (mapped tasks together): the largest ``convoc: peak memory`` its instances logged (MiB), largest
+    first, and the CPU seconds they logged, summed, largest first (logs of tasks before 2026-12-07: no CPU)."""
     peaks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for log in logs.rglob("*.log"):
-        found = [float(m) for m in re.findall(r"convoc: peak memory (\d+) MiB", log.read_text(errors="replace"))]
+        text = log.read_text(errors="replace")
+        found = [float(m) for m in re.findall(r"convoc: peak memory (\d+) MiB", text)]
         if found:
             parts = dict(p.split("=", 1) for p in log.relative_to(logs).parts if "=" in p)
             task = f"{parts.get('dag_id')}.{parts.get('task_id')}"
             peaks[task] = max(peaks.get(task, 0.0), *found)
-    return dict(sorted(peaks.items(), key=lambda kv: -kv[1]))
+            spent = [float(m) for m in re.findall(r"convoc: peak memory \d+ MiB, CPU (\d+\.\d+) s", text)]
+            cpu[task] = cpu.get(task, 0.0) + sum(spent)
+    return (
+        dict(sorted(peaks.items(), key=lambda kv: -kv[1])),
+        dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
+    )
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``: every state but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user … steal; guest time is inside user
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,8 @@ class SchedulerRun:
     overhead: float
     stages: dict[str, Stage]
     peaks: dict[str, float]
+    task_cpu: dict[str, float]
+    machine_cpu: float
     home: Path
     spread: dict[tuple[str, str], int]
 
@@ -157,10 +177,10 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
                 *("--skip-serve-logs", "--without-gossip", "--without-mingle"),
                 env=worker_environment(name),
             )
-        began = time.monotonic()
+        began, busy_before = time.monotonic(), machine_cpu()
         stack.backfill(CHAIN_DAGS[0], [KEY])
         stack.wait_for_chain([KEY], timeout=3 * 3600)
-        wall = time.monotonic() - began
+        wall, busy_cpu = time.monotonic() - began, machine_cpu() - busy_before
         runs = stack.sql(
             "select dag_id, run_id, start_date, end_date from dag_run where partition_key = %s and state = 'success'",
             [KEY],
@@ -172,7 +192,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
             [KEY],
         )
         logs = stack.airflow.home / "logs"
-        peaks = peak_memory(logs)
+        peaks, task_cpu = task_usage(logs)
     stages = {}
     for dag_id, _run, start, end in runs:
         mine = [t for t in tasks if t[0] == dag_id]
@@ -195,6 +215,8 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
         overhead=_seconds(first, last) - busy,
         stages=stages,
         peaks=peaks,
+        task_cpu=task_cpu,
+        machine_cpu=busy_cpu,
         home=root / "var",
         spread={
             (task, host): sum(1 for t in tasks if t[1] == task and t[6] == host)
@@ -301,6 +323,13 @@ def main() -> None:
               "on another machine")  # fmt: skip
         print("peak memory per task (MiB, largest first): "
               + ", ".join(f"{task} {mib:.0f}" for task, mib in real.peaks.items()))  # fmt: skip
+        own = sum(real.task_cpu.values())
+        rest = real.machine_cpu - own - relay_cpu
+        print(f"CPU from backfill create to the chain's end: the machine {real.machine_cpu:.0f} s of "
+              f"{os.cpu_count()} × {real.wall:.0f} s; the tasks' own processes {own:.0f} s ("
+              + ", ".join(f"{task} {s:.0f}" for task, s in real.task_cpu.items() if s >= 1)
+              + f"); this process (the relay's stand-in) {relay_cpu:.0f} s; the rest — Airflow's scheduler, "
+              f"api-server, dag-processor and task supervisors, PostgreSQL — {rest:.0f} s")  # fmt: skip
         if args.celery:
             print("render and verify task instances by worker: "
                   + ", ".join(f"{task} on {host}: {n}" for (task, host), n in real.spread.items() if n))  # fmt: skip

@@ -11,10 +11,10 @@ transaction around the block) — and turns convoc's errors into Airflow's outco
   mend it → ``AirflowFailException``, no retry, the message as convoc wrote it (no chained exception: the
   cause may quote a value).
 
-When the block ends, the task logs its process's peak memory (``convoc: peak memory N MiB``: what bounds a
-worker's slots, and what the benchmarks read). The process's files are made owner-only first
-(``convoc.files.private_umask``), and every warehouse transaction of the task is fenced by its attempt
-(``convoc.warehouse.writer``): a zombie attempt's late write is refused once a newer attempt has written.
+When the block ends, the task logs its process's peak memory and CPU time (``convoc: peak memory N MiB, CPU
+S s``: what bounds a worker's slots, what a task costs the machine, what the benchmarks read). The process's files
+are made owner-only first (``convoc.files.private_umask``), and every warehouse transaction of the task is fenced by
+its attempt (``convoc.warehouse.writer``): a zombie attempt's late write is refused once a newer attempt has written.
 """
 
 from __future__ import annotations
@@ -87,15 +87,17 @@ def stage(
     except ConvocError as exc:
         raise AirflowFailException(str(exc)) from None
     finally:
-        _log_peak_memory()
+        _log_usage()
 
 
-def _log_peak_memory() -> None:
+def _log_usage() -> None:
     import logging
     import resource
 
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    logging.getLogger("convoc").info("convoc: peak memory %.0f MiB", peak_mib)
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # the task's process, from its start (Airflow's part included)
+    logging.getLogger("convoc").info(
+        "convoc: peak memory %.0f MiB, CPU %.1f s", usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    )
 
 
 def _attempt(context: Any) -> tuple[str, int]:

@@ -32,7 +32,8 @@ def test_the_task_gets_its_settings_and_day(convoc_home: Path) -> None:
             _ = run.con
 
 
-def test_the_task_logs_its_peak_memory_also_when_it_fails(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_task_logs_its_peak_memory_and_cpu_also_when_it_fails(caplog: pytest.LogCaptureFixture) -> None:
+    import re
     import resource
 
     caplog.set_level("INFO", logger="convoc")
@@ -40,8 +41,16 @@ def test_the_task_logs_its_peak_memory_also_when_it_fails(caplog: pytest.LogCapt
         pass
     with pytest.raises(AirflowFailException), stage():
         raise ConvocError("the numbers disagree")
-    peaks = [float(r.getMessage().split()[3]) for r in caplog.records if "peak memory" in r.getMessage()]
-    assert len(peaks) == 2 and peaks[0] == pytest.approx(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    found = [
+        re.fullmatch(r"convoc: peak memory (\d+) MiB, CPU (\d+\.\d) s", r.getMessage())
+        for r in caplog.records
+        if "peak memory" in r.getMessage()
+    ]
+    assert len(found) == 2 and all(found)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak, cpu = (float(v) for v in found[1].groups())  # type: ignore[union-attr]
+    assert peak == pytest.approx(usage.ru_maxrss / 1024, abs=4)
+    assert 0 < cpu <= usage.ru_utime + usage.ru_stime + 0.05  # this process's CPU up to the log line
 
 
 def test_a_write_is_one_transaction(convoc_home: Path) -> None:
