@@ -10,7 +10,8 @@ age; the print shop's capacity lifted (``CONVOC_PRINT_SHOP``: 10 million pieces)
 api-server, a scheduler and a dag-processor started and stopped by PID, print batches of the product's
 size (5,000). Timed: from ``airflow backfill create --dag-id register_ingest`` for the day to the success of
 ``dispatch_stats``, and to the end of every chain DAG's run of the day (``notify_digital``'s e-mails go on beside
-the letters and the hand-off; ``dispatch_stats`` follows the hand-off, not them). Read from Airflow's metadata:
+the letters and the hand-off, to ``RelayStandIn``, the cheapest SMTP peer that answers as a relay does: the relay is
+another machine's CPU; ``dispatch_stats`` follows the hand-off, not them). Read from Airflow's metadata:
 each DAG run's wall time and its tasks' summed duration; the scheduler's own overhead (the time inside the chain's
 span when no task of it was running); from the task logs (``convoc: peak memory N MiB, CPU S s``), the largest task's
 peak memory — every task's, largest first (DuckDB's tasks are bounded by ``CONVOC_DUCKDB_MEMORY``, the product's
