@@ -102,14 +102,12 @@ def task_usage(logs: Path) -> tuple[dict[str, float], dict[str, float]]:
     peaks: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for log in logs.rglob("*.log"):
-        text = log.read_text(errors="replace")
-        found = [float(m) for m in re.findall(r"convoc: peak memory (\d+) MiB", text)]
+        found = re.findall(r"convoc: peak memory (\d+) MiB(?:, CPU (\d+\.\d+) s)?", log.read_text(errors="replace"))
         if found:
             parts = dict(p.split("=", 1) for p in log.relative_to(logs).parts if "=" in p)
             task = f"{parts.get('dag_id')}.{parts.get('task_id')}"
-            peaks[task] = max(peaks.get(task, 0.0), *found)
-            spent = [float(m) for m in re.findall(r"convoc: peak memory \d+ MiB, CPU (\d+\.\d+) s", text)]
-            cpu[task] = cpu.get(task, 0.0) + sum(spent)
+            peaks[task] = max(peaks.get(task, 0.0), *(float(mib) for mib, _ in found))
+            cpu[task] = cpu.get(task, 0.0) + sum(float(spent or 0) for _, spent in found)
     return (
         dict(sorted(peaks.items(), key=lambda kv: -kv[1])),
         dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
@@ -307,11 +305,9 @@ class RelayStandIn:
                 self.buffer += chunk
                 replies: list[bytes] = []
                 while True:
-                    if self.in_data:  # the message ends at CRLF . CRLF (the buffer starts after DATA's line)
+                    if self.in_data:  # the message ends at CRLF . CRLF (the buffer starts with DATA's CRLF)
                         end = self.buffer.find(b"\r\n.\r\n")
-                        if end < 0 and self.buffer.startswith(b".\r\n"):
-                            end = -2  # an empty message
-                        if end == -1:
+                        if end < 0:
                             break
                         del self.buffer[: end + 5]
                         self.in_data = False
@@ -322,12 +318,14 @@ class RelayStandIn:
                     if line_end < 0:
                         break
                     verb = bytes(self.buffer[:4]).upper()
+                    if verb == b"DATA":  # its line's CRLF stays: an empty message ends at once
+                        del self.buffer[:line_end]
+                        replies.append(b"354 end with <CRLF>.<CRLF>\r\n")
+                        self.in_data = True
+                        continue
                     del self.buffer[: line_end + 2]
                     if verb in (b"EHLO", b"HELO"):
                         replies.append(b"250-relay stand-in\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
-                    elif verb == b"DATA":
-                        replies.append(b"354 end with <CRLF>.<CRLF>\r\n")
-                        self.in_data = True
                     elif verb == b"QUIT":
                         self.transport.write(b"".join(replies) + b"221 bye\r\n")
                         self.transport.close()

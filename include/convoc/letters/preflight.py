@@ -241,8 +241,7 @@ def _maybe_colour(stream: Any) -> bool:
     bytes into words take half the time of qpdf's parse, which was 40 % of a file's preflight."""
     import pikepdf
 
-    obj = stream.obj if isinstance(stream, pikepdf.Page) else stream
-    contents = obj.get("/Contents") if isinstance(stream, pikepdf.Page) else obj
+    contents = stream.obj.get("/Contents") if isinstance(stream, pikepdf.Page) else stream
     if not isinstance(contents, pikepdf.Stream):
         return True
     try:
