@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ConvocError(Exception):
     """Base of convoc's own errors: their message is meant for the person running the pipeline."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it stands, whatever a subclass's ``__init__`` takes: a child process's error is raised again by
+        its parent (``convoc.child``) with the same class, message and attributes."""
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[ConvocError], args: tuple[Any, ...], state: dict[str, Any]) -> ConvocError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class FileRefused(ConvocError):
