@@ -11,10 +11,11 @@ transaction around the block) — and turns convoc's errors into Airflow's outco
   mend it → ``AirflowFailException``, no retry, the message as convoc wrote it (no chained exception: the
   cause may quote a value).
 
-When the block ends, the task logs its process's peak memory and CPU time (``convoc: peak memory N MiB, CPU
-S s``: what bounds a worker's slots, what a task costs the machine, what the benchmarks read). The process's files
-are made owner-only first (``convoc.files.private_umask``), and every warehouse transaction of the task is fenced by
-its attempt (``convoc.warehouse.writer``): a zombie attempt's late write is refused once a newer attempt has written.
+When the block ends, the task logs its process's peak memory and CPU time, its child processes' included (``convoc:
+peak memory N MiB, CPU S s``: what bounds a worker's slots, what a task costs the machine, what the benchmarks
+read). The process's files are made owner-only first (``convoc.files.private_umask``), and every warehouse
+transaction of the task is fenced by its attempt (``convoc.warehouse.writer``): a zombie attempt's late write is
+refused once a newer attempt has written.
 """
 
 from __future__ import annotations
@@ -94,9 +95,13 @@ def _log_usage() -> None:
     import logging
     import resource
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # the task's process, from its start (Airflow's part included)
+    # The task's process from its start (Airflow's part included), and the child processes it has waited for (the
+    # extract's, convoc.child): the larger peak of any one of them, their CPU together.
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     logging.getLogger("convoc").info(
-        "convoc: peak memory %.0f MiB, CPU %.1f s", usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+        "convoc: peak memory %.0f MiB, CPU %.1f s",
+        max(own.ru_maxrss, children.ru_maxrss) / 1024,
+        sum(u.ru_utime + u.ru_stime for u in (own, children)),
     )
 
 
