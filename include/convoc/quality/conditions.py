@@ -10,7 +10,9 @@ call per row (650,000 register rows in a few tens of milliseconds each).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -91,12 +93,38 @@ def verhoeff_valid(digits: IntMatrix) -> BoolArray:
     return valid
 
 
+_DISTINCT: ContextVar[dict[int, tuple[pl.Series, pl.Series]] | None] = ContextVar("convoc_distinct", default=None)
+
+
+@contextmanager
+def sharing_distinct_values() -> Iterator[None]:
+    """Within: a series' distinct values are found once, however many value-by-value rules judge that very series
+    object (a text column of the register is judged by four: control, invisible and unprintable characters, length;
+    finding its distinct values is most of each rule's time). Each series is kept alive meanwhile, so that its
+    identity cannot be taken by another."""
+    token = _DISTINCT.set({})
+    try:
+        yield
+    finally:
+        _DISTINCT.reset(token)
+
+
+def _distinct(values: pl.Series) -> pl.Series:
+    memo = _DISTINCT.get()
+    if memo is None:
+        return values.unique()
+    found = memo.get(id(values))
+    if found is None or found[0] is not values:
+        found = memo[id(values)] = (values, values.unique())
+    return found[1]
+
+
 def _per_value(values: pl.Series, condition: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``condition`` of a value-by-value rule, evaluated once per distinct value when values repeat (names,
     streets, codes: a few thousand distinct among 650,000)."""
     import polars as pl
 
-    distinct = values.unique()
+    distinct = _distinct(values)
     if distinct.len() * 4 >= values.len():
         return condition(values)
     verdicts = condition(distinct)

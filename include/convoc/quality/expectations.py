@@ -11,7 +11,9 @@ expectations with GX (its metric registry is global, keyed by name).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from convoc.quality.gx import great_expectations
@@ -33,14 +35,42 @@ from great_expectations.expectations.metrics.map_metric_provider import (  # noq
 from convoc import text  # noqa: E402
 from convoc.quality import conditions  # noqa: E402
 
+_COLUMNS: ContextVar[dict[tuple[str, int], Any] | None] = ContextVar("convoc_columns", default=None)
+
+
+@contextmanager
+def one_frame() -> Iterator[None]:
+    """Within, GX validates one frame (one chunk, ``convoc.quality.validate``): each of its columns goes to polars once
+    and its distinct values are found once (``conditions.sharing_distinct_values``), however many rules judge it —
+    found by the column's name and length (GX hands the conditions whole columns: they see missing values
+    themselves, so none is filtered out first)."""
+    token = _COLUMNS.set({})
+    try:
+        with conditions.sharing_distinct_values():
+            yield
+    finally:
+        _COLUMNS.reset(token)
+
+
+def _polars(column: Any) -> Any:
+    """A pandas column as a polars series (once per column within ``one_frame``)."""
+    import polars as pl
+
+    memo = _COLUMNS.get()
+    key = (str(column.name), len(column))
+    if memo is not None and key in memo:
+        return memo[key]
+    values = pl.from_pandas(column.astype("str"))
+    if memo is not None:
+        memo[key] = values
+    return values
+
 
 def _apply(column: Any, condition: Callable[..., Any], *args: Any) -> Any:
     """Run a polars condition on a pandas column; a boolean pandas series on the same index."""
     import pandas as pd
-    import polars as pl
 
-    values = pl.from_pandas(column.astype("str"))
-    return pd.Series(condition(values, *args).to_numpy(), index=column.index)
+    return pd.Series(condition(_polars(column), *args).to_numpy(), index=column.index)
 
 
 class _Provider(ColumnMapMetricProvider):  # type: ignore[misc]
@@ -261,11 +291,10 @@ def _apply_all(frame: Any, condition: Callable[..., Any], *args: Any) -> Any:
     """A polars condition on every column of a pandas frame: True where every column passes."""
     import numpy as np
     import pandas as pd
-    import polars as pl
 
     passed = np.ones(len(frame), dtype=np.bool_)
     for name in frame.columns:
-        passed &= condition(pl.Series(frame[name].astype("str")), *args).to_numpy()
+        passed &= condition(_polars(frame[name]), *args).to_numpy()
     return pd.Series(passed, index=frame.index)
 
 
@@ -351,12 +380,10 @@ class MulticolumnValuesWithinLengths(_MultiProvider):
     def _pandas(cls, column_list: Any, max_lengths: dict[str, int], **kwargs: Any) -> Any:
         import numpy as np
         import pandas as pd
-        import polars as pl
 
         passed = np.ones(len(column_list), dtype=np.bool_)
         for name in column_list.columns:
-            values = pl.Series(column_list[name].astype("str"))
-            passed &= conditions.at_most_characters(values, max_lengths[name]).to_numpy()
+            passed &= conditions.at_most_characters(_polars(column_list[name]), max_lengths[name]).to_numpy()
         return pd.Series(passed, index=column_list.index)
 
 
@@ -388,10 +415,8 @@ class ExpectColumnValuesToBeEmail(ColumnMapExpectation):  # type: ignore[misc]
 
 
 def _pair(frame: Any) -> tuple[Any, Any]:
-    import polars as pl
-
     first, second = frame.columns
-    return pl.Series(frame[first].astype("str")), pl.Series(frame[second].astype("str"))
+    return _polars(frame[first]), _polars(frame[second])
 
 
 class MulticolumnValuesRequiredWhen(_MultiProvider):

@@ -97,6 +97,16 @@ class Verdict:
         )
 
 
+def prepare() -> None:
+    """Import what ``validate_files`` needs — Great Expectations (about 2 s), convoc's expectations, polars, pyarrow —
+    so that it is not paid later: to be called while something else runs
+    (``convoc.ingest.extract_and_validate_day``)."""
+    import polars  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    from convoc.quality import expectations, suites  # noqa: F401  (expectations imports GX: convoc.quality.gx)
+
+
 def _context() -> Any:
     from convoc.quality.gx import great_expectations
 
@@ -406,6 +416,7 @@ def validate_files(
     import polars as pl
     import pyarrow.parquet as pq
 
+    from convoc.quality.expectations import one_frame
     from convoc.quality.gx import great_expectations
     from convoc.quality.suites import source_suite
 
@@ -441,15 +452,16 @@ def validate_files(
                 shift = ex.parsed - chunk.height if first else 0
                 keys = set(store.list_keys())
                 try:
-                    result = definitions[0 if first else 1].run(
-                        batch_parameters={"dataframe": _frame(chunk)},
-                        expectation_parameters={
-                            "min_rows": low - shift,
-                            "max_rows": high - shift,
-                            "day": day.isoformat(),
-                        },
-                        result_format=ROW_RESULT_FORMAT,
-                    )
+                    with one_frame():  # each column to polars once, whatever the rules that judge it
+                        result = definitions[0 if first else 1].run(
+                            batch_parameters={"dataframe": _frame(chunk)},
+                            expectation_parameters={
+                                "min_rows": low - shift,
+                                "max_rows": high - shift,
+                                "day": day.isoformat(),
+                            },
+                            result_format=ROW_RESULT_FORMAT,
+                        )
                 except Exception as exc:  # any failure of the run refuses the file; its text may quote data
                     log.error("%s: validation could not run (%s)", ex.file_name, type(exc).__name__)
                     refusals = [f"{ex.file_name}: validation could not run ({type(exc).__name__}) [rule check_failed]"]
