@@ -3,10 +3,10 @@
     .venv/bin/python bench/bench_ingest.py [--residents 650000] [--repeat 3]
 
 Generates one day of landing files (1 % damaged rows, every damage class of ``convoc generate``) once. Per
-repeat, on a fresh warehouse, runs the stage's three tasks as the DAG does: each in a fresh child process
-(``extract_day``, ``validate_day``, ``load_day``, handing references to the next through a JSON file as
-XCom would), measuring each child's wall time from its start (interpreter and imports included) and peak
-RSS; the import of Great Expectations inside the validate task is timed on its own. Baseline in the same
+repeat, on a fresh warehouse, runs the stage's two tasks as the DAG does: each in a fresh child process
+(``extract_and_validate_day`` — which extracts in a child of its own while it imports Great Expectations —, then
+``load_day``, handing references on through a JSON file as XCom would), measuring each task's wall time from its
+start (interpreter and imports included) and peak RSS (the largest of the task's processes). Baseline in the same
 run: the same register file read with polars and inserted into DuckDB in one child, no validation
 (quoting ignored, malformed lines truncated, bad bytes replaced: a reader that checks nothing). Prints a
 Markdown table row for bench/RESULTS.md. Target: ≤ 8 s and ≤ 1 GiB at 650,000.
@@ -29,7 +29,7 @@ from pathlib import Path
 DAY = date(2021, 1, 29)
 
 TASK = """
-import json, sys, time
+import json, sys
 from datetime import date
 from pathlib import Path
 from convoc.config import Settings
@@ -38,20 +38,16 @@ from convoc import ingest
 from convoc.sources.extract import Extracted
 task, day, xcom = sys.argv[1], date.fromisoformat(sys.argv[2]), Path(sys.argv[3])
 s = Settings.from_env()
-if task == "extract":
-    xcom.write_text(json.dumps({"extracted": [e.as_dict() for e in ingest.extract_day(s, day)]}))
+if task == "extract_validate":
+    extracted, verdicts = ingest.extract_and_validate_day(s, day)
+    passed = {"extracted": [e.as_dict() for e in extracted], "verdicts": [v.as_dict() for v in verdicts]}
+    xcom.write_text(json.dumps(passed))
 else:
     passed = json.loads(xcom.read_text())
     extracted = [Extracted.from_dict(e) for e in passed["extracted"]]
-    if task == "validate":
-        t = time.perf_counter(); from convoc.quality.gx import great_expectations; great_expectations()
-        print("GX_IMPORT=" + str(time.perf_counter() - t))
-        passed["verdicts"] = [v.as_dict() for v in ingest.validate_day(s, extracted, day)]
-        xcom.write_text(json.dumps(passed))
-    else:
-        ingest.load_day(s, extracted, [Verdict.from_dict(v) for v in passed["verdicts"]], day)
+    ingest.load_day(s, extracted, [Verdict.from_dict(v) for v in passed["verdicts"]], day)
 """
-TASKS = ("extract", "validate", "load")
+TASKS = ("extract_validate", "load")
 
 GENERATE = """
 import sys
@@ -105,11 +101,9 @@ def main() -> None:
             env = {**os.environ, "CONVOC_HOME": str(home)}
             times: dict[str, float] = {}
             for task in TASKS:
-                seconds, peak, out = _child(["-c", TASK, task, DAY.isoformat(), str(home / "xcom.json")], env)
+                seconds, peak, _ = _child(["-c", TASK, task, DAY.isoformat(), str(home / "xcom.json")], env)
                 times[task] = seconds
                 peaks.append(peak)
-                if "GX_IMPORT=" in out:
-                    times["of which GX import"] = float(out.split("GX_IMPORT=", 1)[1].split()[0])
             runs.append(sum(times[t] for t in TASKS))
             phases.append(times)
             b, _, _ = _child(["-c", BASELINE, str(register), str(home / "baseline.duckdb")], env)

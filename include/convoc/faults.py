@@ -21,9 +21,10 @@ from pathlib import Path
 PLAN_ENV = "CONVOC_FAULT_PLAN"
 
 POINTS: dict[str, str] = {
-    "ingest.extract.after_first_file": "register_ingest.extract_files: one landing file parked, the others not",
-    "ingest.validate.after_docs": "register_ingest.validate_files: the files validated and the Data Docs "
-    "written, the verdicts not handed on",
+    "ingest.extract.after_first_file": "register_ingest.extract_and_validate_files, in the extract's child "
+    "process: one landing file parked, the others not",
+    "ingest.validate.after_docs": "register_ingest.extract_and_validate_files: the files validated and the Data "
+    "Docs written, the verdicts not handed on",
     "ingest.load.after_commit": "register_ingest.load_files: the warehouse committed, the working copies not "
     "yet removed",
     "waves.before_commit": "invitation_waves.plan_waves: the day's wave written, not committed",

@@ -1,7 +1,8 @@
-"""The register_ingest stage, one function per DAG task: extract → validate → load.
+"""The register_ingest stage: extract → validate → load.
 
-Every step works on one snapshot day. ``load_day`` writes the warehouse in one transaction and is
-idempotent: a file already loaded (same name and SHA-256) is not loaded again, and the day's
+Every step works on one snapshot day. The DAG runs the first two as one task (``extract_and_validate_day``: the
+extract in a child process while Great Expectations is imported), then ``load_day``, which writes the warehouse in
+one transaction and is idempotent: a file already loaded (same name and SHA-256) is not loaded again, and the day's
 quarantine and staging partitions are replaced, so a re-run or a backfill leaves the same warehouse.
 
 What is loaded is exactly what was validated: ``raw.<source>`` receives the normalised values of the rows
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convoc import faults, warehouse
+from convoc.child import Child
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
 from convoc.files import private_umask, write_private_csv
@@ -78,6 +80,16 @@ def previous_snapshots(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, P
     return {source: Previous(name, int(n)) for source, name, n in rows}
 
 
+def previous_day(settings: Settings, day: date) -> dict[str, Previous]:
+    """``previous_snapshots`` from the warehouse, if there is one yet."""
+    if not settings.warehouse.exists():
+        return {}
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.ensure_schema(con)
+        ensure_source_tables(con)
+        return previous_snapshots(con, day)
+
+
 def validate_day(
     settings: Settings,
     extracted: list[Extracted],
@@ -85,15 +97,13 @@ def validate_day(
     *,
     accept_row_count_change: bool = False,
     run_id: str = "manual",
+    previous: dict[str, Previous] | None = None,
 ) -> list[Verdict]:
-    """Validate the day's files; raise ``FileRefused`` (after writing Data Docs) if any file is refused."""
+    """Validate the day's files; raise ``FileRefused`` (after writing Data Docs) if any file is refused. ``previous``:
+    ``previous_day`` if already looked up."""
     private_umask()
-    previous: dict[str, Previous] = {}
-    if settings.warehouse.exists():
-        with warehouse.connect(settings.warehouse) as con:
-            warehouse.ensure_schema(con)
-            ensure_source_tables(con)
-            previous = previous_snapshots(con, day)
+    if previous is None:
+        previous = previous_day(settings, day)
     docs = settings.quality_docs / f"{day:%Y%m%d}" / run_label(run_id)
     verdicts = validate_files(
         extracted,
@@ -111,6 +121,30 @@ def validate_day(
         remove_work(settings, day)
         raise FileRefused([*refusals, f"Data Docs: {docs / 'index.html'}"])
     return verdicts
+
+
+def extract_and_validate_day(
+    settings: Settings,
+    day: date,
+    *,
+    accept_row_count_change: bool = False,
+    run_id: str = "manual",
+) -> tuple[list[Extracted], list[Verdict]]:
+    """``extract_day`` then ``validate_day``, overlapped: the files are extracted in a child process
+    (``convoc.child``) while this one imports Great Expectations — about 2 s of one core, which the extract, on the
+    other core, no longer waits for (in one process, both mostly Python, they could only take turns), and looks the
+    previous snapshots up. The extract's errors are raised here as they were raised there; raises ``FileRefused``
+    like ``validate_day``."""
+    from convoc.quality.validate import prepare
+
+    with Child(extract_day, settings, day) as extracting:
+        prepare()  # Great Expectations and the rest of what the validation imports
+        previous = previous_day(settings, day)
+        extracted: list[Extracted] = extracting.result()
+    verdicts = validate_day(
+        settings, extracted, day, accept_row_count_change=accept_row_count_change, run_id=run_id, previous=previous
+    )
+    return extracted, verdicts
 
 
 @dataclass(frozen=True)
@@ -222,7 +256,7 @@ def load_day(settings: Settings, extracted: list[Extracted], verdicts: list[Verd
                 return [Loaded(ex.source, ex.file_name, ex.rows, 0, 0, True) for ex in ordered]
             raise ConvocError(
                 f"the working copies of {day:%Y-%m-%d} are gone (removed or kept elsewhere): run the whole "
-                "register_ingest run again, from extract_files"
+                "register_ingest run again, from extract_and_validate_files"
             )
         try:
             with warehouse.transaction(con):

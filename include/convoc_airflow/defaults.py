@@ -20,8 +20,7 @@ RETRY_DELAY = timedelta(seconds=conf.getint("convoc", "retry_delay_seconds", fal
 tests shorten it)."""
 
 LIMITS: dict[str, timedelta] = {
-    "extract": timedelta(minutes=10),
-    "validate": timedelta(minutes=20),
+    "extract_validate": timedelta(minutes=30),
     "load": timedelta(minutes=15),
     "waves": timedelta(minutes=10),
     "cut": timedelta(minutes=10),

@@ -39,16 +39,15 @@ def test_house_rules(dagbag, dag_file: Path) -> None:  # type: ignore[no-untyped
 def test_register_ingest_structure(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["register_ingest"]
     assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
-        "extract_files": ["load_files", "validate_files"],
-        "validate_files": ["load_files"],
+        "extract_and_validate_files": ["load_files"],
         "load_files": [],
     }
-    # Only the tasks that open the warehouse hold its single slot.
+    # Both open the warehouse (the validation reads the previous snapshot's row counts): its single slot.
     assert {t.task_id: t.pool for t in dag.tasks} == {
-        "extract_files": "default_pool",
-        "validate_files": "warehouse",
+        "extract_and_validate_files": "warehouse",
         "load_files": "warehouse",
     }
+    assert dag.get_task("extract_and_validate_files").retries == 2  # one per fault point in it
     assert [o.uri for o in dag.get_task("load_files").outlets] == ["convoc://warehouse/core/dim_resident"]
     assert set(dag.params.keys()) == {"day", "accept_row_count_change"}
 

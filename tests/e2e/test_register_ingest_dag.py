@@ -207,7 +207,7 @@ def test_no_personal_value_in_any_log_exception_or_xcom(
         xcoms = [str(x.value) for x in session.query(XComModel).filter(XComModel.dag_id == "register_ingest")]
     # The failure alerted once, by e-mail to a real SMTP server: the DAG, the task, the day and the reason.
     [(_, mail)] = smtp_sink.messages
-    assert mail["Subject"] == "[convoc] register_ingest.validate_files failed for 2021-01-30"
+    assert mail["Subject"] == "[convoc] register_ingest.extract_and_validate_files failed for 2021-01-30"
     alert = mail.get_body(("html",)).get_content()
     assert "register_20210130.csv" in alert and "missing_column" in alert and "/dags/register_ingest/runs/" in alert
     out, err = capfd.readouterr()
@@ -239,7 +239,7 @@ def test_day_without_files_is_skipped(dag, settings: Settings) -> None:  # type:
     settings.landing.mkdir(parents=True)
     dag_run = dag.test(logical_date=pendulum.datetime(2021, 3, 1, tz="UTC"))
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert states["extract_files"] == "skipped"
+    assert states["extract_and_validate_files"] == "skipped"
 
 
 def test_a_file_still_being_written_is_retried_not_refused(dag, settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -247,10 +247,10 @@ def test_a_file_still_being_written_is_retried_not_refused(dag, settings: Settin
 
     generate(residents=500, seed=3, out=settings.landing, start_date=D1, days=1)
     monkeypatch.setenv("CONVOC_READY_MARKERS", "register")
-    extract = dag.get_task("extract_files")
+    extract = dag.get_task("extract_and_validate_files")
     monkeypatch.setattr(extract, "retry_delay", timedelta(seconds=1))  # dag.test() waits out the delay
     dag_run = dag.test(logical_date=pendulum.datetime(2021, 1, 29, tz="UTC"))
-    [ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "extract_files"]
-    assert (str(ti.state), ti.try_number) == ("failed", 2)  # retried (not AirflowFailException), still not ready
+    [ti] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "extract_and_validate_files"]
+    assert (str(ti.state), ti.try_number) == ("failed", 3)  # retried (not AirflowFailException), still not ready
     (settings.landing / "register_20210129.csv.done").write_text("")
     assert run_dag(dag, D1) == "success"
