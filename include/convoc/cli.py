@@ -33,11 +33,12 @@ def _day(text: str) -> date:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from convoc.ingest import extract_day, load_day, validate_day
+    from convoc.ingest import extract_and_validate_day, load_day
 
     settings = Settings.from_env()
-    extracted = extract_day(settings, args.day)
-    verdicts = validate_day(settings, extracted, args.day, accept_row_count_change=args.accept_row_count_change)
+    extracted, verdicts = extract_and_validate_day(
+        settings, args.day, accept_row_count_change=args.accept_row_count_change
+    )
     for item in load_day(settings, extracted, verdicts, args.day):
         print(
             f"{item.file_name}: {item.rows} rows, {item.staged_rows} staged, {item.rejected_rows} quarantined"
