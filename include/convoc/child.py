@@ -65,7 +65,7 @@ class Child:
         status = self._proc.wait()
         if outcome is None:
             how = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
-            raise ChildDied(f"{self.name} ended without an answer in its child process ({how})")
+            raise ChildDied(f"{self.name} ended without an answer that could be read, in its child process ({how})")
         kind, payload = outcome
         if kind == "error":
             raise payload
@@ -90,7 +90,8 @@ def _frames(stream: IO[bytes]) -> Any:
             yield pickle.load(stream)
         except EOFError:
             return
-        except Exception:  # a frame cut short by the child's death: what came before it stands
+        except Exception:  # cut short by the child's death, or unreadable: what came before it stands
+            stream.read()  # and the child, if still writing, is not left blocked on a full pipe
             return
 
 

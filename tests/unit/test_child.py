@@ -76,9 +76,33 @@ def test_an_exception_that_cannot_travel_is_named_not_quoted() -> None:
 
 def test_a_killed_child_is_an_error_with_what_it_logged_before(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    with pytest.raises(ChildDied, match=r"die ended without an answer .*killed by signal 9"):
+    with pytest.raises(ChildDied, match=r"die ended without an answer .*\(killed by signal 9\)"):
         Child(die).result()
     assert "about to die" in [r.getMessage() for r in caplog.records]
+
+
+class Unreadable:
+    """Pickles in the child, cannot be unpickled in the parent (its reconstructor refuses)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_refuse, ())
+
+
+def _refuse() -> None:
+    raise RuntimeError("cannot be rebuilt")
+
+
+def unreadable_then_chatty() -> str:
+    logging.getLogger("convoc.test").info("odd", extra={"odd": Unreadable()})  # a record the parent cannot rebuild
+    for k in range(20_000):  # then more than a pipe holds: read, or the child blocks for ever
+        logging.getLogger("convoc.test").info("line %d", k)
+    return "done"
+
+
+@pytest.mark.timeout(60)
+def test_an_answer_that_cannot_be_read_is_an_error_not_a_hang() -> None:
+    with pytest.raises(ChildDied, match=r"without an answer that could be read.*\(exit status 0\)"):
+        Child(unreadable_then_chatty).result()
 
 
 def test_a_child_left_behind_by_a_failure_here_is_stopped(tmp_path: Path) -> None:
