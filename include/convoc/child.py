@@ -49,8 +49,11 @@ class Child:
             [sys.executable, "-m", "convoc.child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
         assert self._proc.stdin is not None
-        with self._proc.stdin:
-            self._proc.stdin.write(request)
+        try:
+            with self._proc.stdin:
+                self._proc.stdin.write(request)
+        except BrokenPipeError:  # the child is gone already: result() says how it ended
+            pass
 
     def result(self) -> Any:
         """Wait for the child; its records logged here, then its return value (or its exception raised)."""
