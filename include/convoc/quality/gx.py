@@ -14,12 +14,18 @@ GX's pandas engine also fingerprints every frame it is given (a hash of every va
 the validate task at 650,000 residents, for a figure convoc never reads (what was read is identified by the file's
 SHA-256 in ``raw.load_log``). ``great_expectations()`` sets that threshold to 0, GX's own switch for the frames
 it does not fingerprint; the rules, their results and the Data Docs are the same.
+
+And GX logs its own bookkeeping at INFO — at import, dozens of "Skipping registering function … because it is a
+closure" lines, then its temporary folders and empty configurations — which filled a validate task's log above
+convoc's own lines. ``great_expectations()`` sets GX's logger to WARNING, unless the deployment has given it a level:
+its warnings and errors are still logged.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 import threading
 import types
@@ -68,11 +74,22 @@ def _defer(name: str) -> None:
 
 def great_expectations() -> types.ModuleType:
     """The ``great_expectations`` package, imported with ``DEFERRED`` put off until first used, its pandas engine
-    set not to fingerprint frames."""
+    set not to fingerprint frames, its logger at WARNING unless set."""
+    quiet = False
     if "great_expectations" not in sys.modules:
         for name in DEFERRED:
             _defer(name)
+        own = logging.getLogger("great_expectations")
+        quiet = own.level == logging.NOTSET  # not set by the deployment: GX's notes at INFO are not the task's business
+        if quiet:
+            own.setLevel(logging.WARNING)
     gx = importlib.import_module("great_expectations")
+    if quiet:  # the modules that pin their own logger at INFO (its docs folder, its doctor) follow GX's
+        for name, logger in list(logging.root.manager.loggerDict.items()):
+            if not name.startswith("great_expectations.") or not isinstance(logger, logging.Logger):
+                continue
+            if logger.level in (logging.DEBUG, logging.INFO):
+                logger.setLevel(logging.NOTSET)
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
     engine.HASH_THRESHOLD = 0  # frames of at least 0 bytes are not hashed (see the module's docstring)

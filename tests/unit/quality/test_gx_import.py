@@ -111,3 +111,33 @@ print(type(sys.modules["scipy.stats"]).__name__, engine.HASH_THRESHOLD)
 """
     )
     assert out.split() == ["Deferred", "0"]
+
+
+def test_gx_notes_at_info_stay_out_of_the_task_log_its_warnings_do_not(tmp_path: Path) -> None:
+    rows = [person(i) for i in range(1, 4)]
+    write_register(tmp_path / "landing" / "register_20210129.csv", rows)
+    code = f"""
+import logging
+logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+from datetime import date
+from pathlib import Path
+from convoc.quality.validate import validate_files
+from convoc.sources.extract import extract, find_landing_files
+tmp = Path({str(tmp_path)!r})
+ex = [extract(f, tmp / "work") for f in find_landing_files(tmp / "landing", date(2021, 1, 29))]
+validate_files(ex, day=date(2021, 1, 29), work_dir=tmp / "work", previous={{}}, max_row_change=0.05,
+               docs_dir=tmp / "docs")
+logging.getLogger("great_expectations.render").warning("a warning of GX's own")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    assert "convoc.quality.validate INFO register_20210129.csv: 3 rows, 0 rejected" in lines
+    assert [line for line in lines if line.startswith("great_expectations")] == [
+        "great_expectations.render WARNING a warning of GX's own"
+    ]
+    preset = "import logging; logging.getLogger('great_expectations').setLevel(logging.INFO)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", preset + code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert "closure" in done.stderr  # a level the deployment set is left as it is
