@@ -131,9 +131,9 @@ def extract_and_validate_day(
     run_id: str = "manual",
 ) -> tuple[list[Extracted], list[Verdict]]:
     """``extract_day`` then ``validate_day``, overlapped: the files are extracted in a child process
-    (``convoc.child``) while this one imports Great Expectations — about 2 s of one core, which the extract, on the
-    other core, no longer waits for (in one process, both mostly Python, they could only take turns), and looks the
-    previous snapshots up. The extract's errors are raised here as they were raised there; raises ``FileRefused``
+    (``convoc.child``) while this one imports Great Expectations and looks the previous snapshots up — about 2 s of
+    one core that the extract, on the other core, no longer waits for (in one process, both mostly Python, they
+    could only take turns). The extract's errors are raised here as they were raised there; raises ``FileRefused``
     like ``validate_day``."""
     from convoc.quality.validate import prepare
 
