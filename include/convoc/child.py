@@ -1,10 +1,10 @@
 """One function run in a fresh Python interpreter beside this one, for work that can overlap.
 
-``Child(func, *args)`` starts ``python -m convoc.child`` at once and hands it the function (by module and name)
-and its arguments; ``result()`` waits for it and returns what the function returned, or raises the exception it
-raised — the same exception, so a caller's ``except`` (and ``convoc_airflow.tasks.stage``, which turns convoc's
-errors into Airflow's outcomes) sees no difference from a call in this process. A child that dies without an answer
-(killed: out of memory, a fault point, a signal) raises ``ChildDied``, not one of convoc's errors: a task
+``Child(func, *args)`` starts a child interpreter (``convoc.child.main``) at once and hands it the function (by
+module and name) and its arguments; ``result()`` waits for it and returns what the function returned, or raises the
+exception it raised — the same exception, so a caller's ``except`` (and ``convoc_airflow.tasks.stage``, which turns
+convoc's errors into Airflow's outcomes) sees no difference from a call in this process. A child that dies without
+an answer (killed: out of memory, a fault point, a signal) raises ``ChildDied``, not one of convoc's errors: a task
 retries it as it would its own crash.
 
 What the child logs is handed back and logged here, record by record with its own time and logger name, so it goes
@@ -28,8 +28,6 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-log = logging.getLogger(__name__)
-
 
 class ChildDied(RuntimeError):
     """The child process ended without an answer (killed, or crashed before it could give one)."""
@@ -46,7 +44,10 @@ class Child:
         # This process's import path (an Airflow task's includes the DAG folder and more than PYTHONPATH says).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "convoc.child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+            [sys.executable, "-c", "from convoc.child import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
         assert self._proc.stdin is not None
         try:
@@ -113,7 +114,15 @@ class _Forward(logging.Handler):
             self.handleError(record)
 
 
-def _main() -> None:
+def main() -> None:
+    """The child's side: read the request, run it, answer; then gone at once, without the interpreter's tear-down of
+    everything it imported (polars, pyarrow: a tenth of a second or more) that the parent would otherwise wait out."""
+    _serve()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _serve() -> None:
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
 
@@ -134,18 +143,9 @@ def _main() -> None:
             travels = type(again) is type(exc) and str(again) == str(exc)
         except Exception:
             travels = False
-        # one that cannot travel: its kind, never its text (it may quote data). ChildDied by its module's name: here
-        # (python -m) this module is __main__, which the parent could not unpickle.
-        from convoc.child import ChildDied as Died
-
-        send("error", exc if travels else Died(f"{module}.{name} raised {type(exc).__name__} in its child process"))
+        # one that cannot travel: its kind, never its text (it may quote data)
+        send(
+            "error", exc if travels else ChildDied(f"{module}.{name} raised {type(exc).__name__} in its child process")
+        )
         return
     send("ok", value)
-
-
-if __name__ == "__main__":
-    _main()
-    # Answered (every frame flushed): gone at once, without the interpreter's tear-down of everything it imported
-    # (polars, pyarrow: a tenth of a second or more) that the parent would otherwise wait out.
-    sys.stderr.flush()
-    os._exit(0)
