@@ -459,7 +459,7 @@ def _running(pid: int) -> bool:
     """False once ``pid`` is gone or a zombie (its sockets closed), whoever reaps it."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # ESRCH: read while the process was being reaped
         return False
 
 
