@@ -24,7 +24,7 @@ from convoc import faults, warehouse
 from convoc.child import Child
 from convoc.config import Settings
 from convoc.errors import ConvocError, FileRefused, NoLandingFiles
-from convoc.files import private_umask, write_private_csv
+from convoc.files import private_umask, write_private_csv_rows
 from convoc.quality.validate import Previous, Verdict, run_label, validate_files
 from convoc.sources.extract import Extracted, extract, find_landing_files
 from convoc.sources.specs import REGISTER, SOURCES
@@ -316,11 +316,11 @@ def _register_checks(
     register = next((ex for ex in extracted if ex.spec is REGISTER), None)
     if register is None:
         return None
-    frame = warehouse.query(
+    found = warehouse.execute(
         con,
         warehouse.select("intermediate/int_register__checks.sql"),
         {"file_name": register.file_name, "extract": str(register.parquet)},
     )
     path = register_checks_path(settings, day)
-    write_private_csv(path, frame)
+    write_private_csv_rows(path, [column[0] for column in found.description], found.fetchall())
     return path

@@ -197,10 +197,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     _migrate(con)
     run_script(con, "core/dim_invitation_current.sql")
     create_macros(con)
-    con.register("_communes", reference.communes())
-    con.register("_postcodes", reference.postcodes())
-    try:
-        run_script(con, "core/ref_geography__load.sql")
-    finally:
-        con.unregister("_communes")
-        con.unregister("_postcodes")
+    run_script(
+        con,
+        "core/ref_geography__load.sql",
+        {
+            "communes_csv": str(reference.path(reference.COMMUNES)),
+            "postcodes_csv": str(reference.path(reference.POSTCODES)),
+        },
+    )

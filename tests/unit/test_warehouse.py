@@ -30,6 +30,31 @@ def test_ensure_schema_twice_changes_nothing(tmp_path: Path) -> None:
         assert con.execute(catalog).fetchall() == before
 
 
+def test_the_reference_tables_hold_the_package_files_as_convoc_reference_reads_them(tmp_path: Path) -> None:
+    # DuckDB reads the shipped CSV files itself (no polars in the tasks that only write the warehouse): the same rows,
+    # types and nulls as convoc.reference's frames, which the campaigns and the generator use.
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from convoc import reference
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.ensure_schema(con)
+        communes = warehouse.query(con, "select * from core.ref_commune")
+        postcodes = warehouse.query(con, "select * from core.ref_postcode")
+    expected = reference.postcodes().select(
+        ("L-" + pl.col("postcode")).alias("postcode"),
+        "postal_locality",
+        pl.col("commune_2021").alias("commune"),
+        "canton",
+    )
+    assert (communes.height, postcodes.height) == (102, 4165)
+    assert communes.schema["population_2021"] == pl.Int64
+    assert_frame_equal(communes.sort("commune"), reference.communes().sort("commune"))
+    assert_frame_equal(postcodes.sort("postcode"), expected.sort("postcode"))
+    assert postcodes["commune"].null_count() == expected["commune"].null_count()
+
+
 def test_a_legacy_warehouse_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "legacy.duckdb"
     with duckdb.connect(str(path)) as con:

@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from convoc.quality.gx import great_expectations
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # GX imported the way convoc imports it (without scipy.stats and altair, frames not fingerprinted: see
 # convoc.quality.gx), whichever module of convoc happens to import it first.
@@ -39,12 +42,19 @@ _COLUMNS: ContextVar[dict[tuple[str, int], Any] | None] = ContextVar("convoc_col
 
 
 @contextmanager
-def one_frame() -> Iterator[None]:
+def one_frame(source: pl.DataFrame | None = None) -> Iterator[None]:
     """Within, GX validates one frame (one chunk, ``convoc.quality.validate``): each of its columns goes to polars once
     and its distinct values are found once (``conditions.sharing_distinct_values``), however many rules judge it —
     found by the column's name and length (GX hands the conditions whole columns: they see missing values
-    themselves, so none is filtered out first)."""
-    token = _COLUMNS.set({})
+    themselves, so none is filtered out first). ``source``: the polars frame GX's pandas frame was made from; its
+    text columns are then used as they are, not converted back from pandas (the same values: what the conversion
+    gives, ``tests/unit/quality/test_one_frame.py``)."""
+    import polars as pl
+
+    seeded = {}
+    if source is not None:
+        seeded = {(name, source.height): source[name] for name, dtype in source.schema.items() if dtype == pl.String}
+    token = _COLUMNS.set(seeded)
     try:
         with conditions.sharing_distinct_values():
             yield

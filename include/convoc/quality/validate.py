@@ -317,16 +317,11 @@ def _strip_values(result: Any) -> None:
 
 
 def _build_docs(context: Any, docs_dir: Path) -> Path:
+    from convoc.quality.docs import site_config
+
     docs_dir = docs_dir.resolve()
     docs_dir.mkdir(parents=True, exist_ok=True)
-    context.add_data_docs_site(
-        site_name="convoc",
-        site_config={
-            "class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        },
-    )
+    context.add_data_docs_site(site_name="convoc", site_config=site_config(docs_dir))
     context.build_data_docs(site_names=["convoc"])
     return docs_dir / "index.html"
 
@@ -452,7 +447,7 @@ def validate_files(
                 shift = ex.parsed - chunk.height if first else 0
                 keys = set(store.list_keys())
                 try:
-                    with one_frame():  # each column to polars once, whatever the rules that judge it
+                    with one_frame(chunk):  # each column judged as the chunk holds it, whatever the rules
                         result = definitions[0 if first else 1].run(
                             batch_parameters={"dataframe": _frame(chunk)},
                             expectation_parameters={

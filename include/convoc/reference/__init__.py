@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,11 +29,23 @@ CANTONS: tuple[str, ...] = (
 )
 
 
+COMMUNES = "communes_2021.csv"
+POSTCODES = "postcodes_lu.csv"
+
+
+def path(name: str) -> Path:
+    """Where the reference file ``name`` is (the package is installed as files: readers that take a path, such as
+    DuckDB's ``read_csv`` in ``sql/core/ref_geography__load.sql``, read it there)."""
+    found = Path(str(files(__package__).joinpath(name)))
+    if not found.is_file():
+        raise FileNotFoundError(f"reference file {name} not found at {found}")
+    return found
+
+
 def _read(name: str) -> pl.DataFrame:
     import polars as pl
 
-    data = files(__package__).joinpath(name).read_bytes()
-    return pl.read_csv(data, infer_schema=False)
+    return pl.read_csv(path(name).read_bytes(), infer_schema=False)
 
 
 @cache
@@ -40,13 +53,13 @@ def communes() -> pl.DataFrame:
     """One row per commune (102, the 2021 map): commune, canton, population_2021 (int), envelope, main_locality."""
     import polars as pl
 
-    return _read("communes_2021.csv").with_columns(pl.col("population_2021").cast(pl.Int64))
+    return _read(COMMUNES).with_columns(pl.col("population_2021").cast(pl.Int64))
 
 
 @cache
 def postcodes() -> pl.DataFrame:
     """One row per postcode (4,165): postcode ('1234'), postal_locality, commune_2021 (may be null), canton."""
-    return _read("postcodes_lu.csv")
+    return _read(POSTCODES)
 
 
 @cache

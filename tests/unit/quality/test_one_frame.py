@@ -74,3 +74,29 @@ def test_the_same_verdicts_with_each_column_converted_once(
             [True, True, True, True],
         ]
     assert len(conversions) == 2
+
+
+def test_a_frame_made_from_polars_is_judged_on_its_own_columns_the_values_the_conversion_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # validate_files hands GX the chunk as pandas and one_frame the chunk itself: the text columns are taken from
+    # it, never converted back, and they are the values the conversion from pandas gives (nulls, empty strings,
+    # non-ASCII and invisible characters included).
+    source = pl.DataFrame(
+        {
+            "_line": [2, 3, 5, 8],
+            "family_name": ["Muller", "Mul\u200bler", None, "\u0428\u043c\u0438\u0442"],
+            "street": ["", "Rue Haute", "Rue\x07 Basse", None],
+        }
+    )
+    frame = source.to_pandas().set_index("_line")
+    for name in ("family_name", "street"):
+        assert expectations._polars(frame[name]).equals(source[name], check_names=True)
+    conversions = counting(monkeypatch, pl, "from_pandas")
+    with expectations.one_frame(source):
+        judged = rules(frame)
+        assert expectations._polars(frame["street"]).equals(source["street"])
+    assert conversions == []
+    with expectations.one_frame():
+        assert rules(frame) == judged  # the same verdicts as when converted
+    assert len(conversions) == 2

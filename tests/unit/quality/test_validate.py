@@ -3,6 +3,8 @@ cannot run refuses the file, never passes it."""
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -240,13 +242,38 @@ def test_data_docs_are_written_without_row_values(tmp_path: Path) -> None:
     rows = [person(1, family_name=secret + "\x07"), person(2, family_name=secret, postcode="L-0000")]
     _validate(tmp_path, rows, docs=True)
     pages = list((tmp_path / "docs").rglob("*.html"))
-    assert (tmp_path / "docs" / "index.html") in pages
-    assert (tmp_path / "docs" / "expectations" / "register.html") in pages
-    assert any("validations" in p.parts and "register" in p.parts for p in pages)
+    # The run's results and their index (convoc.quality.docs): each expectation of the suite is on the file's page.
+    [results] = [p for p in pages if "validations" in p.parts and "register" in p.parts]
+    assert sorted(pages) == sorted([tmp_path / "docs" / "index.html", results])
+    assert "expect_columns_to_be_printable_on_letters" in results.read_text()
     for page in pages:
         text = page.read_text()
         assert secret not in text
         assert person(1)["matricule"] not in text
+
+
+def test_data_docs_templates_are_compiled_once_and_cached_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from convoc.quality import docs
+
+    _validate(tmp_path / "first", [person(1)], docs=True)  # the cache holds GX's templates from now on
+    compiled: list[str | None] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled.append(name)
+        return real(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    _validate(tmp_path / "second", [person(1)], docs=True)
+    assert (tmp_path / "second" / "docs" / "index.html").exists()
+    assert compiled == []  # every page rendered from the cached templates
+    folder = Path(docs._bytecode_cache().directory)
+    assert folder.stat().st_uid == os.getuid()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
 def test_a_validation_run_that_fails_refuses_the_file_naming_only_the_error_kind(
