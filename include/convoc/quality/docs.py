@@ -15,6 +15,7 @@ same expectations again, twelve pages a day) and profiling (convoc profiles noth
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,20 @@ great_expectations()  # GX as convoc imports it (its deferred modules, its logge
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView  # noqa: E402
 
+log = logging.getLogger(__name__)
+
 
 @cache
 def _bytecode_cache() -> Any:
+    """Jinja's cache in its own folder, or none (each view compiles, as GX does) when that folder cannot be used:
+    the docs are never refused for want of a cache."""
     import jinja2
 
-    return jinja2.FileSystemBytecodeCache()
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError) as exc:  # its folder not creatable, or owned by another user
+        log.warning("Data Docs: templates compiled without a cache (%s)", exc)
+        return None
 
 
 class PageView(DefaultJinjaPageView):  # type: ignore[misc]

@@ -276,6 +276,26 @@ def test_data_docs_templates_are_compiled_once_and_cached_owner_only(
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+def test_data_docs_are_written_when_the_template_cache_cannot_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import jinja2
+
+    from convoc.quality import docs
+
+    def unusable(self, directory=None, pattern="x"):  # type: ignore[no-untyped-def]
+        raise RuntimeError("Short-circuiting: the cache folder is another user's")
+
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "__init__", unusable)
+    docs._bytecode_cache.cache_clear()
+    try:
+        _validate(tmp_path, [person(1)], docs=True)
+    finally:
+        docs._bytecode_cache.cache_clear()
+    assert (tmp_path / "docs" / "index.html").exists()
+    assert "templates compiled without a cache (Short-circuiting" in caplog.text
+
+
 def test_a_validation_run_that_fails_refuses_the_file_naming_only_the_error_kind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
