@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,17 @@ def test_backfill_through_the_chain_equals_running_day_by_day(
     assert retried >= len(faults.POINTS) - 2
     assert_same_warehouse(local_stack.convoc_home, reference)
     assert_same_published(local_stack.convoc_home, reference)
+
+    # Task logs (a traceback may quote what a task read) are owner-only: 0600 files in 0700 folders.
+    logs = local_stack.airflow.home / "logs"
+    task_logs = [p for p in logs.rglob("*") if any(part.startswith("dag_id=") for part in p.relative_to(logs).parts)]
+    assert sum(p.is_file() for p in task_logs) >= len(PARTITION_KEYS) * len(CHAIN_DAGS)
+    loose = [
+        (str(p.relative_to(logs)), oct(stat.S_IMODE(p.stat().st_mode)))
+        for p in task_logs
+        if stat.S_IMODE(p.stat().st_mode) != (0o700 if p.is_dir() else 0o600)
+    ]
+    assert loose == []
 
     # The control room in a real browser (Chromium): logged in, Campaigns shows each day's chain and figures.
     shot = Path(os.environ.get("CONVOC_SCREENSHOT_DIR") or tmp_path) / "control-room.png"

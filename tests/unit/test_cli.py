@@ -48,6 +48,37 @@ def test_generate_ingest_waves_status(settings: Settings, capsys: pytest.Capture
     assert re.search(r"2021-01-29 +500 / +500 100\.0%  \(500 letters, 0 reprints\); (\d+) deferred", out), out
 
 
+def test_generate_with_defects_then_ingest_quarantines_exactly_what_the_truth_file_names(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The two commands a register team types to try the front door: every damage class in one register file,
+    # each damaged line quarantined with its rule, every other line loaded, nothing lost.
+    import csv
+
+    from convoc_dev.synth.defects import RULES
+
+    out = str(settings.landing)
+    assert dev_main(["generate", "--residents", "2000", "--seed", "5", "--out", out, "--defects", "0.02"]) == 0
+    capsys.readouterr()
+    with (settings.landing / "_truth" / "defects_20210129.csv").open(newline="") as fh:
+        truth = {(r["file"], int(r["line"]), r["column"] or None, r["rule"]) for r in csv.DictReader(fh)}
+    assert {rule for *_, rule in truth} == set(RULES)
+    assert main(["ingest", "--day", "2021-01-29"]) == 0
+    damaged = {line for _, line, _, _ in truth}
+    assert f"register_20210129.csv: 2000 rows, {2000 - len(damaged)} staged, {len(damaged)} quarantined" in (
+        capsys.readouterr().out
+    )
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rejects = set(
+            con.execute(
+                "select source_file, line_number, column_name, rule from quarantine.register_rejects"
+            ).fetchall()
+        )
+        staged = {line for (line,) in con.execute("select line_number from staging.register").fetchall()}
+    assert rejects == truth
+    assert not staged & damaged and len(staged) + len(damaged) == 2000
+
+
 def test_code_check(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code = make_code("vaccination:1:7:1", b"c" * 32)
     assert main(["code", "check", code.lower().replace("-", " ")]) == 0

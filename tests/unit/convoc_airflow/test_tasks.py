@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,6 +31,15 @@ def test_the_task_gets_its_settings_and_day(convoc_home: Path) -> None:
         assert (run.day, run.settings.home) == (DAY, convoc_home.resolve())
         with pytest.raises(RuntimeError, match="opened no warehouse connection"):
             _ = run.con
+
+
+def test_everything_the_task_creates_is_owner_only(tmp_path: Path) -> None:
+    # Working copies, rejects, Data Docs written by libraries that take no mode: the umask decides (077).
+    with stage():
+        (tmp_path / "folder").mkdir()
+        (tmp_path / "folder" / "file").write_text("Gonçalves")
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "folder" / "file").stat().st_mode) == 0o600
 
 
 def test_the_task_logs_its_peak_memory_and_cpu_also_when_it_fails(caplog: pytest.LogCaptureFixture) -> None:

@@ -35,6 +35,7 @@ CONDITIONS = [
     lambda v: c.has_none_of(v, text.CONTROL),
     lambda v: c.has_none_of(v, text.INVISIBLE),
     lambda v: c.has_none_of(v, text.UNPRINTABLE),
+    c.is_email,
 ]
 
 
@@ -47,6 +48,24 @@ def test_every_condition_is_total(condition, values: list[str | None]) -> None: 
     assert verdict.dtype == pl.Boolean and verdict.len() == len(values)
     assert verdict.null_count() == 0
     assert all(verdict.filter(series.is_null()))  # a missing value is the missing_required rule's business
+
+
+PAIRS = [
+    lambda a, b: c.required_when(a, b, ("email", "both")),
+    c.date_not_before,
+]
+
+
+@pytest.mark.parametrize("condition", PAIRS, ids=["required_when", "date_not_before"])
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.text(max_size=20))))
+)
+def test_every_condition_over_two_columns_is_total(condition, pairs: list[tuple[str | None, str | None]]) -> None:  # type: ignore[no-untyped-def]
+    first = pl.Series("a", [a for a, _ in pairs], dtype=pl.String)
+    second = pl.Series("b", [b for _, b in pairs], dtype=pl.String)
+    verdict = condition(first, second)
+    assert verdict.dtype == pl.Boolean and verdict.len() == len(pairs) and verdict.null_count() == 0
 
 
 @pytest.mark.parametrize("condition", [f for f in CONDITIONS if f is not c.unique])

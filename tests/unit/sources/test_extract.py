@@ -172,17 +172,25 @@ def test_an_unclosed_quote_does_not_swallow_the_next_rows(tmp_path: Path) -> Non
     assert _frame(ex)["_line"].to_list() == list(range(3, 11))
 
 
-def test_too_many_malformed_rows_refuse_the_file_with_the_count(tmp_path: Path) -> None:
-    good, bad = _line(), _line() + ",extra"
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        ((_line() + ",extra").encode(), "malformed_row"),  # a field too many
+        (_line(family_name="Lefèvre").encode("latin-1"), "bad_encoding"),  # in a UTF-8 file: é as one byte
+    ],
+    ids=["malformed", "not UTF-8"],
+)
+def test_too_many_malformed_rows_refuse_the_file_with_the_count(tmp_path: Path, bad: bytes, rule: str) -> None:
+    good = _line(family_name="Müller").encode()  # real UTF-8: the file is UTF-8, never re-read as Latin-1
     rows = [bad if i % 50 == 0 else good for i in range(1, 1101)]  # 22 of 1,100 = 2 %
     with pytest.raises(FileRefused) as err:
-        _extract(tmp_path, "\n".join([HEADER, *rows]).encode())
+        _extract(tmp_path, b"\n".join([HEADER.encode(), *rows]))
     assert str(err.value).endswith(
         "register_20210129.csv: 22 of 1,100 rows (2.00%) are malformed or not UTF-8, more than the allowed 1% "
         "(first at line 51) [rule malformed_rows]"
     )
-    ex = _extract(tmp_path, "\n".join([HEADER, *rows]).encode(), max_malformed_share=0.05)
-    assert len(_line_rejects(ex)) == 22
+    ex = _extract(tmp_path, b"\n".join([HEADER.encode(), *rows]), max_malformed_share=0.05)
+    assert _line_rejects(ex) == [(i + 1, rule) for i in range(50, 1101, 50)]
 
 
 def test_a_few_malformed_rows_never_refuse_a_small_file(tmp_path: Path) -> None:
