@@ -243,12 +243,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_housekeeping(args: argparse.Namespace) -> int:
     from convoc import warehouse
-    from convoc.housekeeping import sweep
+    from convoc.housekeeping import remove, sweep
 
     settings = Settings.from_env()
-    with warehouse.connect(settings.warehouse) as con, warehouse.transaction(con):
-        warehouse.ensure_schema(con)
-        found = sweep(con, settings, args.day or date.today(), dry_run=args.dry_run)
+    with warehouse.connect(settings.warehouse) as con:
+        with warehouse.transaction(con):
+            warehouse.ensure_schema(con)
+            found = sweep(con, settings, args.day or date.today(), dry_run=args.dry_run)
+        if not args.dry_run:
+            remove(found)  # once the deletions are logged (committed)
     verb = "would delete" if args.dry_run else "deleted"
     for deletion in found:
         print(deletion.line())

@@ -21,16 +21,20 @@ the retention R (``CONVOC_RETENTION_DAYS``, default 30):
   addresses). Its send ledger stays (invitation and message ids, answers: no personal data): a late re-run of
   the day still sends nothing twice.
 
-Every deletion is one row of ``audit.deletion_log`` (day, kind, item, reason, files, bytes, rows, when), and a
-dry run lists the same items without deleting or recording anything. Delivery receipts, manifests, load logs,
-quarantine rows (values masked) and the warehouse's counts stay.
+Every deletion is one row of ``audit.deletion_log`` (day, kind, item, reason, files, bytes, rows, when), written
+before anything is deleted: ``sweep`` finds what is past its time, deletes the warehouse rows and logs every item in
+the caller's transaction; ``remove`` then deletes the files, once that transaction has committed. A run cut short
+between the two leaves files that are logged and not yet deleted, never a file deleted and not logged; its retry
+(the same run day) finds them again, deletes them and does not log them twice. A dry run lists the same items
+without deleting or recording anything. Delivery receipts, manifests, load logs, quarantine rows (values masked)
+and the warehouse's counts stay.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -65,6 +69,8 @@ class Deletion:
     files: int = 0
     bytes: int = 0
     rows: int = 0
+    path: Path | None = field(default=None, compare=False, repr=False)
+    """The file or folder ``remove`` deletes (None: warehouse rows, deleted by ``sweep`` itself)."""
 
     def line(self) -> str:
         size = f"{self.files} files, {self.bytes:,} bytes" if self.files else f"{self.rows:,} rows"
@@ -72,23 +78,38 @@ class Deletion:
 
 
 def sweep(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, *, dry_run: bool = False) -> list[Deletion]:
-    """Delete what is past its time on ``day`` (see the module docstring); the deletions, in order. With
-    ``dry_run`` nothing is deleted or recorded."""
+    """Find what is past its time on ``day`` (see the module docstring), delete its warehouse rows and log every
+    item in ``audit.deletion_log`` — the files are left to ``remove``, to be called once the caller's transaction
+    has committed. The deletions, in order. With ``dry_run`` nothing is deleted or recorded."""
     cutoff = day - timedelta(days=settings.retention_days)
     found = [
         *_print_files(con, settings, cutoff, dry_run),
         *_register_data(con, settings, cutoff, dry_run),
-        *_old_files(settings, cutoff, dry_run),
+        *_old_files(settings, cutoff),
     ]
     for deletion in found:
         log.info("%s%s", "would delete " if dry_run else "", deletion.line())
     if not dry_run and found:
+        # A retry of the day finds again what its first attempt logged and did not delete: logged once.
+        logged = set(con.execute("select kind, item from audit.deletion_log where run_day = $d", {"d": day}).fetchall())
         now = datetime.now()
-        con.executemany(
-            "insert into audit.deletion_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[day, d.kind, d.item, d.reason, d.files, d.bytes, d.rows, now] for d in found],
-        )
+        fresh = [[day, d.kind, d.item, d.reason, d.files, d.bytes, d.rows, now] for d in found
+                 if (d.kind, d.item) not in logged]  # fmt: skip
+        if fresh:
+            con.executemany("insert into audit.deletion_log values (?, ?, ?, ?, ?, ?, ?, ?)", fresh)
     return found
+
+
+def remove(found: list[Deletion]) -> None:
+    """Delete the files and folders of ``found`` (``sweep``'s, logged and committed); any already gone are skipped."""
+    for deletion in found:
+        path = deletion.path
+        if path is None:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def summary(found: list[Deletion], *, dry_run: bool) -> dict[str, object]:
@@ -114,14 +135,10 @@ def _size(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def _remove(path: Path, kind: Kind, item: str, reason: str, dry_run: bool) -> Deletion:
+def _to_delete(path: Path, kind: Kind, item: str, reason: str) -> Deletion:
+    """``path`` to be deleted (by ``remove``), with what it holds."""
     files, size = _size(path)
-    if not dry_run:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    return Deletion(kind, item, reason, files=files, bytes=size)
+    return Deletion(kind, item, reason, files=files, bytes=size, path=path)
 
 
 def _print_files(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: date, dry_run: bool) -> list[Deletion]:
@@ -141,14 +158,14 @@ def _print_files(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: dat
             for name in JOB_DOCUMENTS:
                 if (handoff / job / name).is_file() and not dry_run:
                     write_private(kept / name, (handoff / job / name).read_bytes())
-            done.append(_remove(handoff / job, "job_folder", f"work/handoff/{job}", reason, dry_run))
+            done.append(_to_delete(handoff / job, "job_folder", f"work/handoff/{job}", reason))
         if settings.print_transport == "local" and settings.outbox.is_dir():
             for version in sorted(p for p in settings.outbox.iterdir() if p.is_dir() and _of_job(p.name, origin)):
-                done.append(_remove(version, "delivered_job", f"outbox/{version.name}", reason, dry_run))
+                done.append(_to_delete(version, "delivered_job", f"outbox/{version.name}", reason))
         folder = day_dir(settings.print_root, datetime.strptime(origin, "J%Y%m%d").date())
         if folder.is_dir():
             item = str(folder.relative_to(settings.home))
-            done.append(_remove(folder, "print_files", item, reason, dry_run))
+            done.append(_to_delete(folder, "print_files", item, reason))
     return done
 
 
@@ -180,7 +197,7 @@ def _register_data(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: d
         for (name,) in files:
             landing = settings.landing / name
             if landing.is_file():
-                done.append(_remove(landing, "landing_file", f"landing/{name}", reason, dry_run))
+                done.append(_to_delete(landing, "landing_file", f"landing/{name}", reason))
             table = spec.raw_table
             if spec is REGISTER and name in keep_rows:
                 continue
@@ -203,7 +220,7 @@ def _register_data(con: duckdb.DuckDBPyConnection, settings: Settings, cutoff: d
     return done
 
 
-def _old_files(settings: Settings, cutoff: date, dry_run: bool) -> list[Deletion]:
+def _old_files(settings: Settings, cutoff: date) -> list[Deletion]:
     """Working folders last changed before ``cutoff`` (built jobs aside: they go with their job) and the Data
     Docs of the days before it."""
     done: list[Deletion] = []
@@ -218,17 +235,17 @@ def _old_files(settings: Settings, cutoff: date, dry_run: bool) -> list[Deletion
         for path in sorted(settings.work.iterdir()):
             if path.name != "handoff" and old(path):
                 item = str(path.relative_to(settings.home))
-                done.append(_remove(path, "work_folder", item, reason, dry_run))
+                done.append(_to_delete(path, "work_folder", item, reason))
     docs = settings.quality_docs
     if docs.is_dir():
         for path in sorted(p for p in docs.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 8):
             if datetime.strptime(path.name, "%Y%m%d").date() < cutoff:
                 item = str(path.relative_to(settings.home))
-                done.append(_remove(path, "data_docs", item, f"day before {cutoff}", dry_run))
+                done.append(_to_delete(path, "data_docs", item, f"day before {cutoff}"))
     if settings.mail_root.is_dir():
         for path in sorted(p for p in settings.mail_root.iterdir() if p.name.isdigit() and len(p.name) == 8):
             outbox = path / "outbox.parquet"
             if outbox.is_file() and datetime.strptime(path.name, "%Y%m%d").date() < cutoff:
                 item = str(outbox.relative_to(settings.home))
-                done.append(_remove(outbox, "mail_outbox", item, f"day before {cutoff}", dry_run))
+                done.append(_to_delete(outbox, "mail_outbox", item, f"day before {cutoff}"))
     return done

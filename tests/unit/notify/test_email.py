@@ -364,14 +364,15 @@ def test_the_demos_mail_sink_writes_what_it_receives_and_stops_by_pid(tmp_path: 
 
 
 def test_housekeeping_removes_an_old_outbox_and_keeps_its_ledger(settings: Any) -> None:
-    from convoc.housekeeping import _old_files
+    from convoc.housekeeping import _old_files, remove
 
     old, recent = settings.mail_root / "20210101", settings.mail_root / "20210301"
     for folder in (old, recent):
         outbox(folder, 1)
         (folder / LEDGER).write_text('{"id":"vaccination:1:1:1","event":"sent"}\n')
-    done = _old_files(settings, date(2021, 2, 1), dry_run=False)
+    done = _old_files(settings, date(2021, 2, 1))
     assert [(d.kind, d.item) for d in done] == [("mail_outbox", "mail/20210101/outbox.parquet")]
+    remove(done)
     assert not (old / "outbox.parquet").exists() and (old / LEDGER).exists()  # names and addresses gone, ids kept
     assert (recent / "outbox.parquet").exists()
 
