@@ -298,7 +298,7 @@ def test_every_source_stores_raw_exactly_the_values_validated(settings: Settings
     extracted = ingest.extract_day(settings, DAY)
     verdicts = {v.file_name: v for v in ingest.validate_day(settings, extracted, DAY)}
     validated = {ex.file_name: pl.read_parquet(ex.parquet) for ex in extracted}  # what GX checked
-    rejected = {name: pl.read_parquet(v.rejects)["line_number"].unique() for name, v in verdicts.items()}
+    rejected = {name: pl.read_parquet(v.rejects)["line_number"].unique().to_list() for name, v in verdicts.items()}
     ingest.load_day(settings, extracted, list(verdicts.values()), DAY)  # the working copies go
     assert len(extracted) == 6
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
