@@ -108,8 +108,8 @@ def remove(found: list[Deletion]) -> None:
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+        else:
+            path.unlink(missing_ok=True)
 
 
 def summary(found: list[Deletion], *, dry_run: bool) -> dict[str, object]:

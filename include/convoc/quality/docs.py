@@ -42,20 +42,22 @@ def _bytecode_cache() -> Any:
         return None
 
 
-class PageView(DefaultJinjaPageView):  # type: ignore[misc]
-    """GX's page view, its templates compiled once (``_bytecode_cache``)."""
+class _Cached:
+    """A GX view whose Jinja environment compiles each template once (``_bytecode_cache``)."""
+
+    env: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.env.bytecode_cache = _bytecode_cache()
 
 
-class IndexPageView(DefaultJinjaIndexPageView):  # type: ignore[misc]
-    """GX's index view, its templates compiled once (``_bytecode_cache``)."""
+class PageView(_Cached, DefaultJinjaPageView):  # type: ignore[misc]
+    """GX's page view, its templates cached."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _bytecode_cache()
+
+class IndexPageView(_Cached, DefaultJinjaIndexPageView):  # type: ignore[misc]
+    """GX's index view, its templates cached."""
 
 
 def site_config(docs_dir: Path) -> dict[str, Any]:
