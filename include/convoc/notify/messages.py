@@ -91,10 +91,30 @@ def qr_png(payload: str) -> bytes:
     )
 
 
+@lru_cache(maxsize=4096)
+def _escape(text: str) -> str:
+    """``html.escape``, cached: a template's paragraphs, subjects and labels are the same in thousands of messages
+    (bounded: a paragraph naming the person is new in each)."""
+    return html.escape(text)
+
+
+@lru_cache(maxsize=64)
+def _sender(sender: tuple[str, str]) -> str:
+    return formataddr(sender)
+
+
+@lru_cache(maxsize=64)
+def _date_header(sent_on: date) -> str:
+    """The Date of every message sent for ``sent_on``: 08:00 UTC."""
+    from datetime import UTC, datetime
+
+    return format_datetime(datetime(sent_on.year, sent_on.month, sent_on.day, 8, 0, tzinfo=UTC))
+
+
 def _html_document(lang: str, title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{html.escape(title)}</title>\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{_escape(title)}</title>\n'
         "</head>\n"
         '<body style="font-family: Verdana, DejaVu Sans, sans-serif; font-size: 16px; line-height: 1.5; '
         'color: #000; background: #fff; max-width: 40em;">\n'
@@ -130,8 +150,6 @@ def content(
 ) -> Content:
     """The invitation's e-mail content (see the module doc); ``png``: the QR code already made, else made here.
     The Date is the day the message is sent for, 08:00 UTC."""
-    from datetime import UTC, datetime
-
     letter = invitation.letter
     langs = letter_languages(letter.language)
     texts = Wording(templates, booking_url, hotline).texts(letter, langs)
@@ -148,21 +166,21 @@ def content(
     parts = []
     for k, (lang, (subject, paragraphs)) in enumerate(zip(langs, texts, strict=True)):
         heading = "h1" if k == 0 else "h2"
-        body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
-        parts.append(f'<section lang="{lang}">\n<{heading}>{html.escape(subject)}</{heading}>\n{body}</section>\n')
+        body = "".join(f"<p>{_escape(p)}</p>\n" for p in paragraphs)
+        parts.append(f'<section lang="{lang}">\n<{heading}>{_escape(subject)}</{heading}>\n{body}</section>\n')
     alt = " / ".join(QR_ALT[lang].format(url=url) for lang in langs)
     booking = (
-        f'<p><strong>{html.escape(code_label)}:</strong> <span style="font-family: DejaVu Sans Mono, monospace; '
+        f'<p><strong>{_escape(code_label)}:</strong> <span style="font-family: DejaVu Sans Mono, monospace; '
         f'font-size: 20px; letter-spacing: 0.1em;">{html.escape(letter.booking_code)}</span></p>\n'
         f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>\n'
         f'<p><img src="cid:{cid}" alt="{html.escape(alt)}" width="246" height="246"></p>\n'
     )
     return Content(
         message_id=message_id(letter.invitation_id),
-        sender=formataddr(sender),
+        sender=_sender(sender),
         to=invitation.email,
         subject=subject_line,
-        date=format_datetime(datetime(sent_on.year, sent_on.month, sent_on.day, 8, 0, tzinfo=UTC)),
+        date=_date_header(sent_on),
         languages=", ".join(langs),
         plain="\n".join(plain),
         html=_html_document(langs[0], subject_line, "".join(parts) + booking),
@@ -221,7 +239,8 @@ def message_bytes(invitation: Invitation, templates: Mapping[tuple[str, str], Te
     c = content(invitation, templates, **options)
     key = c.message_id.strip("<>").split("@", 1)[0]
     outer, inner = f"=_alt_{key}".encode(), f"=_rel_{key}".encode()
-    png = b"".join(binascii.b2a_base64(c.png[k : k + 57]).replace(b"\n", b"\r\n") for k in range(0, len(c.png), 57))
+    encoded = binascii.b2a_base64(c.png, newline=False)  # in lines of 76 characters (57 bytes), as email's base64
+    png = b"".join([encoded[k : k + 76] + b"\r\n" for k in range(0, len(encoded), 76)])
     return b"".join(
         [
             b"Message-ID: ", c.message_id.encode("ascii"), b"\r\n",
