@@ -1,7 +1,8 @@
 """Benchmark: a national mailing — every resident one letter in one day — on the real scheduler.
 
     .venv/bin/python bench/bench_national.py [--residents 650000] [--batch-size N] [--duckdb-memory SIZE]
-                                             [--no-dags-test] [--celery N] [--keep DIR]
+                                             [--email-rate N] [--parallelism N] [--no-dags-test] [--celery N]
+                                             [--keep DIR]
 
 A generated register of ``--residents`` people (one day, 2021-06-01) and a campaign folder
 (``CONVOC_CAMPAIGNS``) holding one campaign, ``national``: kind ``mailing``, one letter per resident of any
@@ -16,9 +17,10 @@ each DAG run's wall time and its tasks' summed duration; the scheduler's own ove
 span when no task of it was running); from the task logs (``convoc: peak memory N MiB, CPU S s``), the largest task's
 peak memory — every task's, largest first (DuckDB's tasks are bounded by ``CONVOC_DUCKDB_MEMORY``, the product's
 512 MB unless ``--duckdb-memory`` says otherwise; runs before 2026-12-02 set 1 GB) — and the CPU the tasks' own
-processes used, per task; beside it the machine's CPU over the same span (``/proc/stat``) and this process's (the
-mail relay's stand-in): what is left is Airflow's (scheduler, api-server, dag-processor, each task's supervisor)
-and PostgreSQL's.
+processes used, per task; beside it the machine's CPU over the same span (``/proc/stat``), this process's (the
+mail relay's stand-in) and each Airflow component's (scheduler — under the LocalExecutor with its workers and each
+task's supervisor —, api-server, dag-processor): what is left is PostgreSQL's and the kernel's. The dag-processor
+parses the DAG files again every 10 minutes, as ``docker-compose.yaml`` deploys it (Airflow's default: 30 s).
 
 With ``--celery N``: the CeleryExecutor and N workers of concurrency 2 on this machine (Redis broker, the
 warehouse's tasks on worker-1's queue as in docker-compose.yaml), and which worker ran each render and verify
@@ -144,6 +146,7 @@ class SchedulerRun:
     peaks: dict[str, float]
     task_cpu: dict[str, float]
     machine_cpu: float
+    components: dict[str, float]
     home: Path
     spread: dict[tuple[str, str], int]
 
@@ -177,10 +180,12 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
                 *("--skip-serve-logs", "--without-gossip", "--without-mingle"),
                 env=worker_environment(name),
             )
+        cpu_before = {name: component_cpu(stack, name) for name in stack.components}
         began, busy_before = time.monotonic(), machine_cpu()
         stack.backfill(CHAIN_DAGS[0], [KEY])
         stack.wait_for_chain([KEY], timeout=3 * 3600)
         wall, busy_cpu = time.monotonic() - began, machine_cpu() - busy_before
+        spent = {name: component_cpu(stack, name) - before for name, before in cpu_before.items()}
         runs = stack.sql(
             "select dag_id, run_id, start_date, end_date from dag_run where partition_key = %s and state = 'success'",
             [KEY],
@@ -217,6 +222,7 @@ def on_the_scheduler(tmp: Path, landing: Path, env_extra: dict[str, str], worker
         peaks=peaks,
         task_cpu=task_cpu,
         machine_cpu=busy_cpu,
+        components=spent,
         home=root / "var",
         spread={
             (task, host): sum(1 for t in tasks if t[1] == task and t[6] == host)
@@ -267,6 +273,25 @@ def letters_in(home: Path) -> int:
     with duckdb.connect(str(home / "warehouse" / "convoc.duckdb"), read_only=True) as con:
         row = con.execute("select count(*) from core.fct_print_batch_letter").fetchone()
     return int(row[0]) if row else 0
+
+
+def component_cpu(stack: Any, name: str) -> float:
+    """CPU seconds (user + system) of an Airflow component's session so far: its live processes' own, and what
+    the processes they have waited for used (under the LocalExecutor the scheduler's are its executor's workers,
+    each task's supervisor and the task's process)."""
+    import psutil
+
+    from convoc_dev.airflow_local import session_members
+
+    launched = stack.airflow.launched(name)
+    total = 0.0
+    for pid in session_members(launched) if launched else []:
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 def _own_cpu() -> float:
@@ -349,6 +374,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument("--batch-size", type=int, default=5000, help="CONVOC_BATCH_SIZE (default: the product's)")
     parser.add_argument("--duckdb-memory", help="CONVOC_DUCKDB_MEMORY (default: the product's, 512MB)")
+    parser.add_argument("--parallelism", type=int, default=4,
+                        help="Airflow's core parallelism: tasks at once (default 4, the tests' stack)")  # fmt: skip
+    parser.add_argument("--email-rate", type=float,
+                        help="CONVOC_EMAIL_RATE: what the relay takes a second (default: 500)")  # fmt: skip
     parser.add_argument("--celery", type=int, default=0, metavar="N",
                         help="run on N Celery workers (Redis broker) instead of the LocalExecutor")  # fmt: skip
     args = parser.parse_args()
@@ -375,9 +404,14 @@ def main() -> None:
             "CONVOC_PRINT_SHOP": str(shop),
             "CONVOC_CAPACITY_SCALE": "1",
             "CONVOC_BATCH_SIZE": str(args.batch_size),
+            # as docker-compose.yaml deploys it: the DAG files parsed again every 10 minutes, not every 30 s
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         }
         if args.duckdb_memory:
             env_extra["CONVOC_DUCKDB_MEMORY"] = args.duckdb_memory
+        env_extra["AIRFLOW__CORE__PARALLELISM"] = str(args.parallelism)
+        if args.email_rate is not None:
+            env_extra["CONVOC_EMAIL_RATE"] = f"{args.email_rate:g}"
         cpu_before = _own_cpu()
         real = on_the_scheduler(tmp, landing, env_extra, args.celery)
         relay_cpu = _own_cpu() - cpu_before
@@ -399,6 +433,13 @@ def main() -> None:
               + ", ".join(f"{task} {s:.0f}" for task, s in real.task_cpu.items() if s >= 1)
               + f"); this process (the relay's stand-in) {relay_cpu:.0f} s; the rest — Airflow's scheduler, "
               f"api-server, dag-processor and task supervisors, PostgreSQL — {rest:.0f} s")  # fmt: skip
+        parts = dict(real.components)
+        if "scheduler" in parts:  # the LocalExecutor's tasks run below the scheduler: their own CPU is counted above
+            parts["scheduler"] -= own
+        print("of which, per Airflow component's processes (those that ended and were waited for included; under the "
+              "LocalExecutor the scheduler's are its executor's workers and each task's supervisor, the tasks' own "
+              "CPU taken out): " + ", ".join(f"{n} {s:.0f} s" for n, s in parts.items())
+              + f"; PostgreSQL and the rest {rest - sum(parts.values()):.0f} s")  # fmt: skip
         if args.celery:
             print("render and verify task instances by worker: "
                   + ", ".join(f"{task} on {host}: {n}" for (task, host), n in real.spread.items() if n))  # fmt: skip
