@@ -377,6 +377,23 @@ def test_housekeeping_removes_an_old_outbox_and_keeps_its_ledger(settings: Any) 
     assert (recent / "outbox.parquet").exists()
 
 
+def test_the_qr_image_is_base64_in_lines_of_76_characters() -> None:
+    """RFC 2045: base64 lines of at most 76 characters; every line but the last exactly 76, CRLF-ended, decoding to
+    the QR image of the booking URL."""
+    import base64
+
+    from convoc.notify.messages import message_bytes, qr_png
+
+    letter = make_letter(11)
+    data = message_bytes(Invitation(letter, "x@example.lu"), load_templates([letter]), sent_on=DAY)
+    image_part = data.split(b"Content-Type: image/png\r\n", 1)[1]
+    body = image_part.split(b"\r\n\r\n", 1)[1].split(b"--=_rel_", 1)[0]
+    assert body.endswith(b"\r\n")
+    lines = body[:-2].split(b"\r\n")
+    assert len(lines) > 2 and all(len(x) == 76 for x in lines[:-1]) and 0 < len(lines[-1]) <= 76
+    assert base64.b64decode(b"".join(lines), validate=True) == qr_png(BOOKING_URL + letter.booking_code)
+
+
 @pytest.mark.parametrize("language", ["fr", "de", "en", "pt", None])
 def test_the_wire_form_is_the_standard_librarys_message(language: str | None) -> None:
     """What is sent (``message_bytes``, written directly) parses to what the standard library builds."""
