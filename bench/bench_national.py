@@ -434,7 +434,11 @@ def main() -> None:
               + f"); this process (the relay's stand-in) {relay_cpu:.0f} s; the rest — Airflow's scheduler, "
               f"api-server, dag-processor and task supervisors, PostgreSQL — {rest:.0f} s")  # fmt: skip
         parts = dict(real.components)
-        if "scheduler" in parts:  # the LocalExecutor's tasks run below the scheduler: their own CPU is counted above
+        # the tasks run below the scheduler (LocalExecutor) or the workers (Celery): their own CPU is counted above
+        workers = [name for name in parts if name.startswith("worker-")]
+        if workers:
+            parts["Celery workers"] = sum(parts.pop(name) for name in workers) - own
+        elif "scheduler" in parts:
             parts["scheduler"] -= own
         print("of which, per Airflow component's processes (those that ended and were waited for included; under the "
               "LocalExecutor the scheduler's are its executor's workers and each task's supervisor, the tasks' own "
